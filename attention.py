@@ -1,0 +1,56 @@
+"""Causal multi-head self-attention: [n_seq, n_embd] -> [n_seq, n_embd].
+
+Called by layer.py. Each position builds a query ("what am I looking for?"), a key ("what do I
+hold?") and a value ("what do I pass on?"). A position's output is the average of the values of the
+positions whose keys best match its query. The n_head heads do this independently on slices of
+d_head = n_embd / n_head numbers, so each can track a different relation (the previous word, the
+subject of the sentence, ...).
+"""
+import math
+
+import numpy as np
+
+from config import Config
+from params import Attention
+from tensor_ops import linear, softmax
+
+
+def causal_mask(n_seq):
+    """[n_seq, n_seq]: 0 where position i may look at position j (j <= i), -inf above the diagonal.
+
+    GPT-2 is trained to predict each next token from the ones before it, so a position must never
+    see the tokens after it. Adding -inf to those scores makes their softmax weight exactly zero.
+    It is built once per forward pass and shared by every block.
+    """
+    return np.triu(np.full((n_seq, n_seq), -np.inf, dtype=np.float32), k=1)
+
+
+def split_heads(x, n_head):
+    """[n_seq, n_embd] -> [n_head, n_seq, d_head]: one reshape, one transpose, no copy."""
+    n_seq, n_embd = x.shape
+    return x.reshape(n_seq, n_head, n_embd // n_head).transpose(1, 0, 2)
+
+
+def merge_heads(x):
+    """[n_head, n_seq, d_head] -> [n_seq, n_embd]: the heads' outputs side by side again."""
+    n_head, n_seq, d_head = x.shape
+    return x.transpose(1, 0, 2).reshape(n_seq, n_head * d_head)
+
+
+def attend(q, k, v, mask):
+    """Scaled dot-product attention for all heads at once.
+
+    q [n_head, n_q, d_head], k and v [n_head, n_k, d_head], mask broadcastable to [n_q, n_k].
+    A dot product of two random d_head-vectors grows like sqrt(d_head); dividing by it keeps the
+    scores in the range where softmax still spreads its weight instead of picking one position.
+    """
+    scores = q @ k.transpose(0, 2, 1) / math.sqrt(q.shape[-1])  # [n_head, n_q, n_k]
+    weights = softmax(scores + mask)  # [n_head, n_q, n_k], each row sums to 1
+    return weights @ v  # [n_head, n_q, d_head]
+
+
+def attention(x, p: Attention, config: Config, mask):
+    qkv = linear(x, p.c_attn)  # [n_seq, n_embd] -> [n_seq, 3*n_embd]
+    q, k, v = (split_heads(t, config.n_head) for t in np.split(qkv, 3, axis=-1))  # 3 x [n_head, n_seq, d_head]
+    out = merge_heads(attend(q, k, v, mask))  # [n_seq, n_embd]
+    return linear(out, p.c_proj)  # [n_seq, n_embd] -> [n_seq, n_embd]

@@ -1,0 +1,130 @@
+"""Bring GPT-2's weights into memory: a model name or folder -> (params, config).
+
+Called by main.py before anything else. A name is a Hugging Face hub repository ("gpt2" is short for
+"openai-community/gpt2"); its files are downloaded once into the Hugging Face cache and read from
+there afterwards, without asking the network again. A folder is used as it is.
+
+Only config.json, model.safetensors and the tokenizer files are ever requested. Hub repositories
+also hold pickle weights (pytorch_model.bin); loading a pickle runs whatever code it contains, so
+they are never downloaded nor opened.
+
+Every tensor is checked against the config before use, and kept as float32.
+"""
+import os
+import re
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+
+from config import Config, ModelError, read_config
+from hub import download
+from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
+
+DEFAULT_MODEL = "openai-community/gpt2"
+SHORT_NAMES = {
+    "gpt2": "openai-community/gpt2",
+    "gpt2-medium": "openai-community/gpt2-medium",
+    "gpt2-large": "openai-community/gpt2-large",
+    "gpt2-xl": "openai-community/gpt2-xl",
+    "distilgpt2": "distilbert/distilgpt2",
+}
+HUB_ID = r"[\w-][\w.-]*(/[\w-][\w.-]*)?"  # "gpt2", "openai-community/gpt2"
+PICKLE_WEIGHTS = ("pytorch_model.bin", "model.ckpt.index", "tf_model.h5", "flax_model.msgpack")
+
+
+def load_model(name_or_folder=DEFAULT_MODEL):
+    folder = model_folder(name_or_folder)
+    config = read_config(os.path.join(folder, "config.json"))
+    return load_params(os.path.join(folder, "model.safetensors"), config), config
+
+
+def model_folder(name_or_folder):
+    """The folder holding the model's files: the argument itself, or the download of a hub name."""
+    if os.path.isdir(name_or_folder):
+        return name_or_folder
+    if not re.fullmatch(HUB_ID, name_or_folder):
+        raise ModelError(f"there is no folder {name_or_folder}")
+    return download(SHORT_NAMES.get(name_or_folder, name_or_folder))
+
+
+def expected_shapes(config: Config):
+    """Every tensor GPT-2 needs, by its checkpoint name, with the shape the config implies."""
+    n_embd, n_inner = config.n_embd, config.n_inner
+    shapes = {"wte.weight": (config.vocab_size, n_embd), "wpe.weight": (config.n_ctx, n_embd),
+              "ln_f.weight": (n_embd,), "ln_f.bias": (n_embd,)}
+    for i in range(config.n_layer):
+        for name, n_in, n_out in (("attn.c_attn", n_embd, 3 * n_embd), ("attn.c_proj", n_embd, n_embd),
+                                  ("mlp.c_fc", n_embd, n_inner), ("mlp.c_proj", n_inner, n_embd)):
+            shapes[f"h.{i}.{name}.weight"] = (n_in, n_out)  # Conv1D layout: [in, out], no transpose later
+            shapes[f"h.{i}.{name}.bias"] = (n_out,)
+        for name in ("ln_1", "ln_2"):
+            shapes[f"h.{i}.{name}.weight"] = shapes[f"h.{i}.{name}.bias"] = (n_embd,)
+    return shapes
+
+
+def is_mask_buffer(name):
+    """The hub's files carry a precomputed causal mask, h.{i}.attn.bias (and sometimes masked_bias).
+    It is not a parameter (attention.py builds the mask) and is not kept. Careful: h.{i}.attn.c_attn.bias
+    is a real parameter; only the name ending right after "attn." is the buffer."""
+    parts = name.split(".")
+    return len(parts) == 4 and parts[0] == "h" and parts[2] == "attn" and parts[3] in ("bias", "masked_bias")
+
+
+def load_params(path, config: Config) -> GPT2:
+    if not os.path.isfile(path):
+        folder = os.path.dirname(path)
+        if any(os.path.exists(os.path.join(folder, f)) for f in PICKLE_WEIGHTS):
+            raise ModelError(f"{folder} has weights only in pickle or TensorFlow form, never loaded here "
+                             "(opening a pickle runs the code inside it); convert them to model.safetensors")
+        raise ModelError(f"there is no model.safetensors in {folder}")
+    try:
+        with safe_open(path, framework="numpy") as f:
+            names = {key.removeprefix("transformer."): key for key in f.keys()}  # save_pretrained's layout
+            check_names(set(names), config, path)
+            tensors = {name: read_tensor(f, names[name]) for name in expected_shapes(config)}
+            if "lm_head.weight" in names and not np.array_equal(read_tensor(f, names["lm_head.weight"]),
+                                                                 tensors["wte.weight"]):
+                raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ModelError(f"{path} is truncated or corrupt ({e}); delete it and download it again") from e
+    check_shapes(tensors, config, path)
+    return to_params(tensors, config)
+
+
+def check_names(names, config: Config, path):
+    expected = set(expected_shapes(config))
+    missing = sorted(expected - names)
+    unexpected = sorted(n for n in names - expected if not is_mask_buffer(n) and n != "lm_head.weight")
+    if missing or unexpected:
+        raise ModelError(f"{path} does not match its config.json: "
+                         + "; ".join(f"{what}: {', '.join(names[:3])}" + (" ..." if len(names) > 3 else "")
+                                     for what, names in (("missing", missing), ("unexpected", unexpected))
+                                     if names))
+
+
+def read_tensor(f, key):
+    """One tensor as float32; float16 files are converted here, once."""
+    x = f.get_tensor(key)
+    return x if x.dtype == np.float32 else x.astype(np.float32)
+
+
+def check_shapes(tensors, config: Config, path):
+    for name, shape in expected_shapes(config).items():
+        if tensors[name].shape != shape:
+            raise ModelError(f"{path} does not match its config.json: {name} has shape "
+                             f"{list(tensors[name].shape)}, the config implies {list(shape)}")
+
+
+def to_params(t, config: Config) -> GPT2:
+    def norm(name):
+        return LayerNorm(t[f"{name}.weight"], t[f"{name}.bias"])
+
+    def linear(name):
+        return Linear(t[f"{name}.weight"], t[f"{name}.bias"])
+
+    blocks = tuple(Block(ln_1=norm(f"h.{i}.ln_1"),
+                         attn=Attention(linear(f"h.{i}.attn.c_attn"), linear(f"h.{i}.attn.c_proj")),
+                         ln_2=norm(f"h.{i}.ln_2"),
+                         mlp=MLP(linear(f"h.{i}.mlp.c_fc"), linear(f"h.{i}.mlp.c_proj")))
+                   for i in range(config.n_layer))
+    return GPT2(wte=t["wte.weight"], wpe=t["wpe.weight"], h=blocks, ln_f=norm("ln_f"))

@@ -1,0 +1,31 @@
+"""The whole network: token ids [n_seq] -> logits [n_seq, vocab_size].
+
+Called by generate.py (and main.py for --score); calls layer.py once per block. The logits at
+position i score every token of the vocabulary as the one that follows ids[:i+1]; softmax turns
+them into probabilities.
+"""
+import numpy as np
+
+from attention import causal_mask
+from config import Config
+from layer import block
+from params import GPT2
+from tensor_ops import layer_norm
+
+
+def forward(ids, params: GPT2, config: Config, last_only=False):
+    """Logits for every position, or with last_only=True for the last one only ([1, vocab_size]).
+
+    Generation needs only the next token's scores; skipping the output projection for the other
+    positions saves an [n_seq, n_embd] x [n_embd, vocab_size] product, the largest in the model.
+    """
+    n_seq = len(ids)
+    assert 0 < n_seq <= config.n_ctx, f"{n_seq} tokens, but GPT-2 has {config.n_ctx} positions"
+    x = params.wte[ids] + params.wpe[:n_seq]  # [n_seq] -> [n_seq, n_embd]: what each token is, and where
+    mask = causal_mask(n_seq)  # [n_seq, n_seq]
+    for p in params.h:
+        x = block(x, p, config, mask)  # [n_seq, n_embd] -> [n_seq, n_embd]
+    if last_only:
+        x = x[-1:]  # [1, n_embd]
+    x = layer_norm(x, params.ln_f, config.layer_norm_epsilon)
+    return x @ params.wte.T  # [n_seq, n_embd] -> [n_seq, vocab_size], weight tying

@@ -1,0 +1,42 @@
+"""The four operations GPT-2 is built from: layer norm, GELU, softmax and the linear layer.
+
+Bottom of the call chain: attention.py, mlp.py and model.py use these. Each works on the last axis
+of an array of any shape and keeps float32. Constants are plain Python floats on purpose: under
+NumPy 2 a NumPy float64 scalar (such as `np.sqrt(2 / np.pi)`) would silently turn every float32 array
+it touches into float64, doubling the memory traffic of the whole model.
+"""
+import math
+
+import numpy as np
+
+from params import LayerNorm, Linear
+
+
+def layer_norm(x, ln: LayerNorm, eps: float):
+    """Give each token's vector zero mean and unit variance, then the learned scale and shift."""
+    mean = x.mean(axis=-1, keepdims=True)  # [..., 1]
+    var = x.var(axis=-1, keepdims=True)  # [..., 1], the biased variance, as PyTorch's LayerNorm
+    return (x - mean) / np.sqrt(var + eps) * ln.weight + ln.bias  # [..., n_embd]
+
+
+def gelu(x):
+    """GELU in the tanh approximation GPT-2 was trained with ("gelu_new"), not the exact erf form."""
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def softmax(x):
+    """exp(x) / sum(exp(x)) over the last axis. Subtracting the maximum first changes nothing
+    mathematically but keeps exp from overflowing to inf when scores are large."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(x):
+    """log(softmax(x)), computed without taking the log of a probability that rounded to zero."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def linear(x, layer: Linear):
+    """A fully connected layer; GPT-2's weights are already [n_in, n_out], so no transpose."""
+    return x @ layer.weight + layer.bias  # [..., n_in] -> [..., n_out]

@@ -1,0 +1,45 @@
+"""Shared fixtures: the tiny GPT-2 checkpoint, its reference values, and a comparison that explains itself."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from load import load_model  # noqa: E402
+from tokenizer import load_tokenizer  # noqa: E402
+
+TINY = os.path.join(ROOT, "tests", "fixtures", "tiny-gpt2")
+REFERENCE = os.path.join(ROOT, "tests", "fixtures", "tiny-gpt2-reference.npz")
+
+# The largest difference to transformers measured on this checkpoint is 5.7e-6 (logits of size up to
+# 20); the tolerance sits just above it. See the README, "How the tests know the logits are right".
+LOGITS_ATOL = 1e-5
+
+
+def assert_close(actual, expected, atol, what):
+    """Fail with the largest difference and its index, not just 'arrays differ'."""
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
+    diff = np.abs(actual.astype(np.float64) - expected)
+    worst = np.unravel_index(np.argmax(diff), diff.shape)
+    assert diff.max() <= atol, (f"{what}: largest difference {diff.max():.3g} at {tuple(map(int, worst))} "
+                                f"(got {actual[worst]}, expected {expected[worst]}), tolerance {atol:g}")
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    params, config = load_model(TINY)
+    return params, config
+
+
+@pytest.fixture(scope="session")
+def tok():
+    return load_tokenizer(TINY)
+
+
+@pytest.fixture(scope="session")
+def ref():
+    with np.load(REFERENCE) as f:
+        return dict(f)

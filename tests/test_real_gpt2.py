@@ -1,0 +1,68 @@
+"""Known answers of the real GPT-2 124M (../shared/REFERENCE.md), when its weights are on disk.
+
+The build machines cannot download the weights, so these tests skip there, saying why. They run when
+GPT2_MODEL_DIR names a folder with the checkpoint, or when openai-community/gpt2 is in the Hugging
+Face cache (for example after one `python main.py "..."` run).
+"""
+import os
+
+import numpy as np
+import pytest
+
+from conftest import assert_close
+
+
+def real_gpt2_folder():
+    folder = os.environ.get("GPT2_MODEL_DIR")
+    if folder:
+        return folder
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    paths = [try_to_load_from_cache("openai-community/gpt2", f) for f in ("config.json", "model.safetensors")]
+    if all(isinstance(p, str) for p in paths):
+        return os.path.dirname(paths[0])
+    return None
+
+
+FOLDER = real_gpt2_folder()
+pytestmark = pytest.mark.skipif(
+    FOLDER is None, reason="the real GPT-2 weights are not on disk (set GPT2_MODEL_DIR, or run main.py once "
+                           "with a network to fill the Hugging Face cache)")
+
+
+@pytest.fixture(scope="module")
+def gpt2():
+    from load import load_model
+    from tokenizer import load_tokenizer
+    params, config = load_model(FOLDER)
+    return params, config, load_tokenizer(FOLDER)
+
+
+def test_the_dog_greedy_to_20_ids(gpt2):
+    from generate import generate
+    params, config, tok = gpt2
+    ids = [464, 3290]
+    ids += list(generate(ids, params, config, max_new_tokens=18))
+    assert ids == [464, 3290, 373, 1043, 287, 257, 2214, 1474, 262, 16246, 286, 2688, 290, 2688, 27262, 13,
+                   198, 198, 464, 3290]
+    assert tok.decode(ids) == "The dog was found in a field near the intersection of West and West Streets.\n\nThe dog"
+
+
+def test_alan_turing_8_new_tokens(gpt2):
+    from generate import generate
+    params, config, tok = gpt2
+    ids = tok.encode("Alan Turing theorized that computers would one day become")
+    assert list(generate(ids, params, config, max_new_tokens=8)) == [262, 749, 3665, 8217, 319, 262, 5440, 13]
+
+
+def test_logits_slice_matches_the_published_values(gpt2):
+    from model import forward
+    params, config, _ = gpt2
+    logits = forward([15496, 11, 616, 3290, 318, 13779], params, config)
+    assert logits.shape == (6, 50257) and logits.dtype == np.float32
+    expected = np.array([[-114.5832, -116.5725, -116.0830],
+                         [-89.8644, -93.1977, -94.4351],
+                         [-88.3380, -92.8703, -94.4454]])
+    assert_close(logits[1:4, 1:4], expected, 1e-4, "logits[1:4, 1:4]")
