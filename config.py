@@ -5,6 +5,7 @@ stream of n_embd numbers per token, at most n_ctx tokens at once, a vocabulary o
 Checkpoints that need something this program does not compute are refused here, with the reason.
 """
 import json
+import os
 from dataclasses import dataclass
 
 
@@ -42,6 +43,8 @@ def read_config(path) -> Config:
             vocab_size=raw["vocab_size"],
             layer_norm_epsilon=float(raw.get("layer_norm_epsilon", 1e-5)),
         )
+    except FileNotFoundError:
+        raise ModelError(f"there is no config.json in {os.path.dirname(path) or '.'}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelError(f"cannot read {path}: {e}") from e
     except (KeyError, TypeError, AttributeError) as e:

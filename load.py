@@ -86,7 +86,8 @@ def load_params(path, config: Config) -> GPT2:
                                                                  tensors["wte.weight"]):
                 raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")
     except (SafetensorError, OSError, ValueError) as e:
-        raise ModelError(f"{path} is truncated or corrupt ({e}); delete it and download it again") from e
+        raise ModelError(f"{os.path.realpath(path)} is truncated or corrupt ({e}); delete it and run again "
+                         "(a hub model is then downloaded anew)") from e  # realpath: the cache's blob, not its link
     check_shapes(tensors, config, path)
     return to_params(tensors, config)
 

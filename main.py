@@ -52,8 +52,8 @@ def main(argv=None):
     parser, args = parse_args(argv)
     try:
         folder = model_folder(args.model)
+        tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
         params, config = load_model(folder)
-        tok = load_tokenizer(folder)
         ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
         if len(ids) > config.n_ctx:
             parser.error(f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}")

@@ -30,13 +30,19 @@ def test_a_float16_checkpoint_is_upcast_to_float32(tmp_path, ref):
     assert forward(ref["ids0"].tolist(), params, config).dtype == np.float32
 
 
+@pytest.mark.parametrize("layout", ["hub", "save_pretrained"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
 @pytest.mark.parametrize("n_layer, n_head, n_embd, n_positions", [(1, 1, 8, 16), (2, 5, 20, 32), (4, 3, 12, 8)])
-def test_other_shapes_load_and_run_from_their_config(tmp_path, n_layer, n_head, n_embd, n_positions):
-    tensors, config_json = random_checkpoint(n_layer, n_head, n_embd, n_positions)
+def test_other_shapes_load_and_run_from_their_config(tmp_path, n_layer, n_head, n_embd, n_positions, dtype, layout):
+    """Head counts that do not divide 12, other widths and context lengths: all read from config.json."""
+    tensors, config_json = random_checkpoint(n_layer, n_head, n_embd, n_positions, dtype=dtype)
+    if layout == "save_pretrained":
+        tensors = save_pretrained_layout(tensors)
     params, config = load_model(write(tmp_path, tensors, config_json))
     assert (config.n_layer, config.n_head, config.n_embd, config.n_ctx) == (n_layer, n_head, n_embd, n_positions)
+    assert params.h[-1].mlp.c_fc.weight.dtype == np.float32
     logits = forward(list(range(n_positions)), params, config)
-    assert logits.shape == (n_positions, 50257) and np.isfinite(logits).all()
+    assert logits.shape == (n_positions, 50257) and logits.dtype == np.float32 and np.isfinite(logits).all()
 
 
 def broken(tmp_path, edit_tensors=None, edit_config=None):

@@ -1,0 +1,84 @@
+"""A stand-in for the Hugging Face hub on 127.0.0.1, enough for the real huggingface_hub client.
+
+It serves folders as model repositories at HF_ENDPOINT/{repo_id}/resolve/{revision}/{filename}, the
+way the hub does: HEAD and GET, the X-Repo-Commit and ETag headers the client caches by, the
+X-Error-Code header that tells a missing repository from a missing file, and byte ranges so an
+interrupted download can resume. It records every request, and can send files slowly so a test can
+interrupt a download half-way.
+"""
+import hashlib
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+CHUNK = 64 * 1024
+
+
+class FakeHub:
+    def __init__(self, repos, seconds_per_chunk=0.0):
+        self.repos = repos  # {"owner/name": folder}
+        self.seconds_per_chunk = seconds_per_chunk
+        self.requests = []  # (method, repo_id, filename)
+        self.bytes_sent = {}  # filename -> bytes sent so far
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def requested_files(self):
+        return {filename for _, _, filename in self.requests}
+
+    def handler(hub):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_HEAD(self):
+                self.serve(body=False)
+
+            def do_GET(self):
+                self.serve(body=True)
+
+            def serve(self, body):
+                repo_id, _, rest = self.path.partition("/resolve/")
+                repo_id = repo_id.strip("/")
+                filename = rest.split("/", 1)[-1]
+                hub.requests.append((self.command, repo_id, filename))
+                if repo_id not in hub.repos:
+                    return self.error(404, "RepoNotFound")
+                path = os.path.join(hub.repos[repo_id], filename)
+                if not os.path.isfile(path):
+                    return self.error(404, "EntryNotFound")
+                with open(path, "rb") as f:
+                    data = f.read()
+                start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0] or 0)
+                self.send_response(206 if start else 200)
+                self.send_header("X-Repo-Commit", COMMIT)
+                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+                self.send_header("Content-Length", str(len(data) - start))
+                if start:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.end_headers()
+                if body:
+                    self.send_slowly(filename, data[start:])
+
+            def send_slowly(self, filename, data):
+                for i in range(0, len(data), CHUNK):
+                    self.wfile.write(data[i:i + CHUNK])
+                    hub.bytes_sent[filename] = hub.bytes_sent.get(filename, 0) + len(data[i:i + CHUNK])
+                    time.sleep(hub.seconds_per_chunk)
+
+            def error(self, status, code):
+                self.send_response(status)
+                self.send_header("X-Error-Code", code)
+                self.send_header("X-Repo-Commit", COMMIT)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        return Handler

@@ -1,0 +1,146 @@
+"""Mistakes a user can make: each ends in one sentence on stderr and a non-zero exit, no traceback."""
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from checkpoints import random_checkpoint, tiny_config, tiny_tensors, write
+from conftest import ROOT, TINY
+
+MAIN = os.path.join(ROOT, "main.py")
+
+
+def run(*args, **kwargs):
+    return subprocess.run([sys.executable, MAIN, *args], capture_output=True, timeout=120, **kwargs)
+
+
+def one_sentence(result, code):
+    """The exit code, and a stderr that is a single error line (argparse adds its usage line before it)."""
+    stderr = result.stderr.decode() if isinstance(result.stderr, bytes) else result.stderr
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("usage:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def tiny_copy(tmp_path, without=()):
+    folder = tmp_path / "model"
+    shutil.copytree(TINY, folder)
+    for name in without:
+        os.remove(folder / name)
+    return str(folder)
+
+
+@pytest.mark.parametrize("without, message", [
+    (["config.json"], "there is no config.json in"),
+    (["model.safetensors"], "there is no model.safetensors in"),
+    (["vocab.json", "merges.txt"], "has no tokenizer: it needs tokenizer.json, or vocab.json and merges.txt"),
+])
+def test_a_folder_missing_a_file_names_it(tmp_path, without, message):
+    assert message in one_sentence(run("hi", "--model", tiny_copy(tmp_path, without), text=True), 1)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_a_damaged_safetensors_file_is_refused(tmp_path, damage):
+    folder = tiny_copy(tmp_path)
+    path = os.path.join(folder, "model.safetensors")
+    data = open(path, "rb").read()
+    new = {"truncate": data[: len(data) // 2], "garbage": os.urandom(4096), "empty": b""}[damage]
+    with open(path, "wb") as f:
+        f.write(new)
+    line = one_sentence(run("hi", "--model", folder, text=True), 1)
+    assert "model.safetensors is truncated or corrupt" in line and "delete it and run again" in line
+
+
+def test_a_config_that_disagrees_with_the_tensors_is_refused(tmp_path):
+    folder = write(tmp_path, tiny_tensors(), dict(tiny_config(), n_layer=4))
+    assert "missing: h.3.attn.c_attn.bias" in one_sentence(run("hi", "--model", folder, text=True), 1)
+
+
+def test_an_unexpected_tensor_is_refused(tmp_path):
+    tensors = dict(tiny_tensors(), **{"h.0.mlp.gate.weight": np.zeros((2, 2), np.float32)})
+    assert "unexpected: h.0.mlp.gate.weight" in one_sentence(run("hi", "--model", write(tmp_path, tensors, tiny_config()), text=True), 1)
+
+
+class LeavesAMark:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_folder_with_only_pickle_weights_is_refused_and_never_unpickled(tmp_path):
+    folder = tiny_copy(tmp_path, without=["model.safetensors"])
+    marker = tmp_path / "unpickled"
+    with open(os.path.join(folder, "pytorch_model.bin"), "wb") as f:
+        pickle.dump(LeavesAMark(str(marker)), f)
+    assert "never loaded here" in one_sentence(run("hi", "--model", folder, text=True), 1)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("n, message", [
+    ("-5", "-5 is negative"), ("many", "'many' is not a whole number"), ("1.5", "'1.5' is not a whole number"),
+])
+def test_a_bad_token_count_exits_2(n, message):
+    assert message in one_sentence(run("hi", "--model", TINY, "-n", n, text=True), 2)
+
+
+def test_an_absurd_token_count_stops_at_the_context_with_a_note():
+    result = run("hi", "--model", TINY, "-n", "1000000000000", "--json", text=True)
+    assert result.returncode == 0
+    out = json.loads(result.stdout.splitlines()[-1])
+    assert len(out["prompt_ids"]) + len(out["generated_ids"]) == 64
+    assert "note: stopped after 63 new tokens" in result.stderr
+
+
+def test_a_prompt_longer_than_the_context_says_both_numbers():
+    line = one_sentence(run("x" + " x" * 99, "--model", TINY, text=True), 2)
+    assert "the prompt has 100 tokens; this model reads at most 64" in line
+
+
+def test_a_prompt_that_is_not_utf8_exits_2():
+    assert "not valid UTF-8" in one_sentence(run(b"caf\xe9", "--model", TINY), 2)
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run("hi", "--model", tiny_copy(tmp_path, ["config.json"]), "--debug", text=True)
+    assert result.returncode == 1 and "Traceback" in result.stderr and "ModelError" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def slow_model(tmp_path_factory):
+    """A GPT-2 with 1024 positions: generating hundreds of tokens takes seconds."""
+    tensors, config = random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024)
+    return write(tmp_path_factory.mktemp("slow"), tensors, config)
+
+
+def test_ctrl_c_during_generation_exits_130_and_keeps_the_text(slow_model):
+    process = subprocess.Popen([sys.executable, MAIN, "Once upon a time", "--model", slow_model, "-n", "1000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    shown = b""
+    while len(shown) < len("Once upon a time") + 20:
+        shown += os.read(process.stdout.fileno(), 1000)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert (shown + stdout).startswith(b"Once upon a time") and len(shown + stdout) > len("Once upon a time") + 20
+    assert b"Traceback" not in stderr and stderr.endswith(b"interrupted\n")
+
+
+def test_stdout_closed_early_is_no_traceback(slow_model):
+    """As in `python main.py ... | head -c 20`."""
+    process = subprocess.Popen([sys.executable, MAIN, "Once upon a time", "--model", slow_model, "-n", "300"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(process.stdout.read(20)) == 20
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+    assert stderr == b"", stderr.decode()
