@@ -7,12 +7,14 @@ mlp.py, tensor_ops.py.
 """
 import argparse
 import json
+import math
 import os
 import sys
 
 from config import ModelError
 from generate import generate
 from load import DEFAULT_MODEL, load_model, model_folder
+from sampling import sampler
 from score import perplexity, token_logprobs
 from tokenizer import load_tokenizer
 
@@ -25,11 +27,24 @@ def parse_args(argv):
                              f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
     parser.add_argument("-n", "--max-new-tokens", type=count, default=40, metavar="N",
                         help="how many tokens to generate (default 40)")
+    parser.add_argument("--kv-cache", action="store_true",
+                        help="keep each block's keys and values between steps: the same text, much faster (kv_cache.py)")
+    parser.add_argument("--temperature", type=temperature, default=0.0, metavar="T",
+                        help="0 (the default) takes the likeliest token; above 0, sample: lower is surer, higher wilder")
+    parser.add_argument("--top-k", type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
+    parser.add_argument("--top-p", type=probability, default=None, metavar="P",
+                        help="sample only among the likeliest tokens whose probabilities add up to P")
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="the same seed gives the same sampled text")
+    parser.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|> instead of stopping")
+    parser.add_argument("--sliding-window", action="store_true",
+                        help="past the model's context, go on reading only the last n_ctx tokens instead of stopping")
     parser.add_argument("--json", action="store_true", help="end with one line of JSON: the ids and the text")
     parser.add_argument("--score", action="store_true",
                         help="instead of generating, print each prompt token's log-probability and the perplexity")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = parser.parse_args(argv)
+    if args.temperature == 0 and (args.top_k or args.top_p):
+        parser.error("--top-k and --top-p shape sampling: give a --temperature above 0 too")
     try:
         args.prompt.encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
@@ -45,6 +60,38 @@ def count(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"{n} is negative; give how many tokens to generate")
+    return n
+
+
+def real(text):
+    """argparse helper: a finite number."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return x
+
+
+def temperature(text):
+    x = real(text)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
+    return x
+
+
+def probability(text):
+    x = real(text)
+    if not 0 < x <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
+    return x
+
+
+def at_least_one(text):
+    n = count(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("0 tokens leave nothing to sample from")
     return n
 
 
@@ -78,10 +125,13 @@ def main(argv=None):
 def print_generation(args, ids, params, config, tok):
     prompt = args.prompt
     write(prompt)
-    new_ids = stream(generate(ids, params, config, args.max_new_tokens), tok)
+    choose = sampler(args.temperature, args.top_k, args.top_p, args.seed)
+    new_ids = stream(generate(ids, params, config, args.max_new_tokens, choose,
+                              stop_id=None if args.ignore_eos else tok.eos_id,
+                              sliding_window=args.sliding_window, kv_cache=args.kv_cache), tok)
     text = prompt + tok.decode(new_ids)
     write("\n")
-    if len(new_ids) < args.max_new_tokens:
+    if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:
         print(f"note: stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens",
               file=sys.stderr)
     if args.json:

@@ -1,0 +1,72 @@
+"""The second lesson: the same generation with a key/value cache, O(n) instead of O(n^2).
+
+Called by generate.py when kv_cache=True; it computes exactly what model.py computes, in another order.
+
+Why it works. In a causal model nothing a token computes depends on the tokens after it. So when
+one token is appended, the keys and values that every block computed for the earlier tokens are
+unchanged. The naive loop computes them again at every step; this one keeps them, per block, in a
+cache, and runs only the new token through the network: its query looks at the cached keys plus
+its own, and its key and value are appended for the next step. A step then costs the same however
+long the text is (apart from the attention over the cache), instead of re-reading every token.
+
+Positions. The new token's position embedding is its index in the sequence, which is the number of
+tokens already cached. GPT-2's positions are absolute: if a sliding window drops the oldest token,
+every remaining token's position changes, every cached key and value is stale, and the cache must be
+rebuilt from the window (see next_logits).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attention import attend, causal_mask, merge_heads, split_heads
+from config import Config
+from mlp import mlp
+from params import GPT2, Attention
+from tensor_ops import layer_norm, linear
+
+
+@dataclass
+class KVCache:
+    k: np.ndarray  # [n_layer, n_head, n_ctx, d_head]: the keys of every cached token, per block
+    v: np.ndarray  # [n_layer, n_head, n_ctx, d_head]: their values
+    ids: list = field(default_factory=list)  # the tokens cached, at positions 0 .. len(ids)-1
+
+
+def empty_cache(config: Config) -> KVCache:
+    """Room for n_ctx tokens, allocated once: appending a token writes into it, no array grows."""
+    shape = (config.n_layer, config.n_head, config.n_ctx, config.n_embd // config.n_head)
+    return KVCache(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
+
+
+def next_logits(window, params: GPT2, config: Config, cache: KVCache):
+    """The logits [vocab_size] for the token after `window`, the same numbers as forward(window)[-1].
+
+    When the cache holds all of the window but its last token (the usual step) only that token is run.
+    Otherwise (the first call, or a window that slid) the cache is emptied and the window is run
+    whole, filling it: the prefill.
+    """
+    if cache.ids != window[:-1]:
+        cache.ids = []
+    new = window[len(cache.ids):]  # [n_new]: the whole window, or one token
+    start = len(cache.ids)  # the position of new[0]
+    x = params.wte[new] + params.wpe[start:start + len(new)]  # [n_new, n_embd]
+    mask = causal_mask(len(new))  # prefill: as in forward; one token: [[0]], it may see every cached token
+    eps = config.layer_norm_epsilon
+    for layer, p in enumerate(params.h):
+        x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, layer, start, mask)
+        x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
+    cache.ids = list(window)
+    x = layer_norm(x[-1], params.ln_f, eps)  # [n_embd]: only the last position is needed
+    return x @ params.wte.T  # [vocab_size], weight tying
+
+
+def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, start, mask):
+    """attention.attention for the new tokens only, reading the earlier keys and values from the cache."""
+    assert start == 0 or len(x) == 1, "after the prefill, tokens are added one at a time"
+    qkv = linear(x, p.c_attn)  # [n_new, n_embd] -> [n_new, 3*n_embd]
+    q, k, v = (split_heads(t, config.n_head) for t in np.split(qkv, 3, axis=-1))  # 3 x [n_head, n_new, d_head]
+    end = start + len(x)
+    cache.k[layer, :, start:end] = k  # remember this step's keys and values for the steps after it
+    cache.v[layer, :, start:end] = v
+    out = attend(q, cache.k[layer, :, :end], cache.v[layer, :, :end], mask)  # [n_head, n_new, d_head]
+    return linear(merge_heads(out), p.c_proj)  # [n_new, n_embd]

@@ -1,0 +1,45 @@
+"""Choosing the next token from the logits: greedy, or sampling with temperature, top-k and top-p.
+
+Called by main.py, which passes the chosen rule to generate.py. Greedy always takes the most likely
+token, so a prompt always gives the same text, and it tends to repeat itself. Sampling draws the
+token at random with the model's probabilities, reshaped by three knobs:
+- temperature T divides the logits: T < 1 sharpens the distribution towards the likeliest tokens,
+  T > 1 flattens it towards uniform; T -> 0 is greedy.
+- top-k keeps only the k likeliest tokens.
+- top-p ("nucleus") keeps the smallest set of likeliest tokens whose probabilities add up to at
+  least p, so the number kept adapts to how sure the model is.
+"""
+import numpy as np
+
+from tensor_ops import softmax
+
+
+def greedy(logits):
+    return int(np.argmax(logits))
+
+
+def sampler(temperature=0.0, top_k=None, top_p=None, seed=None):
+    """A function logits [vocab_size] -> token id; the same seed gives the same choices."""
+    if temperature == 0:
+        return greedy
+    rng = np.random.default_rng(seed)
+
+    def sample(logits):
+        probs = filtered_probs(logits, temperature, top_k, top_p)  # [vocab_size], zeros outside the kept set
+        cumulative = np.cumsum(probs)  # drawing by inverse CDF needs no renormalised float64 copy
+        return int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+
+    return sample
+
+
+def filtered_probs(logits, temperature, top_k=None, top_p=None):
+    """Probabilities after temperature, top-k and top-p, unnormalised: the discarded ones are 0."""
+    probs = softmax(logits / temperature)  # [vocab_size]
+    order = np.argsort(-probs, kind="stable")  # likeliest first
+    keep = len(probs) if top_k is None else min(top_k, len(probs))
+    if top_p is not None:
+        mass = np.cumsum(probs[order])
+        keep = min(keep, int(np.searchsorted(mass, top_p)) + 1)  # the first prefix whose mass reaches p
+    kept = np.zeros_like(probs)
+    kept[order[:keep]] = probs[order[:keep]]
+    return kept
