@@ -23,7 +23,7 @@ def generate(ids, params: GPT2, config: Config, max_new_tokens=40, choose=greedy
     """
     ids = list(ids)
     room = max_new_tokens if sliding_window else min(max_new_tokens, config.n_ctx - len(ids))
-    cache = empty_cache(config) if kv_cache else None
+    cache = empty_cache(config, len(ids) + room) if kv_cache else None
     for _ in range(room):
         window = ids[-config.n_ctx:]  # all of ids, unless a sliding window has passed n_ctx
         if kv_cache:

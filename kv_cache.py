@@ -27,14 +27,16 @@ from tensor_ops import layer_norm, linear
 
 @dataclass
 class KVCache:
-    k: np.ndarray  # [n_layer, n_head, n_ctx, d_head]: the keys of every cached token, per block
-    v: np.ndarray  # [n_layer, n_head, n_ctx, d_head]: their values
+    k: np.ndarray  # [n_layer, n_head, n_tokens, d_head]: the keys of every cached token, per block
+    v: np.ndarray  # [n_layer, n_head, n_tokens, d_head]: their values
     ids: list = field(default_factory=list)  # the tokens cached, at positions 0 .. len(ids)-1
 
 
-def empty_cache(config: Config) -> KVCache:
-    """Room for n_ctx tokens, allocated once: appending a token writes into it, no array grows."""
-    shape = (config.n_layer, config.n_head, config.n_ctx, config.n_embd // config.n_head)
+def empty_cache(config: Config, n_tokens) -> KVCache:
+    """Room for n_tokens tokens (at most n_ctx), allocated once: a new token is written in, no array grows.
+    Sized to the generation rather than to n_ctx: a few written positions would otherwise make most of
+    an n_ctx-sized array resident, as NumPy backs large arrays with 2 MB pages."""
+    shape = (config.n_layer, config.n_head, min(n_tokens, config.n_ctx), config.n_embd // config.n_head)
     return KVCache(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
 
 

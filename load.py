@@ -8,14 +8,15 @@ Only config.json, model.safetensors and the tokenizer files are ever requested. 
 also hold pickle weights (pytorch_model.bin); loading a pickle runs whatever code it contains, so
 they are never downloaded nor opened.
 
-Every tensor is checked against the config before use, and kept as float32.
+Every tensor's name and shape is checked against the config before it is read (checkpoint.py reads
+the file), and kept as float32.
 """
 import os
 import re
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 
+from checkpoint import read_header, read_tensor
 from config import Config, ModelError, read_config
 from hub import download
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
@@ -77,18 +78,15 @@ def load_params(path, config: Config) -> GPT2:
             raise ModelError(f"{folder} has weights only in pickle or TensorFlow form, never loaded here "
                              "(opening a pickle runs the code inside it); convert them to model.safetensors")
         raise ModelError(f"there is no model.safetensors in {folder}")
-    try:
-        with safe_open(path, framework="numpy") as f:
-            names = {key.removeprefix("transformer."): key for key in f.keys()}  # save_pretrained's layout
-            check_names(set(names), config, path)
-            tensors = {name: read_tensor(f, names[name]) for name in expected_shapes(config)}
-            if "lm_head.weight" in names and not np.array_equal(read_tensor(f, names["lm_head.weight"]),
-                                                                 tensors["wte.weight"]):
-                raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ModelError(f"{os.path.realpath(path)} is truncated or corrupt ({e}); delete it and run again "
-                         "(a hub model is then downloaded anew)") from e  # realpath: the cache's blob, not its link
-    check_shapes(tensors, config, path)
+    with open(path, "rb") as f:
+        entries = read_header(f, path)
+        names = {key.removeprefix("transformer."): key for key in entries}  # save_pretrained's layout
+        check_names(set(names), config, path)
+        check_shapes({name: entries[names[name]].shape for name in expected_shapes(config)}, config, path)
+        tensors = {name: read_tensor(f, entries[names[name]]) for name in expected_shapes(config)}
+        if "lm_head.weight" in names and not np.array_equal(read_tensor(f, entries[names["lm_head.weight"]]),
+                                                             tensors["wte.weight"]):
+            raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")
     return to_params(tensors, config)
 
 
@@ -103,17 +101,11 @@ def check_names(names, config: Config, path):
                                      if names))
 
 
-def read_tensor(f, key):
-    """One tensor as float32; float16 files are converted here, once."""
-    x = f.get_tensor(key)
-    return x if x.dtype == np.float32 else x.astype(np.float32)
-
-
-def check_shapes(tensors, config: Config, path):
+def check_shapes(shapes, config: Config, path):
     for name, shape in expected_shapes(config).items():
-        if tensors[name].shape != shape:
+        if shapes[name] != shape:
             raise ModelError(f"{path} does not match its config.json: {name} has shape "
-                             f"{list(tensors[name].shape)}, the config implies {list(shape)}")
+                             f"{list(shapes[name])}, the config implies {list(shape)}")
 
 
 def to_params(t, config: Config) -> GPT2:

@@ -20,7 +20,8 @@ from tokenizer import load_tokenizer
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="Continue a text with GPT-2, in plain NumPy.")
+    parser = argparse.ArgumentParser(usage="%(prog)s PROMPT [options]  (see --help)",
+                                     description="Continue a text with GPT-2, in plain NumPy.")
     parser.add_argument("prompt", help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "

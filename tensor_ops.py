@@ -20,8 +20,9 @@ def layer_norm(x, ln: LayerNorm, eps: float):
 
 
 def gelu(x):
-    """GELU in the tanh approximation GPT-2 was trained with ("gelu_new"), not the exact erf form."""
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    """GELU in the tanh approximation GPT-2 was trained with ("gelu_new"), not the exact erf form.
+    x * x * x, not x**3: NumPy computes x**3 with a general power function, about 50 times slower."""
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * (x * x * x))))
 
 
 def softmax(x):

@@ -18,7 +18,7 @@ def test_token_by_token_logits_match_transformers(ref, tiny):
     """One token at a time through the cache: each step's logits are the reference's row for it."""
     params, config = tiny
     ids = ref["ids1"].tolist()
-    cache = empty_cache(config)
+    cache = empty_cache(config, config.n_ctx)
     for t in range(len(ids)):
         logits = next_logits(ids[:t + 1], params, config, cache)
         assert logits.dtype == np.float32
@@ -28,7 +28,7 @@ def test_token_by_token_logits_match_transformers(ref, tiny):
 def test_prefill_then_steps_equal_forward(tiny):
     params, config = tiny
     ids = [464, 3290, 373, 1043, 287, 257]
-    cache = empty_cache(config)
+    cache = empty_cache(config, config.n_ctx)
     assert_close(next_logits(ids[:4], params, config, cache), forward(ids[:4], params, config)[-1], LOGITS_ATOL, "prefill")
     for t in (5, 6):
         assert_close(next_logits(ids[:t], params, config, cache), forward(ids[:t], params, config)[-1],
@@ -38,7 +38,7 @@ def test_prefill_then_steps_equal_forward(tiny):
 def test_a_window_that_slid_rebuilds_the_cache(tiny):
     params, config = tiny
     ids = list(range(1000, 1000 + config.n_ctx + 1))
-    cache = empty_cache(config)
+    cache = empty_cache(config, config.n_ctx)
     next_logits(ids[:config.n_ctx], params, config, cache)
     slid = ids[1:]  # every token moved one position back: the cached keys are stale
     assert_close(next_logits(slid, params, config, cache), forward(slid, params, config)[-1], LOGITS_ATOL, "slid window")

@@ -1,0 +1,65 @@
+"""Read tensors from a .safetensors file: an 8-byte header length, a JSON header, then raw bytes.
+
+Called by load.py. The header maps each tensor's name to its dtype, shape and byte range in the
+data that follows; nothing in the file is ever executed (unlike a pickle). Each tensor is read with
+a plain file read straight into its own array, and converted to float32 once if the file holds
+float16 or bfloat16. Reading rather than memory-mapping matters for memory: the pages of a mapped
+file count as the process's own as soon as they are touched, which would double the peak memory
+while the float32 arrays are made.
+"""
+import json
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from config import ModelError
+
+ITEM_SIZE = {"F32": 4, "F16": 2, "BF16": 2}
+
+
+@dataclass(frozen=True)
+class Entry:
+    dtype: str  # "F32", "F16" or "BF16"
+    shape: tuple
+    offset: int  # where its bytes start in the file
+
+
+def read_header(f, path) -> dict:
+    """{name: Entry} for every tensor in the open file, checked to lie inside it."""
+    size = os.fstat(f.fileno()).st_size
+    n = int.from_bytes(f.read(8), "little")
+    if size < 8 or n > size - 8:
+        raise corrupt(path, "its header runs past the end of the file")
+    try:
+        header = json.loads(f.read(n))
+        header.pop("__metadata__", None)
+        entries = {name: Entry(info["dtype"], tuple(info["shape"]), 8 + n + info["data_offsets"][0])
+                   for name, info in header.items()}
+        lengths = {name: info["data_offsets"][1] - info["data_offsets"][0] for name, info in header.items()}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        raise corrupt(path, "its header is not a safetensors header") from None
+    for name, e in entries.items():
+        if e.dtype not in ITEM_SIZE:
+            raise ModelError(f"{path}: tensor {name} is {e.dtype}; only F32, F16 and BF16 are read")
+        if lengths[name] != math.prod(e.shape) * ITEM_SIZE[e.dtype] or e.offset + lengths[name] > size:
+            raise corrupt(path, f"tensor {name} does not fit in the file")
+    return entries
+
+
+def read_tensor(f, entry: Entry):
+    """One tensor as a float32 array."""
+    f.seek(entry.offset)
+    count = math.prod(entry.shape)
+    if entry.dtype == "BF16":  # bfloat16 is the top half of a float32: shift its bits into place
+        x = (np.fromfile(f, "<u2", count).astype(np.uint32) << 16).view(np.float32)
+    else:
+        x = np.fromfile(f, "<f4" if entry.dtype == "F32" else "<f2", count).astype(np.float32, copy=False)
+    assert x.size == count, "read_header checked that every tensor fits in the file"
+    return x.reshape(entry.shape)
+
+
+def corrupt(path, why):
+    return ModelError(f"{os.path.realpath(path)} is truncated or corrupt ({why}); delete it and run again "
+                      "(a hub model is then downloaded anew)")  # realpath: in the hub cache, the blob, not its link
