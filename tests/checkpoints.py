@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from conftest import TINY
+TINY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "tiny-gpt2")
 
 
 def tiny_tensors():
