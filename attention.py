@@ -37,20 +37,24 @@ def merge_heads(x):
     return x.transpose(1, 0, 2).reshape(n_seq, n_head * d_head)
 
 
-def attend(q, k, v, mask):
-    """Scaled dot-product attention for all heads at once.
+def qkv_heads(x, p: Attention, config: Config):
+    """Each position's query, key and value, split into heads: [n_seq, n_embd] -> 3 x [n_head, n_seq, d_head]."""
+    qkv = linear(x, p.c_attn)  # [n_seq, n_embd] -> [n_seq, 3*n_embd]
+    return [split_heads(t, config.n_head) for t in np.split(qkv, 3, axis=-1)]
 
-    q [n_head, n_q, d_head], k and v [n_head, n_k, d_head], mask broadcastable to [n_q, n_k].
+
+def attention_weights(q, k, mask):
+    """How much each query position draws from each key position: [n_head, n_q, n_k], rows summing to 1.
+
+    q [n_head, n_q, d_head], k [n_head, n_k, d_head], mask broadcastable to [n_q, n_k].
     A dot product of two random d_head-vectors grows like sqrt(d_head); dividing by it keeps the
     scores in the range where softmax still spreads its weight instead of picking one position.
     """
     scores = q @ k.transpose(0, 2, 1) / math.sqrt(q.shape[-1])  # [n_head, n_q, n_k]
-    weights = softmax(scores + mask)  # [n_head, n_q, n_k], each row sums to 1
-    return weights @ v  # [n_head, n_q, d_head]
+    return softmax(scores + mask)
 
 
 def attention(x, p: Attention, config: Config, mask):
-    qkv = linear(x, p.c_attn)  # [n_seq, n_embd] -> [n_seq, 3*n_embd]
-    q, k, v = (split_heads(t, config.n_head) for t in np.split(qkv, 3, axis=-1))  # 3 x [n_head, n_seq, d_head]
-    out = merge_heads(attend(q, k, v, mask))  # [n_seq, n_embd]
-    return linear(out, p.c_proj)  # [n_seq, n_embd] -> [n_seq, n_embd]
+    q, k, v = qkv_heads(x, p, config)  # 3 x [n_head, n_seq, d_head]
+    out = attention_weights(q, k, mask) @ v  # [n_head, n_seq, n_seq] @ [n_head, n_seq, d_head] -> [n_head, n_seq, d_head]
+    return linear(merge_heads(out), p.c_proj)  # [n_seq, n_embd] -> [n_seq, n_embd]

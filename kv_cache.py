@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from attention import attend, causal_mask, merge_heads, split_heads
+from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from mlp import mlp
 from params import GPT2, Attention
@@ -65,10 +65,10 @@ def next_logits(window, params: GPT2, config: Config, cache: KVCache):
 def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, start, mask):
     """attention.attention for the new tokens only, reading the earlier keys and values from the cache."""
     assert start == 0 or len(x) == 1, "after the prefill, tokens are added one at a time"
-    qkv = linear(x, p.c_attn)  # [n_new, n_embd] -> [n_new, 3*n_embd]
-    q, k, v = (split_heads(t, config.n_head) for t in np.split(qkv, 3, axis=-1))  # 3 x [n_head, n_new, d_head]
+    q, k, v = qkv_heads(x, p, config)  # 3 x [n_head, n_new, d_head]
     end = start + len(x)
     cache.k[layer, :, start:end] = k  # remember this step's keys and values for the steps after it
     cache.v[layer, :, start:end] = v
-    out = attend(q, cache.k[layer, :, :end], cache.v[layer, :, :end], mask)  # [n_head, n_new, d_head]
+    weights = attention_weights(q, cache.k[layer, :, :end], mask)  # [n_head, n_new, end]
+    out = weights @ cache.v[layer, :, :end]  # [n_head, n_new, d_head]
     return linear(merge_heads(out), p.c_proj)  # [n_new, n_embd]

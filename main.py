@@ -1,99 +1,21 @@
 """Run GPT-2 from the command line: python main.py "The color of the cat"
 
-The top of the call chain: read the arguments, load the weights (load.py) and the tokenizer
-(tokenizer.py), then either continue the prompt (generate.py) or score it (score.py), printing the
-text as it is produced. Reading order: this file, generate.py, model.py, layer.py, attention.py,
-mlp.py, tensor_ops.py.
+The top of the call chain: read the arguments (arguments.py), load the tokenizer (tokenizer.py) and
+the weights (load.py), then either continue the prompt (generate.py) or score it (score.py),
+printing the text as it is produced. Reading order: this file, generate.py, model.py, layer.py,
+attention.py, mlp.py, tensor_ops.py.
 """
-import argparse
 import json
-import math
 import os
 import sys
 
+from arguments import parse_args
 from config import ModelError
 from generate import generate
-from load import DEFAULT_MODEL, load_model, model_folder
+from load import load_model, model_folder
 from sampling import sampler
 from score import perplexity, token_logprobs
 from tokenizer import load_tokenizer
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(usage="%(prog)s PROMPT [options]  (see --help)",
-                                     description="Continue a text with GPT-2, in plain NumPy.")
-    parser.add_argument("prompt", help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "
-                             f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
-    parser.add_argument("-n", "--max-new-tokens", type=count, default=40, metavar="N",
-                        help="how many tokens to generate (default 40)")
-    parser.add_argument("--kv-cache", action="store_true",
-                        help="keep each block's keys and values between steps: the same text, much faster (kv_cache.py)")
-    parser.add_argument("--temperature", type=temperature, default=0.0, metavar="T",
-                        help="0 (the default) takes the likeliest token; above 0, sample: lower is surer, higher wilder")
-    parser.add_argument("--top-k", type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
-    parser.add_argument("--top-p", type=probability, default=None, metavar="P",
-                        help="sample only among the likeliest tokens whose probabilities add up to P")
-    parser.add_argument("--seed", type=int, default=None, metavar="S", help="the same seed gives the same sampled text")
-    parser.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|> instead of stopping")
-    parser.add_argument("--sliding-window", action="store_true",
-                        help="past the model's context, go on reading only the last n_ctx tokens instead of stopping")
-    parser.add_argument("--json", action="store_true", help="end with one line of JSON: the ids and the text")
-    parser.add_argument("--score", action="store_true",
-                        help="instead of generating, print each prompt token's log-probability and the perplexity")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    args = parser.parse_args(argv)
-    if args.temperature == 0 and (args.top_k or args.top_p):
-        parser.error("--top-k and --top-p shape sampling: give a --temperature above 0 too")
-    try:
-        args.prompt.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
-        parser.error("the prompt is not valid UTF-8 text")
-    return parser, args
-
-
-def count(text):
-    """argparse type for -n: a whole number, zero or more."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give how many tokens to generate")
-    return n
-
-
-def real(text):
-    """argparse helper: a finite number."""
-    try:
-        x = float(text)
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    return x
-
-
-def temperature(text):
-    x = real(text)
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
-    return x
-
-
-def probability(text):
-    x = real(text)
-    if not 0 < x <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
-    return x
-
-
-def at_least_one(text):
-    n = count(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError("0 tokens leave nothing to sample from")
-    return n
 
 
 def main(argv=None):
@@ -103,12 +25,18 @@ def main(argv=None):
         tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
         params, config = load_model(folder)
         ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
-        if len(ids) > config.n_ctx:
+        if len(ids) > config.n_ctx and not args.score:
             parser.error(f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}")
+        if args.stride and args.stride >= config.n_ctx:
+            parser.error(f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
+                         "windows overlap and every token has context")
+        extra = explain_prompt(args, ids[-config.n_ctx:], params, config, tok)
         if args.score:
-            print_score(ids, params, config, tok, args.json)
+            report = print_score(args, ids, params, config, tok)
         else:
-            print_generation(args, ids, params, config, tok)
+            report = print_generation(args, ids, params, config, tok)
+        if args.json:
+            print(json.dumps({**report, **extra}, ensure_ascii=False))
     except ModelError as e:
         if args.debug:
             raise
@@ -124,19 +52,28 @@ def main(argv=None):
 
 
 def print_generation(args, ids, params, config, tok):
-    prompt = args.prompt
-    write(prompt)
     choose = sampler(args.temperature, args.top_k, args.top_p, args.seed)
-    new_ids = stream(generate(ids, params, config, args.max_new_tokens, choose,
-                              stop_id=None if args.ignore_eos else tok.eos_id,
-                              sliding_window=args.sliding_window, kv_cache=args.kv_cache), tok)
-    text = prompt + tok.decode(new_ids)
+    steps = []  # --show-top's record of each step
+    if args.show_top:
+        from top_tokens import recording
+        choose = recording(choose, args.show_top, tok, steps)
+        print(f"step  chosen         | the {args.show_top} likeliest next tokens (the model's probabilities)")
+    new_ids = generate(ids, params, config, args.max_new_tokens, choose,
+                       stop_id=None if args.ignore_eos else tok.eos_id,
+                       sliding_window=args.sliding_window, kv_cache=args.kv_cache)
+    if args.show_top:  # one line per step as it comes, then the text
+        new_ids = list(new_ids)
+        write(args.prompt + tok.decode(new_ids))
+    else:
+        write(args.prompt)
+        new_ids = stream(new_ids, tok)
     write("\n")
     if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:
         print(f"note: stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens",
               file=sys.stderr)
-    if args.json:
-        print(json.dumps({"model": args.model, "prompt_ids": ids, "generated_ids": new_ids, "text": text}, ensure_ascii=False))
+    report = {"model": args.model, "prompt_ids": ids, "generated_ids": new_ids,
+              "text": args.prompt + tok.decode(new_ids)}
+    return dict(report, top=steps) if args.show_top else report
 
 
 def stream(new_ids, tok):
@@ -159,15 +96,40 @@ def write(text):
     sys.stdout.flush()
 
 
-def print_score(ids, params, config, tok, as_json):
-    logprobs = token_logprobs(ids, params, config)
+def print_score(args, ids, params, config, tok):
+    logprobs = token_logprobs(ids, params, config, args.stride)
     ppl = perplexity(logprobs)
-    if as_json:
-        print(json.dumps({"ids": ids, "logprobs": logprobs, "perplexity": ppl}, ensure_ascii=False))
-        return
-    for i, lp in zip(ids, logprobs):
-        print(f"{i:>6}  {tok.decode([i])!r:<20} {'' if lp is None else f'{lp:9.4f}'}")
-    print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")
+    if not args.json:
+        for i, lp in list(zip(ids, logprobs))[:config.n_ctx]:
+            print(f"{i:>6}  {tok.decode([i])!r:<20} {'' if lp is None else f'{lp:9.4f}'}")
+        if len(ids) > config.n_ctx:
+            print(f"... and {len(ids) - config.n_ctx} more tokens, scored with a sliding window")
+        print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")
+    return {"ids": ids, "logprobs": logprobs, "perplexity": ppl}
+
+
+def explain_prompt(args, ids, params, config, tok):
+    """The learning tools that look at the prompt; returns what they add to --json."""
+    from token_view import describe, print_tokens  # each tool is a module of its own
+    extra = {}
+    if args.tokens:
+        print_tokens(ids, tok)
+    if args.trace:
+        from shape_trace import print_trace, trace
+        print_trace(trace(ids, params, config), config)
+    if args.lens or args.attention:
+        from probe import probe
+        seen = probe(ids, params, config)
+        if args.lens:
+            from logit_lens import logit_lens, print_lens
+            extra["lens"] = logit_lens(seen, params, config, tok)
+            print_lens(extra["lens"])
+        if args.attention:
+            from attention_map import summary, write_svg
+            labels = [shown for _, _, shown, _ in describe(ids, tok)]
+            write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
+            print("\n".join(summary(seen.attention, labels)) + f"\nwrote {args.attention}\n")
+    return extra
 
 
 if __name__ == "__main__":

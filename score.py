@@ -3,6 +3,12 @@
 Called by main.py for --score. A model that predicts text well gives its tokens high probability;
 perplexity, exp(-mean log-probability), is the number of equally likely tokens the model was
 choosing between on average (1 would be certainty; a uniform guess would be vocab_size).
+
+A text longer than the n_ctx tokens GPT-2 can see is scored with a sliding window, the method
+Hugging Face documents for perplexity: windows of n_ctx tokens, each starting `stride` tokens after
+the one before. Each token is scored once, in the first window that reaches it, and so with at
+least n_ctx - stride tokens of context (except near the start). A smaller stride gives more context
+to each token and costs more forward passes.
 """
 import math
 
@@ -12,10 +18,19 @@ from params import GPT2
 from tensor_ops import log_softmax
 
 
-def token_logprobs(ids, params: GPT2, config: Config):
-    """[None, lp_1, ..., lp_n-1]: lp_t = log P(ids[t] | ids[:t]). The first token has no context."""
-    logprobs = log_softmax(forward(ids, params, config))  # [n_seq, vocab_size]; row t predicts token t+1
-    return [None] + [float(logprobs[t - 1, ids[t]]) for t in range(1, len(ids))]
+def token_logprobs(ids, params: GPT2, config: Config, stride=None):
+    """[None, lp_1, ..., lp_n-1]: lp_t = log P(ids[t] | the tokens before it in its window)."""
+    stride = stride or config.n_ctx // 2
+    assert 0 < stride < config.n_ctx, "windows must overlap, or a window's first token would have no context"
+    logprobs = [None] * len(ids)
+    begin, scored = 0, 1  # tokens before `scored` have their log-probability
+    while scored < len(ids):
+        end = min(begin + config.n_ctx, len(ids))
+        window = log_softmax(forward(ids[begin:end], params, config))  # [end - begin, vocab_size]
+        for t in range(scored, end):
+            logprobs[t] = float(window[t - begin - 1, ids[t]])  # row t-1 of the window predicts token t
+        scored, begin = end, begin + stride
+    return logprobs
 
 
 def perplexity(logprobs):

@@ -1,0 +1,96 @@
+"""The command line of main.py: its options, and a clear error for every value it cannot use.
+
+argparse prints "usage: ..." and one sentence, and exits with status 2, for any mistake found here.
+"""
+import argparse
+import math
+
+from load import DEFAULT_MODEL
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(usage="%(prog)s PROMPT [options]  (see --help)",
+                                     description="Continue a text with GPT-2, in plain NumPy.")
+    parser.add_argument("prompt", help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "
+                             f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
+    parser.add_argument("-n", "--max-new-tokens", type=count, default=40, metavar="N",
+                        help="how many tokens to generate (default 40)")
+    parser.add_argument("--kv-cache", action="store_true",
+                        help="keep each block's keys and values between steps: the same text, much faster (kv_cache.py)")
+    parser.add_argument("--temperature", type=temperature, default=0.0, metavar="T",
+                        help="0 (the default) takes the likeliest token; above 0, sample: lower is surer, higher wilder")
+    parser.add_argument("--top-k", type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
+    parser.add_argument("--top-p", type=probability, default=None, metavar="P",
+                        help="sample only among the likeliest tokens whose probabilities add up to P")
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="the same seed gives the same sampled text")
+    parser.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|> instead of stopping")
+    parser.add_argument("--sliding-window", action="store_true",
+                        help="past the model's context, go on reading only the last n_ctx tokens instead of stopping")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON: the ids and the text")
+    parser.add_argument("--score", action="store_true",
+                        help="instead of generating, print each prompt token's log-probability and the perplexity")
+    parser.add_argument("--stride", type=at_least_one, default=None, metavar="S",
+                        help="--score on a text longer than the context: each window starts S tokens after the one "
+                             "before (default half the context)")
+    learn = parser.add_argument_group("learning tools: what GPT-2 does with the prompt")
+    learn.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
+    learn.add_argument("--show-top", type=at_least_one, default=None, metavar="K",
+                       help="at each generated step, the K likeliest next tokens and the one chosen")
+    learn.add_argument("--lens", action="store_true",
+                       help="the logit lens: what the model would predict after each block, at the last prompt position")
+    learn.add_argument("--attention", metavar="FILE.svg", help="draw where attention goes in the prompt, per layer")
+    learn.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    args = parser.parse_args(argv)
+    if args.temperature == 0 and (args.top_k or args.top_p):
+        parser.error("--top-k and --top-p shape sampling: give a --temperature above 0 too")
+    try:
+        args.prompt.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
+        parser.error("the prompt is not valid UTF-8 text")
+    return parser, args
+
+
+def count(text):
+    """argparse type for -n: a whole number, zero or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; give how many tokens to generate")
+    return n
+
+
+def real(text):
+    """argparse helper: a finite number."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return x
+
+
+def temperature(text):
+    x = real(text)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
+    return x
+
+
+def probability(text):
+    x = real(text)
+    if not 0 < x <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
+    return x
+
+
+def at_least_one(text):
+    n = count(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is too small: give 1 or more")
+    return n

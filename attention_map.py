@@ -1,0 +1,78 @@
+"""--attention FILE.svg: a picture of where attention goes, and a summary in the terminal.
+
+One heat map per layer: row i is position i, column j is an earlier position j, and the colour is
+how much of position i's attention went to j, averaged over the layer's heads (one map per head
+would make n_layer * n_head pictures; the average shows where a layer as a whole looks). Each row
+sums to 1; the cells above the diagonal are the future, which the causal mask hides, drawn grey.
+Plain SVG, written without a plotting library; any browser opens it.
+"""
+import os
+import tempfile
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from config import ModelError
+
+CELL = 16  # pixels per attention weight
+LABEL = 110  # room for the token labels
+COLUMNS = 3  # layers side by side
+
+
+def colour(weight):
+    """0 -> white, 1 -> dark blue, linearly."""
+    r, g, b = (round(255 + (t - 255) * weight) for t in (8, 48, 107))
+    return f"rgb({r},{g},{b})"
+
+
+def panel(weights, labels, title, x0, y0):
+    """The SVG elements of one layer's [n_seq, n_seq] map, its top-left corner at (x0, y0)."""
+    n = len(labels)
+    parts = [f'<text x="{x0 + LABEL}" y="{y0 - LABEL - 8}" font-weight="bold">{escape(title)}</text>']
+    for i, label in enumerate(labels):
+        cy, cx = y0 + i * CELL + CELL * 0.75, x0 + LABEL + i * CELL + CELL * 0.75
+        parts.append(f'<text x="{x0 + LABEL - 4}" y="{cy:.1f}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<text x="{cx:.1f}" y="{y0 - 4}" transform="rotate(-60 {cx:.1f} {y0 - 4})">{escape(label)}</text>')
+        for j in range(n):
+            fill = colour(weights[i, j]) if j <= i else "#e6e6e6"
+            tip = f"{label} -> {labels[j]}: {weights[i, j]:.3f}" if j <= i else "masked: the future"
+            parts.append(f'<rect x="{x0 + LABEL + j * CELL}" y="{y0 + i * CELL}" width="{CELL}" height="{CELL}" '
+                         f'fill="{fill}"><title>{escape(tip)}</title></rect>')
+    return parts
+
+
+def svg(attention, labels, title):
+    """The whole picture: attention is n_layer arrays [n_head, n_seq, n_seq]."""
+    n = len(labels)
+    width, height = LABEL * 2 + n * CELL + 20, LABEL + 30 + n * CELL + 20  # one panel with its labels
+    rows = -(-len(attention) // COLUMNS)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{COLUMNS * width}" height="{rows * height + 80}" '
+             'font-family="monospace" font-size="11">',
+             f'<text x="10" y="20" font-size="14">{escape(title)}</text>',
+             '<text x="10" y="38">row: a position; column: a position it attends to; colour: weight, '
+             'averaged over heads (white 0, blue 1); grey: masked future</text>']
+    for layer, weights in enumerate(attention):
+        x0, y0 = (layer % COLUMNS) * width, 60 + (layer // COLUMNS) * height + LABEL + 30
+        parts += panel(weights.mean(axis=0), labels, f"layer {layer}", x0, y0)
+    return "\n".join(parts + ["</svg>\n"])
+
+
+def write_svg(path, attention, labels, title):
+    """Written to a temporary file first, then renamed: never a half-written picture."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".svg", delete=False) as f:
+            f.write(svg(attention, labels, title))
+        os.replace(f.name, path)
+    except OSError as e:
+        raise ModelError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def summary(attention, labels, k=3):
+    """For the last position: per layer, the k positions it attends to most (averaged over heads)."""
+    lines = [f"attention of the last token {labels[-1]} (averaged over heads): the {k} positions it reads most"]
+    for layer, weights in enumerate(attention):
+        row = weights[:, -1].mean(axis=0)  # [n_seq]
+        best = np.argsort(-row, kind="stable")[:k]
+        lines.append(f"  layer {layer:>2}: " + "  ".join(f"{labels[j]} (#{j}) {row[j]:.0%}" for j in best))
+    return lines

@@ -1,0 +1,54 @@
+"""--trace: the shape of the data at every stage of the forward pass, with the code that makes it.
+
+The first block is taken apart with the functions of attention.py, mlp.py and tensor_ops.py, and
+checked to give exactly what layer.block gives; the other blocks have the same shapes.
+"""
+import numpy as np
+
+from attention import attention_weights, causal_mask, merge_heads, qkv_heads
+from config import Config
+from layer import block
+from params import GPT2
+from tensor_ops import gelu, layer_norm, linear
+
+
+def trace(ids, params: GPT2, config: Config):
+    """[(code, symbolic shape, actual shape)] for one forward pass over ids."""
+    eps, p = config.layer_norm_epsilon, params.h[0]
+    x = params.wte[ids] + params.wpe[:len(ids)]
+    mask = causal_mask(len(ids))
+    h = layer_norm(x, p.ln_1, eps)
+    q, k, v = qkv_heads(h, p.attn, config)
+    w = attention_weights(q, k, mask)
+    a = linear(merge_heads(w @ v), p.attn.c_proj)
+    m = gelu(linear(layer_norm(x + a, p.ln_2, eps), p.mlp.c_fc))
+    after = x + a + linear(m, p.mlp.c_proj)
+    assert np.array_equal(after, block(x, p, config, mask)), "the pieces must be layer.block"
+    for p in params.h[1:]:
+        after = block(after, p, config, mask)
+    final = layer_norm(after, params.ln_f, eps)
+    logits = final @ params.wte.T
+    return [
+        ("ids", "[n_seq]", np.shape(ids)),
+        ("x = wte[ids] + wpe[:n_seq]", "[n_seq, n_embd]", x.shape),
+        (f"block 0 of {config.n_layer} (layer.py)", "", None),
+        ("  h = layer_norm(x, ln_1)", "[n_seq, n_embd]", h.shape),
+        ("  q, k, v = qkv_heads(h)  # c_attn, split", "3 x [n_head, n_seq, d_head]", q.shape),
+        ("  w = attention_weights(q, k, mask)", "[n_head, n_seq, n_seq]", w.shape),
+        ("  a = merge_heads(w @ v) @ c_proj", "[n_seq, n_embd]", a.shape),
+        ("  m = gelu(layer_norm(x + a, ln_2) @ c_fc)", "[n_seq, n_inner]", m.shape),
+        ("  x = x + a + m @ c_proj", "[n_seq, n_embd]", after.shape),
+        (f"blocks 1 to {config.n_layer - 1}: the same shapes" if config.n_layer > 1 else "(the only block)", "", None),
+        ("x = layer_norm(x, ln_f)", "[n_seq, n_embd]", final.shape),
+        ("logits = x @ wte.T  # weight tying", "[n_seq, vocab_size]", logits.shape),
+    ]
+
+
+def print_trace(rows, config: Config):
+    print(f"forward pass: n_embd={config.n_embd} n_head={config.n_head} d_head={config.n_embd // config.n_head} "
+          f"n_inner={config.n_inner} n_layer={config.n_layer} vocab_size={config.vocab_size}")
+    for code, symbolic, shape in rows:
+        prefix = "3 x " if symbolic.startswith("3 x") else ""
+        actual = "" if shape is None else prefix + str(list(shape))
+        print(f"  {code:<44} {symbolic:<28} {actual}")
+    print()

@@ -1,0 +1,137 @@
+"""The learning tools show the model's own numbers: checked against forward() and the reference."""
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from conftest import LOGITS_ATOL, ROOT, TINY, assert_close
+from model import forward
+from probe import probe
+from score import perplexity, token_logprobs
+from tensor_ops import log_softmax, softmax
+from token_view import describe
+
+PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
+
+
+def run(*args):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args, "--model", TINY], capture_output=True,
+                            text=True, encoding="utf-8", timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_show_top_probabilities_are_the_softmax_of_forward(tiny, tok):
+    out = json.loads(run(PROMPT, "-n", "4", "--show-top", "5", "--json").splitlines()[-1])
+    ids = out["prompt_ids"]
+    assert len(out["top"]) == 4
+    for step, (top, chosen) in enumerate(zip(out["top"], out["generated_ids"])):
+        probs = softmax(forward(ids, *tiny)[-1])
+        expected = np.argsort(-probs, kind="stable")[:5]
+        assert [t[0] for t in top] == expected.tolist()
+        np.testing.assert_allclose([t[2] for t in top], probs[expected], rtol=1e-5)
+        assert [t[1] for t in top] == [tok.decode([i]) for i in expected]
+        assert chosen == top[0][0]  # greedy takes the likeliest
+        ids = ids + [chosen]
+
+
+def test_probe_states_are_the_reference_block_outputs(ref, tiny):
+    seen = probe(ref["ids0"].tolist(), *tiny)
+    for layer, (ours, theirs) in enumerate(zip(seen.states, ref["states0"])):
+        assert_close(ours, theirs, 1e-5, f"residual stream {layer}")
+
+
+def test_the_last_lens_row_is_the_models_prediction(tiny, tok):
+    out = json.loads(run(PROMPT, "-n", "1", "--lens", "--json").splitlines()[-1])
+    params, config = tiny
+    assert [row[0] for row in out["lens"]] == list(range(config.n_layer + 1))
+    probs = softmax(forward(tok.encode(PROMPT), params, config)[-1])
+    layer, token_id, text, prob = out["lens"][-1]
+    assert token_id == int(np.argmax(probs)) == out["generated_ids"][0] and text == tok.decode([token_id])
+    assert math.isclose(prob, float(probs.max()), rel_tol=1e-5)
+
+
+def test_attention_rows_sum_to_one_and_see_no_future(tiny, tok):
+    seen = probe(tok.encode(PROMPT), *tiny)
+    for weights in seen.attention:
+        n = weights.shape[-1]
+        np.testing.assert_allclose(weights.sum(axis=-1), 1, rtol=1e-5)
+        assert (weights[:, np.triu_indices(n, k=1)[0], np.triu_indices(n, k=1)[1]] == 0).all()
+
+
+def test_the_svg_parses_and_labels_the_prompts_tokens(tmp_path, tok):
+    path = tmp_path / "attention.svg"
+    out = run("hello 👋 world", "-n", "0", "--attention", str(path))
+    svg = ET.parse(path).getroot()
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    ids = tok.encode("hello 👋 world")
+    for _, _, shown, _ in describe(ids, tok):
+        assert texts.count(shown) >= 2 * 3, shown  # row and column label in each of the 3 layers
+    assert "'hello'" in texts and "<20 f0 9f 91>" in texts
+    assert f"wrote {path}" in out and "layer  2:" in out
+
+
+def test_the_svg_is_not_written_into_a_missing_folder(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "hi", "--model", TINY, "--attention",
+                             str(tmp_path / "no" / "a.svg")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith("error: cannot write") and "Traceback" not in result.stderr
+
+
+def test_trace_reports_the_configs_shapes(tiny, tok):
+    _, config = tiny
+    n = len(tok.encode(PROMPT))
+    out = run(PROMPT, "-n", "0", "--trace")
+    shapes = {line.split()[0]: re.findall(r"\[[\d, ]+\]", line)[-1] for line in out.splitlines()
+              if line.startswith("  ") and re.search(r"\[[\d, ]+\]$", line)}
+    d_head = config.n_embd // config.n_head
+    assert shapes["x"] == f"[{n}, {config.n_embd}]"
+    assert shapes["q,"] == f"[{config.n_head}, {n}, {d_head}]"
+    assert shapes["w"] == f"[{config.n_head}, {n}, {n}]"
+    assert shapes["m"] == f"[{n}, {config.n_inner}]"
+    assert shapes["logits"] == f"[{n}, {config.vocab_size}]"
+
+
+def test_tokens_shows_spaces_and_the_bytes_of_split_characters():
+    out = run("hello 👋 world", "-n", "0", "--tokens")
+    assert "Ġworld" in out and "' world'" in out and "a word keeps the space before it" in out
+    assert "<20 f0 9f 91>" in out and "4 of the 5 UTF-8 bytes of ' 👋'" in out
+    assert "<8b>" in out and "1 of the 4 UTF-8 bytes of '👋'" in out
+
+
+def test_sliding_window_perplexity_equals_plain_when_the_text_fits(tiny, tok):
+    params, config = tiny
+    ids = tok.encode(PROMPT)
+    assert len(ids) <= config.n_ctx
+    plain = log_softmax(forward(ids, params, config))
+    expected = [None] + [float(plain[t - 1, ids[t]]) for t in range(1, len(ids))]
+    for stride in (None, 1, 7, config.n_ctx - 1):
+        assert token_logprobs(ids, params, config, stride) == expected
+
+
+@pytest.mark.parametrize("stride", [16, 32, 63])
+def test_a_long_text_scores_each_token_once_in_the_first_window_reaching_it(tiny, stride):
+    params, config = tiny
+    ids = [int(i) for i in np.random.default_rng(0).integers(0, 50000, 150)]
+    logprobs = token_logprobs(ids, params, config, stride)
+    for t in range(1, len(ids)):
+        start = max(0, -(-(t + 1 - config.n_ctx) // stride)) * stride  # the first window [start, start + n_ctx) holding t
+        expected = log_softmax(forward(ids[start:t], params, config))[-1, ids[t]]  # row t-1 predicts t
+        assert abs(logprobs[t] - expected) < 1e-4, (t, start)
+    assert math.isfinite(perplexity(logprobs))
+
+
+def test_a_stride_without_overlap_is_refused():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "cat " * 100, "--score", "--stride", "64",
+                             "--model", TINY], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--stride must be less than the model's context of 64" in result.stderr
+
+
+def test_score_on_a_long_text_in_the_cli(tiny):
+    out = run("cat " * 100, "--score", "--stride", "16")
+    assert "more tokens, scored with a sliding window" in out and out.splitlines()[-1].startswith("perplexity: ")

@@ -1,0 +1,65 @@
+"""--tokens: how the prompt is cut into tokens, with GPT-2's byte-level details made visible.
+
+GPT-2's vocabulary is made of bytes, not characters. To store byte strings as JSON text, vocab.json
+maps each of the 256 byte values to a printable character: the printable ones stand for themselves,
+the others (space, newline, control bytes...) are moved to the characters from chr(256) on. That is
+why the vocabulary spells " dog" as "Ġdog": Ġ is chr(256 + 32), the space. A character outside the
+vocabulary's merges is spelled as several byte tokens, and such a token holds only part of it.
+"""
+from tokenizer import GPT2Tokenizer
+
+
+def printable_to_byte():
+    """The inverse of GPT-2's byte -> printable-character map."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    table = {chr(b): b for b in printable}
+    table.update({chr(256 + i): b for i, b in enumerate(others)})
+    return table
+
+
+PRINTABLE_TO_BYTE = printable_to_byte()
+
+
+def token_bytes(tok: GPT2Tokenizer, token_id) -> bytes:
+    return bytes(PRINTABLE_TO_BYTE[c] for c in tok.backend.id_to_token(token_id))
+
+
+def describe(ids, tok: GPT2Tokenizer):
+    """(id, vocabulary entry, what it shows, a note) per token."""
+    pieces = [token_bytes(tok, i) for i in ids]
+    chars = char_spans(b"".join(pieces))
+    rows, start = [], 0
+    for token_id, piece in zip(ids, pieces):
+        end = start + len(piece)
+        try:
+            shown, note = repr(piece.decode("utf-8")), ""
+            if piece.startswith(b" "):
+                note = "a word keeps the space before it"
+        except UnicodeDecodeError:
+            whole = "".join(c for c, s, e in chars if s < end and e > start)
+            shown = "<" + " ".join(f"{b:02x}" for b in piece) + ">"
+            note = f"{len(piece)} of the {len(whole.encode())} UTF-8 bytes of {whole!r}"
+        if token_id == tok.eos_id:
+            note = "the special token that separated documents in training"
+        rows.append((token_id, tok.backend.id_to_token(token_id), shown, note))
+        start = end
+    return rows
+
+
+def char_spans(data: bytes):
+    """(character, first byte, end byte) for each character of the UTF-8 text."""
+    spans, start = [], 0
+    for c in data.decode("utf-8", errors="replace"):
+        n = len(c.encode("utf-8")) if c != "\ufffd" else 1
+        spans.append((c, start, start + n))
+        start += n
+    return spans
+
+
+def print_tokens(ids, tok: GPT2Tokenizer):
+    print(f"{len(ids)} tokens:")
+    print(f"{'#':>4} {'id':>6}  {'vocab.json entry':<18} {'text':<22} note")
+    for n, (token_id, entry, shown, note) in enumerate(describe(ids, tok)):
+        print(f"{n:>4} {token_id:>6}  {entry:<18} {shown:<22} {note}")
+    print()

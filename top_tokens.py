@@ -1,0 +1,28 @@
+"""--show-top K: at each generated step, the K likeliest next tokens and the one chosen.
+
+The model's probabilities are softmax(logits) (temperature 1); with sampling, the token chosen need
+not be the likeliest. It works by wrapping the rule that chooses (sampling.py), which sees every
+step's logits, so generate.py needs no change.
+"""
+import numpy as np
+
+from tensor_ops import softmax
+from tokenizer import GPT2Tokenizer
+
+
+def top_k(logits, k):
+    """[(id, probability)] of the k likeliest tokens, likeliest first."""
+    probs = softmax(logits)
+    best = np.argsort(-probs, kind="stable")[:k]
+    return [(int(i), float(probs[i])) for i in best]
+
+
+def recording(choose, k, tok: GPT2Tokenizer, steps):
+    """choose, also appending to `steps` and printing each step's top k and choice."""
+    def choose_and_show(logits):
+        top, chosen = top_k(logits, k), choose(logits)
+        steps.append([[i, tok.decode([i]), p] for i, p in top])
+        options = "  ".join(f"{tok.decode([i])!r} {p:.1%}" for i, p in top)
+        print(f"{len(steps):>4}  {tok.decode([chosen])!r:<14} | {options}", flush=True)
+        return chosen
+    return choose_and_show
