@@ -60,7 +60,7 @@ def count(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give how many tokens to generate")
+        raise argparse.ArgumentTypeError(f"{n} is negative: give a whole number, 0 or more")
     return n
 
 
