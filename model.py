@@ -4,7 +4,6 @@ Called by generate.py (and main.py for --score); calls layer.py once per block. 
 position i score every token of the vocabulary as the one that follows ids[:i+1]; softmax turns
 them into probabilities.
 """
-import numpy as np
 
 from attention import causal_mask
 from config import Config

@@ -1,10 +1,14 @@
 """The download path, end to end: main.py with the real huggingface_hub client and a stand-in hub."""
+import fcntl
 import os
 import pickle
+import pty
 import shutil
 import signal
 import subprocess
+import struct
 import sys
+import termios
 import time
 
 import pytest
@@ -56,12 +60,33 @@ def run(*args, env, timeout=120):
                           text=True, encoding="utf-8", env=env, timeout=timeout)
 
 
+def run_with_a_terminal_for_stderr(*args, env):
+    """huggingface_hub draws its progress bars only on a terminal, as a user's would be: give it one."""
+    terminal, child_end = pty.openpty()
+    fcntl.ioctl(child_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # 120 columns for the bar
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), *args], stdout=subprocess.PIPE,
+                               stderr=child_end, env=env)
+    os.close(child_end)
+    stderr = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child has closed the terminal
+            break
+        if not chunk:
+            break
+        stderr += chunk
+    os.close(terminal)
+    stdout = process.stdout.read()
+    process.wait(timeout=120)
+    return process.returncode, stdout.decode(), stderr.decode(errors="replace")
+
+
 def test_first_run_downloads_with_a_progress_bar_and_generates(tmp_path, hub):
-    # huggingface_hub draws its bars on a terminal only; TQDM_POSITION=-1 is its switch to draw them on a pipe.
-    result = run("Hello", "-n", "5", env=env_for(tmp_path, hub.url, TQDM_POSITION="-1"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Hello") and len(result.stdout) > len("Hello\n")
-    assert "model.safetensors" in result.stderr and "100%" in result.stderr
+    code, stdout, stderr = run_with_a_terminal_for_stderr("Hello", "-n", "5", env=env_for(tmp_path, hub.url))
+    assert code == 0, stderr
+    assert stdout.startswith("Hello") and len(stdout) > len("Hello\n")
+    assert "model.safetensors" in stderr and "100%" in stderr  # the bar, filled
 
 
 def test_only_config_safetensors_and_tokenizer_are_requested_and_no_pickle_is_loaded(tmp_path, hub, repo):

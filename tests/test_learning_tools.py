@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from conftest import LOGITS_ATOL, ROOT, TINY, assert_close
+from conftest import ROOT, TINY, assert_close
 from model import forward
 from probe import probe
 from score import perplexity, token_logprobs
