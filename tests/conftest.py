@@ -17,6 +17,8 @@ REFERENCE = os.path.join(ROOT, "tests", "fixtures", "tiny-gpt2-reference.npz")
 # The largest difference to transformers measured on this checkpoint is 5.7e-6 (logits of size up to
 # 20); the tolerance sits just above it. See the README, "How the tests know the logits are right".
 LOGITS_ATOL = 1e-5
+# The residual stream after each block (values of size up to about 10): measured 1.3e-6.
+STATES_ATOL = 2e-6
 
 
 def assert_close(actual, expected, atol, what):

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, assert_close
+from conftest import ROOT, STATES_ATOL, TINY, assert_close
 from model import forward
 from probe import probe
 from score import perplexity, token_logprobs
@@ -44,7 +44,7 @@ def test_show_top_probabilities_are_the_softmax_of_forward(tiny, tok):
 def test_probe_states_are_the_reference_block_outputs(ref, tiny):
     seen = probe(ref["ids0"].tolist(), *tiny)
     for layer, (ours, theirs) in enumerate(zip(seen.states, ref["states0"])):
-        assert_close(ours, theirs, 1e-5, f"residual stream {layer}")
+        assert_close(ours, theirs, STATES_ATOL, f"residual stream {layer}")
 
 
 def test_the_last_lens_row_is_the_models_prediction(tiny, tok):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from attention import causal_mask
-from conftest import LOGITS_ATOL, assert_close
+from conftest import LOGITS_ATOL, STATES_ATOL, assert_close
 from generate import generate
 from layer import block
 from model import forward
@@ -29,7 +29,7 @@ def test_every_block_matches_transformers(i, ref, tiny):
     mask = causal_mask(len(ids))
     for layer, p in enumerate(params.h):
         x = block(x, p, config, mask)
-        assert_close(x, expected[layer + 1], 1e-5, f"residual stream after block {layer}")
+        assert_close(x, expected[layer + 1], STATES_ATOL, f"residual stream after block {layer}")
 
 
 @pytest.mark.parametrize("i", [0, 1])
