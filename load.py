@@ -81,28 +81,28 @@ def load_params(path, config: Config) -> GPT2:
     with open(path, "rb") as f:
         entries = read_header(f, path)
         names = {key.removeprefix("transformer."): key for key in entries}  # save_pretrained's layout
-        check_names(set(names), config, path)
-        check_shapes({name: entries[names[name]].shape for name in expected_shapes(config)}, config, path)
-        tensors = {name: read_tensor(f, entries[names[name]]) for name in expected_shapes(config)}
+        expected = expected_shapes(config)
+        check_names(set(names), expected, path)
+        check_shapes({name: entries[names[name]].shape for name in expected}, expected, path)
+        tensors = {name: read_tensor(f, entries[names[name]]) for name in expected}
         if "lm_head.weight" in names and not np.array_equal(read_tensor(f, entries[names["lm_head.weight"]]),
                                                              tensors["wte.weight"]):
             raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")
     return to_params(tensors, config)
 
 
-def check_names(names, config: Config, path):
-    expected = set(expected_shapes(config))
-    missing = sorted(expected - names)
-    unexpected = sorted(n for n in names - expected if not is_mask_buffer(n) and n != "lm_head.weight")
+def check_names(names, expected, path):
+    missing = sorted(set(expected) - names)
+    unexpected = sorted(n for n in names - set(expected) if not is_mask_buffer(n) and n != "lm_head.weight")
     if missing or unexpected:
         raise ModelError(f"{path} does not match its config.json: "
-                         + "; ".join(f"{what}: {', '.join(names[:3])}" + (" ..." if len(names) > 3 else "")
-                                     for what, names in (("missing", missing), ("unexpected", unexpected))
-                                     if names))
+                         + "; ".join(f"{what}: {', '.join(found[:3])}" + (" ..." if len(found) > 3 else "")
+                                     for what, found in (("missing", missing), ("unexpected", unexpected))
+                                     if found))
 
 
-def check_shapes(shapes, config: Config, path):
-    for name, shape in expected_shapes(config).items():
+def check_shapes(shapes, expected, path):
+    for name, shape in expected.items():
         if shapes[name] != shape:
             raise ModelError(f"{path} does not match its config.json: {name} has shape "
                              f"{list(shapes[name])}, the config implies {list(shape)}")
