@@ -1,6 +1,7 @@
 """Write small GPT-2 checkpoints of any shape and layout into a folder, for the loading tests."""
 import json
 import os
+import pickle
 import shutil
 
 import numpy as np
@@ -55,3 +56,18 @@ def random_checkpoint(n_layer, n_head, n_embd, n_positions, vocab_size=50257, dt
     config = dict(tiny_config(), n_layer=n_layer, n_head=n_head, n_embd=n_embd, n_positions=n_positions,
                   n_ctx=n_positions, vocab_size=vocab_size)
     return tensors, config
+
+
+class LeavesAMark:
+    """Unpickling this writes a file: proof that a pickle was loaded."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def booby_trapped_pickle(marker):
+    """The bytes of a pickle that, if ever unpickled, creates the file `marker`."""
+    return pickle.dumps(LeavesAMark(str(marker)))

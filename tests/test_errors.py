@@ -1,7 +1,6 @@
 """Mistakes a user can make: each ends in one sentence on stderr and a non-zero exit, no traceback."""
 import json
 import os
-import pickle
 import shutil
 import signal
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from checkpoints import random_checkpoint, tiny_config, tiny_tensors, write
+from checkpoints import booby_trapped_pickle, random_checkpoint, tiny_config, tiny_tensors, write
 from conftest import ROOT, TINY
 
 MAIN = os.path.join(ROOT, "main.py")
@@ -69,19 +68,11 @@ def test_an_unexpected_tensor_is_refused(tmp_path):
     assert "unexpected: h.0.mlp.gate.weight" in one_sentence(run("hi", "--model", write(tmp_path, tensors, tiny_config()), text=True), 1)
 
 
-class LeavesAMark:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
 def test_a_folder_with_only_pickle_weights_is_refused_and_never_unpickled(tmp_path):
     folder = tiny_copy(tmp_path, without=["model.safetensors"])
     marker = tmp_path / "unpickled"
     with open(os.path.join(folder, "pytorch_model.bin"), "wb") as f:
-        pickle.dump(LeavesAMark(str(marker)), f)
+        f.write(booby_trapped_pickle(marker))
     assert "never loaded here" in one_sentence(run("hi", "--model", folder, text=True), 1)
     assert not marker.exists()
 

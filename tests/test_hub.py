@@ -1,7 +1,6 @@
 """The download path, end to end: main.py with the real huggingface_hub client and a stand-in hub."""
 import fcntl
 import os
-import pickle
 import pty
 import shutil
 import signal
@@ -13,20 +12,11 @@ import time
 
 import pytest
 
+from checkpoints import booby_trapped_pickle
 from conftest import ROOT, TINY
 from fake_hub import FakeHub
 
 DEFAULT_REPO = "openai-community/gpt2"
-
-
-class LeavesAMark:
-    """Unpickling this writes a file: proof that a pickle was loaded."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
 
 
 @pytest.fixture
@@ -35,7 +25,7 @@ def repo(tmp_path):
     folder = tmp_path / "repo"
     shutil.copytree(TINY, folder)
     marker = tmp_path / "unpickled"
-    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(LeavesAMark(str(marker))))
+    (folder / "pytorch_model.bin").write_bytes(booby_trapped_pickle(marker))
     (folder / "tf_model.h5").write_bytes(b"not for us")
     (folder / "flax_model.msgpack").write_bytes(b"not for us")
     (folder / "onnx").mkdir()
