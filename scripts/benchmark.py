@@ -16,6 +16,7 @@ both see the same machine load, and prints the ratios. Random weights do not cha
 """
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -31,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import numpy as np  # noqa: E402
 
 from generate import generate  # noqa: E402
-from load import load_model  # noqa: E402
+from load import expected_shapes, load_model  # noqa: E402
 
 GPT2_SMALL = dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024)
 
@@ -134,9 +135,7 @@ def main():
 
     load_seconds = median_time(lambda: load_model(folder), args.runs)
     params, config = load_model(folder)
-    weight_bytes = sum(a.nbytes for a in (params.wte, params.wpe, params.ln_f.weight, params.ln_f.bias)) + sum(
-        x.nbytes for block in params.h for part in (block.ln_1, block.ln_2, block.attn.c_attn, block.attn.c_proj,
-                                                   block.mlp.c_fc, block.mlp.c_proj) for x in (part.weight, part.bias))
+    weight_bytes = 4 * sum(math.prod(shape) for shape in expected_shapes(config).values())  # float32
     read_per_token = weight_bytes - params.wpe.nbytes  # one row of wpe is read, all else once
     bw = bandwidth()
     results.update(load_seconds=load_seconds, weight_bytes=weight_bytes, bandwidth=bw,
