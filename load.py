@@ -1,6 +1,7 @@
 """Bring GPT-2's weights into memory: a model name or folder -> (params, config).
 
-Called by main.py before anything else. A name is a Hugging Face hub repository ("gpt2" is short for
+Called by main.py, which first turns the name into a folder (model_folder) and reads the tokenizer
+there, then loads the weights. A name is a Hugging Face hub repository ("gpt2" is short for
 "openai-community/gpt2"); its files are downloaded once into the Hugging Face cache and read from
 there afterwards, without asking the network again. A folder is used as it is.
 
@@ -8,18 +9,18 @@ Only config.json, model.safetensors and the tokenizer files are ever requested. 
 also hold pickle weights (pytorch_model.bin); loading a pickle runs whatever code it contains, so
 they are never downloaded nor opened.
 
-Every tensor's name and shape is checked against the config before it is read (checkpoint.py reads
-the file), and kept as float32.
+Every tensor's name and shape is checked against the config before it is read (plumbing/checkpoint.py
+reads the file), and kept as float32.
 """
 import os
 import re
 
 import numpy as np
 
-from checkpoint import read_header, read_tensor
 from config import Config, ModelError, read_config
-from hub import download
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
+from plumbing.checkpoint import read_header, read_tensor
+from plumbing.hub import download
 
 DEFAULT_MODEL = "openai-community/gpt2"
 SHORT_NAMES = {

@@ -1,20 +1,24 @@
 """Run GPT-2 from the command line: python main.py "The color of the cat"
 
-The top of the call chain: read the arguments (arguments.py), load the tokenizer (tokenizer.py) and
-the weights (load.py), then either continue the prompt (generate.py) or score it (score.py),
-printing the text as it is produced. Reading order: this file, generate.py, model.py, layer.py,
-attention.py, mlp.py, tensor_ops.py.
+The top of the call chain: read the arguments (plumbing/arguments.py), load the tokenizer
+(tokenizer.py) and the weights (load.py), then either continue the prompt (generate.py) or score it
+(lessons/score.py), printing the text as it is produced. Reading order: this file, generate.py,
+model.py, layer.py, attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
 """
 import json
 import os
 import sys
 
-from arguments import parse_args
 from config import ModelError
 from generate import generate
+from instruments.ablate import ablate
+from instruments.explain import check, explain
+from instruments.top_tokens import recording
+from lessons.kv_cache import cached_step
+from lessons.sampling import sampler
+from lessons.score import perplexity, token_logprobs
 from load import load_model, model_folder
-from sampling import sampler
-from score import perplexity, token_logprobs
+from plumbing.arguments import parse_args
 from tokenizer import load_tokenizer
 
 
@@ -25,16 +29,12 @@ def main(argv=None):
         tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
         params, config = load_model(folder)
         ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
-        if len(ids) > config.n_ctx and not args.score:
-            parser.error(f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}")
-        if args.stride and args.stride >= config.n_ctx:
-            parser.error(f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
-                         "windows overlap and every token has context")
-        extra = explain_prompt(args, ids[-config.n_ctx:], params, config, tok)
-        if args.score:
-            report = print_score(args, ids, params, config, tok)
-        else:
-            report = print_generation(args, ids, params, config, tok)
+        mistake = check_with_model(args, ids, config, tok)
+        if mistake:
+            parser.error(mistake)
+        params = ablate(params, args.ablate, config)  # no heads: the same weights
+        extra = explain(args, ids[-config.n_ctx:], params, config, tok)
+        report = (print_score if args.score else print_generation)(args, ids, params, config, tok)
         if args.json:
             print(json.dumps({**report, **extra}, ensure_ascii=False))
     except ModelError as e:
@@ -51,16 +51,26 @@ def main(argv=None):
     return 0
 
 
+def check_with_model(args, ids, config, tok):
+    """The first option that this model makes impossible, as a sentence; None if all are fine."""
+    if len(ids) > config.n_ctx and not args.score:
+        return f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}"
+    if args.stride and args.stride >= config.n_ctx:
+        return (f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
+                "windows overlap and every token has context")
+    return check(args, ids, config, tok)
+
+
 def print_generation(args, ids, params, config, tok):
     choose = sampler(args.temperature, args.top_k, args.top_p, args.seed)
     steps = []  # --show-top's record of each step
     if args.show_top:
-        from top_tokens import recording
         choose = recording(choose, args.show_top, tok, steps)
         print(f"step  chosen         | the {args.show_top} likeliest next tokens (the model's probabilities)")
+    step = cached_step(params, config, len(ids) + args.max_new_tokens) if args.kv_cache else None
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
-                       sliding_window=args.sliding_window, kv_cache=args.kv_cache)
+                       sliding_window=args.sliding_window, next_logits=step)
     if args.show_top:  # one line per step as it comes, then the text
         new_ids = list(new_ids)
         write(args.prompt + tok.decode(new_ids))
@@ -106,30 +116,6 @@ def print_score(args, ids, params, config, tok):
             print(f"... and {len(ids) - config.n_ctx} more tokens, scored with a sliding window")
         print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")
     return {"ids": ids, "logprobs": logprobs, "perplexity": ppl}
-
-
-def explain_prompt(args, ids, params, config, tok):
-    """The learning tools that look at the prompt; returns what they add to --json."""
-    from token_view import describe, print_tokens  # each tool is a module of its own
-    extra = {}
-    if args.tokens:
-        print_tokens(ids, tok)
-    if args.trace:
-        from shape_trace import print_trace, trace
-        print_trace(trace(ids, params, config), config)
-    if args.lens or args.attention:
-        from probe import probe
-        seen = probe(ids, params, config)
-        if args.lens:
-            from logit_lens import logit_lens, print_lens
-            extra["lens"] = logit_lens(seen, params, config, tok)
-            print_lens(extra["lens"])
-        if args.attention:
-            from attention_map import summary, write_svg
-            labels = [shown for _, _, shown, _ in describe(ids, tok)]
-            write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
-            print("\n".join(summary(seen.attention, labels)) + f"\nwrote {args.attention}\n")
-    return extra
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 Called by generate.py (and main.py for --score); calls layer.py once per block. The logits at
 position i score every token of the vocabulary as the one that follows ids[:i+1]; softmax turns
 them into probabilities.
+
+The two ends of the network have names of their own, because the KV cache and the instruments use
+them too: `embed` (ids -> the residual stream) and `unembed` (the residual stream -> logits).
 """
 
 from attention import causal_mask
@@ -10,6 +13,16 @@ from config import Config
 from layer import block
 from params import GPT2
 from tensor_ops import layer_norm
+
+
+def embed(ids, params: GPT2, start=0):
+    """[n_seq] -> [n_seq, n_embd]: what each token is, plus where it is (positions start, start+1, ...)."""
+    return params.wte[ids] + params.wpe[start:start + len(ids)]
+
+
+def unembed(x, params: GPT2, config: Config):
+    """[..., n_embd] -> [..., vocab_size]: the final LayerNorm, then a score for every token."""
+    return layer_norm(x, params.ln_f, config.layer_norm_epsilon) @ params.wte.T  # weight tying
 
 
 def forward(ids, params: GPT2, config: Config, last_only=False):
@@ -20,11 +33,10 @@ def forward(ids, params: GPT2, config: Config, last_only=False):
     """
     n_seq = len(ids)
     assert 0 < n_seq <= config.n_ctx, f"{n_seq} tokens, but GPT-2 has {config.n_ctx} positions"
-    x = params.wte[ids] + params.wpe[:n_seq]  # [n_seq] -> [n_seq, n_embd]: what each token is, and where
+    x = embed(ids, params)  # [n_seq, n_embd]
     mask = causal_mask(n_seq)  # [n_seq, n_seq]
     for p in params.h:
         x = block(x, p, config, mask)  # [n_seq, n_embd] -> [n_seq, n_embd]
     if last_only:
         x = x[-1:]  # [1, n_embd]
-    x = layer_norm(x, params.ln_f, config.layer_norm_epsilon)
-    return x @ params.wte.T  # [n_seq, n_embd] -> [n_seq, vocab_size], weight tying
+    return unembed(x, params, config)  # [n_seq, vocab_size]

@@ -31,10 +31,8 @@ class GPT2Tokenizer:
         return self.backend.decode(list(ids), skip_special_tokens=False)
 
 
-def load_tokenizer(name_or_folder="openai-community/gpt2") -> GPT2Tokenizer:
-    from load import model_folder  # a hub name is downloaded the same way as the weights
-
-    folder = model_folder(name_or_folder)
+def load_tokenizer(folder) -> GPT2Tokenizer:
+    """The tokenizer in a model's folder (load.model_folder turns a hub name into one)."""
     json_path = os.path.join(folder, "tokenizer.json")
     vocab, merges = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
     try:

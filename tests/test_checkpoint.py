@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from checkpoint import read_header, read_tensor
+from plumbing.checkpoint import read_header, read_tensor
 from config import ModelError
 from conftest import TINY
 

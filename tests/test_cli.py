@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, TINY
 from generate import generate
-from score import token_logprobs
+from lessons.score import token_logprobs
 
 
 def run(*args, env=None):

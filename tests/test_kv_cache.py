@@ -10,7 +10,7 @@ import pytest
 from checkpoints import tiny_config, tiny_tensors, write
 from conftest import LOGITS_ATOL, ROOT, TINY, assert_close
 from generate import generate
-from kv_cache import empty_cache, next_logits
+from lessons.kv_cache import cached_step, empty_cache, next_logits
 from model import forward
 
 
@@ -49,7 +49,8 @@ def test_greedy_ids_are_identical_with_and_without_the_cache(tiny, sliding_windo
     params, config = tiny
     prompt = [464, 3290]
     naive = list(generate(prompt, params, config, 100, sliding_window=sliding_window))
-    cached = list(generate(prompt, params, config, 100, sliding_window=sliding_window, kv_cache=True))
+    step = cached_step(params, config, len(prompt) + 100)
+    cached = list(generate(prompt, params, config, 100, sliding_window=sliding_window, next_logits=step))
     assert cached == naive
     assert len(naive) == (100 if sliding_window else config.n_ctx - len(prompt))
 

@@ -12,10 +12,10 @@ import pytest
 
 from conftest import ROOT, STATES_ATOL, TINY, assert_close
 from model import forward
-from probe import probe
-from score import perplexity, token_logprobs
+from instruments.probe import probe
+from lessons.score import perplexity, token_logprobs
 from tensor_ops import log_softmax, softmax
-from token_view import describe
+from instruments.token_view import describe
 
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
 
@@ -74,7 +74,7 @@ def test_the_svg_parses_and_labels_the_prompts_tokens(tmp_path, tok):
     for _, _, shown, _ in describe(ids, tok):
         assert texts.count(shown) >= 2 * 3, shown  # row and column label in each of the 3 layers
     assert "'hello'" in texts and "<20 f0 9f 91>" in texts
-    assert f"wrote {path}" in out and "layer  2:" in out
+    assert f"wrote {path}" in out and "block  2:" in out
 
 
 def test_the_svg_is_not_written_into_a_missing_folder(tmp_path):

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TINY
-from sampling import filtered_probs, greedy, sampler
+from generate import greedy
+from lessons.sampling import filtered_probs, sampler
 from tensor_ops import softmax
 
 LOGITS = np.log(np.array([0.5, 0.3, 0.15, 0.05], np.float32))  # probabilities 0.5, 0.3, 0.15, 0.05

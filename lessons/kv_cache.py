@@ -1,6 +1,7 @@
 """The second lesson: the same generation with a key/value cache, O(n) instead of O(n^2).
 
-Called by generate.py when kv_cache=True; it computes exactly what model.py computes, in another order.
+main.py hands `cached_step(...)` to generate.py as its next_logits (--kv-cache); it computes exactly what
+model.py computes, in another order.
 
 Why it works. In a causal model nothing a token computes depends on the tokens after it. So when
 one token is appended, the keys and values that every block computed for the earlier tokens are
@@ -21,6 +22,7 @@ import numpy as np
 from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from mlp import mlp
+from model import embed, unembed
 from params import GPT2, Attention
 from tensor_ops import layer_norm, linear
 
@@ -40,6 +42,12 @@ def empty_cache(config: Config, n_tokens) -> KVCache:
     return KVCache(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
 
 
+def cached_step(params: GPT2, config: Config, n_tokens):
+    """generate()'s next_logits with a cache for a generation of up to n_tokens tokens, prompt included."""
+    cache = empty_cache(config, n_tokens)
+    return lambda window: next_logits(window, params, config, cache)
+
+
 def next_logits(window, params: GPT2, config: Config, cache: KVCache):
     """The logits [vocab_size] for the token after `window`, the same numbers as forward(window)[-1].
 
@@ -51,15 +59,14 @@ def next_logits(window, params: GPT2, config: Config, cache: KVCache):
         cache.ids = []
     new = window[len(cache.ids):]  # [n_new]: the whole window, or one token
     start = len(cache.ids)  # the position of new[0]
-    x = params.wte[new] + params.wpe[start:start + len(new)]  # [n_new, n_embd]
+    x = embed(new, params, start)  # [n_new, n_embd]
     mask = causal_mask(len(new))  # prefill: as in forward; one token: [[0]], it may see every cached token
     eps = config.layer_norm_epsilon
     for layer, p in enumerate(params.h):
         x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, layer, start, mask)
         x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
     cache.ids = list(window)
-    x = layer_norm(x[-1], params.ln_f, eps)  # [n_embd]: only the last position is needed
-    return x @ params.wte.T  # [vocab_size], weight tying
+    return unembed(x[-1], params, config)  # [vocab_size]: only the last position is needed
 
 
 def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, start, mask):

@@ -1,8 +1,8 @@
 """--attention FILE.svg: a picture of where attention goes, and a summary in the terminal.
 
-One heat map per layer: row i is position i, column j is an earlier position j, and the colour is
-how much of position i's attention went to j, averaged over the layer's heads (one map per head
-would make n_layer * n_head pictures; the average shows where a layer as a whole looks). Each row
+One heat map per block: row i is position i, column j is an earlier position j, and the colour is
+how much of position i's attention went to j, averaged over the block's heads (one map per head
+would make n_layer * n_head pictures; the average shows where a block as a whole looks). Each row
 sums to 1; the cells above the diagonal are the future, which the causal mask hides, drawn grey.
 Plain SVG, written without a plotting library; any browser opens it.
 """
@@ -16,7 +16,7 @@ from config import ModelError
 
 CELL = 16  # pixels per attention weight
 LABEL = 110  # room for the token labels
-COLUMNS = 3  # layers side by side
+COLUMNS = 3  # blocks side by side
 
 
 def colour(weight):
@@ -26,7 +26,7 @@ def colour(weight):
 
 
 def panel(weights, labels, title, x0, y0):
-    """The SVG elements of one layer's [n_seq, n_seq] map, its top-left corner at (x0, y0)."""
+    """The SVG elements of one block's [n_seq, n_seq] map, its top-left corner at (x0, y0)."""
     n = len(labels)
     parts = [f'<text x="{x0 + LABEL}" y="{y0 - LABEL - 8}" font-weight="bold">{escape(title)}</text>']
     for i, label in enumerate(labels):
@@ -51,9 +51,9 @@ def svg(attention, labels, title):
              f'<text x="10" y="20" font-size="14">{escape(title)}</text>',
              '<text x="10" y="38">row: a position; column: a position it attends to; colour: weight, '
              'averaged over heads (white 0, blue 1); grey: masked future</text>']
-    for layer, weights in enumerate(attention):
-        x0, y0 = (layer % COLUMNS) * width, 60 + (layer // COLUMNS) * height + LABEL + 30
-        parts += panel(weights.mean(axis=0), labels, f"layer {layer}", x0, y0)
+    for n_block, weights in enumerate(attention):
+        x0, y0 = (n_block % COLUMNS) * width, 60 + (n_block // COLUMNS) * height + LABEL + 30
+        parts += panel(weights.mean(axis=0), labels, f"block {n_block}", x0, y0)
     return "\n".join(parts + ["</svg>\n"])
 
 
@@ -69,10 +69,10 @@ def write_svg(path, attention, labels, title):
 
 
 def summary(attention, labels, k=3):
-    """For the last position: per layer, the k positions it attends to most (averaged over heads)."""
+    """For the last position: per block, the k positions it attends to most (averaged over heads)."""
     lines = [f"attention of the last token {labels[-1]} (averaged over heads): the {k} positions it reads most"]
-    for layer, weights in enumerate(attention):
-        row = weights[:, -1].mean(axis=0)  # [n_seq]
+    for n_block, weights in enumerate(attention):
+        row = weights[:, -1].mean(axis=0)  # [n_seq]: the last position's row, per head, averaged
         best = np.argsort(-row, kind="stable")[:k]
-        lines.append(f"  layer {layer:>2}: " + "  ".join(f"{labels[j]} (#{j}) {row[j]:.0%}" for j in best))
+        lines.append(f"  block {n_block:>2}: " + "  ".join(f"{labels[j]} (#{j}) {row[j]:.0%}" for j in best))
     return lines

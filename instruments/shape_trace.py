@@ -8,6 +8,7 @@ import numpy as np
 from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from layer import block
+from model import embed, unembed
 from params import GPT2
 from tensor_ops import gelu, layer_norm, linear
 
@@ -15,7 +16,7 @@ from tensor_ops import gelu, layer_norm, linear
 def trace(ids, params: GPT2, config: Config):
     """[(code, symbolic shape, actual shape)] for one forward pass over ids."""
     eps, p = config.layer_norm_epsilon, params.h[0]
-    x = params.wte[ids] + params.wpe[:len(ids)]
+    x = embed(ids, params)
     mask = causal_mask(len(ids))
     h = layer_norm(x, p.ln_1, eps)
     q, k, v = qkv_heads(h, p.attn, config)
@@ -26,21 +27,19 @@ def trace(ids, params: GPT2, config: Config):
     assert np.array_equal(after, block(x, p, config, mask)), "the pieces must be layer.block"
     for p in params.h[1:]:
         after = block(after, p, config, mask)
-    final = layer_norm(after, params.ln_f, eps)
-    logits = final @ params.wte.T
+    logits = unembed(after, params, config)
     return [
         ("ids", "[n_seq]", np.shape(ids)),
-        ("x = wte[ids] + wpe[:n_seq]", "[n_seq, n_embd]", x.shape),
+        ("x = embed(ids)  # wte[ids] + wpe[:n_seq]", "[n_seq, n_embd]", x.shape),
         (f"block 0 of {config.n_layer} (layer.py)", "", None),
         ("  h = layer_norm(x, ln_1)", "[n_seq, n_embd]", h.shape),
         ("  q, k, v = qkv_heads(h)  # c_attn, split", "3 x [n_head, n_seq, d_head]", q.shape),
         ("  w = attention_weights(q, k, mask)", "[n_head, n_seq, n_seq]", w.shape),
-        ("  a = merge_heads(w @ v) @ c_proj", "[n_seq, n_embd]", a.shape),
-        ("  m = gelu(layer_norm(x + a, ln_2) @ c_fc)", "[n_seq, n_inner]", m.shape),
-        ("  x = x + a + m @ c_proj", "[n_seq, n_embd]", after.shape),
+        ("  a = linear(merge_heads(w @ v), c_proj)", "[n_seq, n_embd]", a.shape),
+        ("  m = gelu(linear(layer_norm(x + a, ln_2), c_fc))", "[n_seq, n_inner]", m.shape),
+        ("  x = x + a + linear(m, c_proj)", "[n_seq, n_embd]", after.shape),
         (f"blocks 1 to {config.n_layer - 1}: the same shapes" if config.n_layer > 1 else "(the only block)", "", None),
-        ("x = layer_norm(x, ln_f)", "[n_seq, n_embd]", final.shape),
-        ("logits = x @ wte.T  # weight tying", "[n_seq, vocab_size]", logits.shape),
+        ("logits = unembed(x)  # layer_norm(x, ln_f) @ wte.T", "[n_seq, vocab_size]", logits.shape),
     ]
 
 
@@ -50,5 +49,5 @@ def print_trace(rows, config: Config):
     for code, symbolic, shape in rows:
         prefix = "3 x " if symbolic.startswith("3 x") else ""
         actual = "" if shape is None else prefix + str(list(shape))
-        print(f"  {code:<44} {symbolic:<28} {actual}")
+        print(f"  {code:<52} {symbolic:<28} {actual}")
     print()

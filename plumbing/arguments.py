@@ -4,6 +4,7 @@ argparse prints "usage: ..." and one sentence, and exits with status 2, for any 
 """
 import argparse
 import math
+import re
 
 from load import DEFAULT_MODEL
 
@@ -42,6 +43,18 @@ def parse_args(argv):
                        help="the logit lens: what the model would predict after each block, at the last prompt position")
     learn.add_argument("--attention", metavar="FILE.svg", help="draw where attention goes in the prompt, per layer")
     learn.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
+    test = parser.add_argument_group("experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)")
+    test.add_argument("--ablate", type=head_list, default=[], metavar="L.H[,L.H...]",
+                      help="remove these attention heads from every forward pass of the run")
+    test.add_argument("--patch", metavar="CORRUPTED",
+                      help="activation patching: run CORRUPTED (as many tokens as PROMPT) with PROMPT's residual "
+                           "stream patched in at each layer and position, and show the target's probability")
+    test.add_argument("--attribute", action="store_true",
+                      help="direct logit attribution: how much each head, MLP and the embeddings wrote the target's logit")
+    test.add_argument("--heads", action="store_true",
+                      help="score every head as previous-token, first-token and induction head")
+    test.add_argument("--target", metavar="TEXT",
+                      help="the token --patch and --attribute follow (one token; default: the model's greedy next token)")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = parser.parse_args(argv)
     if args.temperature == 0 and (args.top_k or args.top_p):
@@ -51,6 +64,18 @@ def parse_args(argv):
     except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
         parser.error("the prompt is not valid UTF-8 text")
     return parser, args
+
+
+def head_list(text):
+    """argparse type for --ablate: "5.1,5.5" -> [(5, 1), (5, 5)], 0-based. The model checks the range."""
+    heads = []
+    for item in text.split(","):
+        if not re.fullmatch(r"[0-9]+\.[0-9]+", item.strip()):
+            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not a head: write L.H (head H of block L, "
+                                             "0-based), several separated by commas, e.g. 5.1,5.5")
+        n_block, head = item.split(".")
+        heads.append((int(n_block), int(head)))
+    return sorted(set(heads))
 
 
 def count(text):

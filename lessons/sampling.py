@@ -1,6 +1,6 @@
 """Choosing the next token from the logits: greedy, or sampling with temperature, top-k and top-p.
 
-Called by main.py, which passes the chosen rule to generate.py. Greedy always takes the most likely
+Called by main.py, which passes the chosen rule to generate.py (whose default is greedy). Greedy always takes the most likely
 token, so a prompt always gives the same text, and it tends to repeat itself. Sampling draws the
 token at random with the model's probabilities, reshaped by three knobs:
 - temperature T divides the logits: T < 1 sharpens the distribution towards the likeliest tokens,
@@ -11,11 +11,8 @@ token at random with the model's probabilities, reshaped by three knobs:
 """
 import numpy as np
 
+from generate import greedy
 from tensor_ops import softmax
-
-
-def greedy(logits):
-    return int(np.argmax(logits))
 
 
 def sampler(temperature=0.0, top_k=None, top_p=None, seed=None):

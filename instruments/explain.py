@@ -1,0 +1,70 @@
+"""The instruments on the command line: main.py's options -> what each tool prints and adds to --json.
+
+main.py calls check() once the model is loaded (a mistake found there ends as a usage error, exit 2,
+before anything is printed) and explain() before it generates or scores. The tools run in the order
+a reader would ask: how is the prompt cut, what shapes flow, what does each layer predict, where
+does attention look, then the experiments.
+"""
+import numpy as np
+
+from instruments.ablate import check_heads
+from instruments.attention_map import summary, write_svg
+from instruments.attribute import attribute, print_attribution
+from instruments.head_roles import head_scores, print_heads
+from instruments.logit_lens import logit_lens, print_lens
+from instruments.patch import patch_grid, print_patch
+from instruments.probe import probe
+from instruments.shape_trace import print_trace, trace
+from instruments.token_view import describe, print_tokens
+from model import forward
+
+
+def check(args, ids, config, tok):
+    """The first option the model makes impossible, as a sentence; None if every one is fine."""
+    if args.ablate and check_heads(args.ablate, config):
+        return check_heads(args.ablate, config)
+    if args.target is not None and len(tok.encode(args.target)) != 1:
+        return (f"--target must be one token; {args.target!r} is {len(tok.encode(args.target))} "
+                "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
+    if args.patch is not None and len(tok.encode(args.patch) or [tok.eos_id]) != len(ids[-config.n_ctx:]):
+        return (f"--patch needs a corrupted prompt with as many tokens as the prompt: the prompt has "
+                f"{len(ids[-config.n_ctx:])}, {args.patch!r} has {len(tok.encode(args.patch))}")
+    if args.heads and len(ids) < 2:
+        return "--heads needs a prompt of at least two tokens, to see where each position looks"
+    return None
+
+
+def explain(args, ids, params, config, tok):
+    """Run the tools asked for on the prompt ids (at most n_ctx of them); returns what they add to --json."""
+    extra = {}
+    labels = [shown for _, _, shown, _ in describe(ids, tok)]
+    if args.ablate:
+        extra["ablate"] = [list(h) for h in args.ablate]
+        print("ablated: heads " + ", ".join(f"{b}.{h}" for b, h in args.ablate) + " write nothing into the "
+              "residual stream in every forward pass of this run\n")
+    if args.tokens:
+        print_tokens(ids, tok)
+    if args.trace:
+        print_trace(trace(ids, params, config), config)
+    seen = probe(ids, params, config) if args.lens or args.attention else None
+    if args.lens:
+        extra["lens"] = logit_lens(seen, params, config, tok)
+        print_lens(extra["lens"])
+    if args.attention:
+        write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
+        print("\n".join(summary(seen.attention, labels)) + f"\nwrote {args.attention}\n")
+    if args.heads:
+        sequence, period, scores = head_scores(ids, params, config, tok.eos_id)
+        extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
+        print_heads(scores, period)
+    target = None
+    if args.attribute or args.patch is not None:
+        target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(forward(ids, params, config)[-1]))
+    if args.attribute:
+        logit, parts = attribute(ids, target, params, config)
+        extra["attribution"] = {"target": target, "logit": logit, "parts": parts}
+        print_attribution(logit, parts, tok.decode([target]))
+    if args.patch is not None:
+        extra["patch"] = patch_grid(ids, tok.encode(args.patch) or [tok.eos_id], target, params, config)
+        print_patch(extra["patch"], labels, tok.decode([target]))
+    return extra

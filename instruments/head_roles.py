@@ -1,0 +1,62 @@
+"""--heads: what each attention head does, as three scores between 0 and 1.
+
+Some heads do one simple thing everywhere, and their patterns show it:
+  previous-token  position t looks at t - 1. Such a head copies "which token came before me" into
+                  each position, the first half of an induction circuit.
+  first-token     position t looks at position 0. A head with nothing useful to read rests its
+                  attention there (its weights must add up to 1 somewhere).
+  induction       on a text that repeats, position t looks at the token that followed t's earlier
+                  occurrence, and so predicts that the text goes on as it went before: "A B ... A" -> B.
+                  This is how a model continues a pattern it has never seen in training.
+
+The first two are measured on the prompt, the third on a sequence of R random tokens repeated twice
+(after <|endoftext|>): random, so that only copying can predict the second copy.
+"""
+import numpy as np
+
+from config import Config
+from instruments.probe import probe
+from params import GPT2
+
+PERIOD = 50  # R, the length of the random sequence (shorter if the model's context is)
+SEED = 0
+
+
+def repeated_tokens(config: Config, eos_id):
+    """[<|endoftext|>] + r + r, with r R random tokens: the same every run. From ids 1000..9999 where
+    the vocabulary has them (ordinary words and pieces of GPT-2's), else from the whole vocabulary."""
+    period = min(PERIOD, (config.n_ctx - 1) // 2)
+    low, high = (1000, 10000) if config.vocab_size > 10000 else (0, config.vocab_size)
+    choices = [i for i in range(low, high) if i != eos_id]
+    r = np.random.default_rng(SEED).choice(choices, period).tolist()
+    return [eos_id] + r + r, period
+
+
+def head_scores(prompt_ids, params: GPT2, config: Config, eos_id):
+    """(sequence, R, [[block, head, previous, first, induction] for every head])."""
+    sequence, period = repeated_tokens(config, eos_id)
+    on_prompt = probe(prompt_ids, params, config).attention
+    on_repeat = probe(sequence, params, config).attention
+    t = np.arange(1, len(prompt_ids))  # positions with an earlier one
+    second = np.arange(period + 1, len(sequence))  # the second copy; t - R + 1 follows t's earlier occurrence
+    scores = []
+    for n_block in range(config.n_layer):
+        previous = on_prompt[n_block][:, t, t - 1].mean(axis=-1)  # [n_head]
+        first = on_prompt[n_block][:, t, 0].mean(axis=-1)
+        induction = on_repeat[n_block][:, second, second - period + 1].mean(axis=-1)
+        for head in range(config.n_head):
+            scores.append([n_block, head, float(previous[head]), float(first[head]), float(induction[head])])
+    return sequence, period, scores
+
+
+ROLES = [(2, "previous-token", "copies which token came before each position"),
+         (3, "first-token", "rests on position 0 when nothing else is relevant"),
+         (4, "induction", "looks for the token after an earlier occurrence of the current one")]
+
+
+def print_heads(scores, period, shown=5):
+    print(f"heads: the {shown} highest scores for each role (induction measured on {period} random tokens repeated)")
+    for column, role, meaning in ROLES:
+        best = sorted(scores, key=lambda s: -s[column])[:shown]
+        print(f"  {role:<15} " + "  ".join(f"{s[0]}.{s[1]} {s[column]:.2f}" for s in best) + f"   ({meaning})")
+    print()

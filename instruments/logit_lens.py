@@ -1,0 +1,38 @@
+"""--lens: the logit lens. What would GPT-2 predict if it stopped after block L?
+
+The residual stream has the same shape at every layer, so any of them can be read the way the last
+one is: through the final LayerNorm and the tied output projection (model.unembed). For the last
+prompt position this shows the prediction forming with depth: early layers often guess a frequent
+word, later ones the word that fits the context. The last row, layer n_layer, is by construction
+the model's own prediction.
+"""
+import numpy as np
+
+from config import Config
+from instruments.probe import Probe
+from model import unembed
+from params import GPT2
+from tensor_ops import softmax
+from tokenizer import GPT2Tokenizer
+
+
+def logit_lens(seen: Probe, params: GPT2, config: Config, tok: GPT2Tokenizer):
+    """[layer, id, token text, probability] of the top token at the last position, for every layer
+    (0: the embeddings' output; i: after block i - 1)."""
+    rows = []
+    for layer, x in enumerate(seen.states):
+        probs = softmax(unembed(x[-1], params, config))  # [vocab_size]
+        best = int(np.argmax(probs))
+        rows.append([layer, best, tok.decode([best]), float(probs[best])])
+    return rows
+
+
+def layer_name(layer):
+    return "embeddings" if layer == 0 else f"after block {layer - 1}"
+
+
+def print_lens(rows):
+    print("logit lens, last prompt position: the top token read from the residual stream at each layer")
+    for layer, token_id, text, prob in rows:
+        print(f"  layer {layer:>2} {layer_name(layer):<16} {text!r:<16} {prob:7.2%}  {'#' * round(prob * 40)}")
+    print()

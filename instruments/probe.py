@@ -1,0 +1,55 @@
+"""One forward pass with its inside kept: the one way every instrument looks into the network.
+
+model.forward keeps only the logits. probe() runs the same computation, with the core's own
+functions in the same order, and keeps what the instruments read at these named points:
+
+  states[i]     layer i: the residual stream entering block i, [n_seq, n_embd]. states[0] is the
+                embeddings' output, states[n_layer] the stream after the last block.
+  attention[L]  block L's attention pattern, [n_head, n_seq, n_seq]: row t is where position t looked.
+  heads[L]      each head's output before c_proj (its pattern times the values), [n_head, n_seq, d_head].
+  mlp[L]        block L's MLP output, as added to the stream, [n_seq, n_embd].
+  logits        [n_seq, vocab_size], equal bit for bit to model.forward's (a test checks this).
+
+The loop body is layer.block with its attention (attention.attention) written out one step per line,
+so the pattern and the heads' outputs can be kept: nothing is computed twice, and what an instrument
+shows is the very number that went into the logits. An experiment that replaces a value does it in
+the open: patch.py changes a residual stream and runs the remaining blocks with layer.block;
+ablate.py removes heads in the weights, where every path sees it.
+"""
+from dataclasses import dataclass, field
+
+from attention import attention_weights, causal_mask, merge_heads, qkv_heads
+from config import Config
+from mlp import mlp
+from model import embed, unembed
+from params import GPT2
+from tensor_ops import layer_norm, linear
+
+
+@dataclass
+class Probe:
+    states: list = field(default_factory=list)  # n_layer + 1 arrays [n_seq, n_embd]
+    attention: list = field(default_factory=list)  # n_layer arrays [n_head, n_seq, n_seq]
+    heads: list = field(default_factory=list)  # n_layer arrays [n_head, n_seq, d_head]
+    mlp: list = field(default_factory=list)  # n_layer arrays [n_seq, n_embd]
+    logits: object = None  # [n_seq, vocab_size]
+
+
+def probe(ids, params: GPT2, config: Config) -> Probe:
+    eps = config.layer_norm_epsilon
+    x = embed(ids, params)  # [n_seq, n_embd]
+    mask = causal_mask(len(ids))
+    seen = Probe(states=[x])
+    for p in params.h:  # layer.block, step by step
+        q, k, v = qkv_heads(layer_norm(x, p.ln_1, eps), p.attn, config)  # 3 x [n_head, n_seq, d_head]
+        weights = attention_weights(q, k, mask)  # [n_head, n_seq, n_seq]
+        heads = weights @ v  # [n_head, n_seq, d_head]
+        x = x + linear(merge_heads(heads), p.attn.c_proj)  # [n_seq, n_embd]
+        m = mlp(layer_norm(x, p.ln_2, eps), p.mlp)  # [n_seq, n_embd]
+        x = x + m
+        seen.attention.append(weights)
+        seen.heads.append(heads)
+        seen.mlp.append(m)
+        seen.states.append(x)
+    seen.logits = unembed(x, params, config)  # [n_seq, vocab_size]
+    return seen
