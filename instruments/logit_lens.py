@@ -27,6 +27,17 @@ def logit_lens(seen: Probe, params: GPT2, config: Config, tok: GPT2Tokenizer):
     return rows
 
 
+def lens_grid(seen: Probe, params: GPT2, config: Config, k=5):
+    """(ids, probabilities), each [n_layer + 1, n_seq, k]: the k likeliest tokens at every layer and position."""
+    ids, probs = [], []
+    for x in seen.states:
+        p = softmax(unembed(x, params, config))  # [n_seq, vocab_size]
+        best = np.argsort(-p, axis=-1, kind="stable")[:, :k]  # [n_seq, k]
+        ids.append(best)
+        probs.append(np.take_along_axis(p, best, axis=-1))
+    return np.stack(ids), np.stack(probs)
+
+
 def layer_name(layer):
     return "embeddings" if layer == 0 else f"after block {layer - 1}"
 
