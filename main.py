@@ -12,7 +12,7 @@ import sys
 from config import ModelError
 from generate import generate
 from instruments.ablate import ablate
-from instruments.explain import check, explain
+from instruments.explain import check, explain, write_page
 from instruments.top_tokens import recording
 from lessons.kv_cache import cached_step
 from lessons.sampling import sampler
@@ -35,6 +35,8 @@ def main(argv=None):
         params = ablate(params, args.ablate, config)  # no heads: the same weights
         extra = explain(args, ids[-config.n_ctx:], params, config, tok)
         report = (print_score if args.score else print_generation)(args, ids, params, config, tok)
+        if args.report:
+            write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
         if args.json:
             print(json.dumps({**report, **extra}, ensure_ascii=False))
     except ModelError as e:
@@ -63,10 +65,12 @@ def check_with_model(args, ids, config, tok):
 
 def print_generation(args, ids, params, config, tok):
     choose = sampler(args.temperature, args.top_k, args.top_p, args.seed)
-    steps = []  # --show-top's record of each step
+    steps = []  # --show-top's record of each step, which --report shows too
     if args.show_top:
         choose = recording(choose, args.show_top, tok, steps)
         print(f"step  chosen         | the {args.show_top} likeliest next tokens (the model's probabilities)")
+    elif args.report:
+        choose = recording(choose, 5, tok, steps, show=False)
     step = cached_step(params, config, len(ids) + args.max_new_tokens) if args.kv_cache else None
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
@@ -83,7 +87,7 @@ def print_generation(args, ids, params, config, tok):
               file=sys.stderr)
     report = {"model": args.model, "prompt_ids": ids, "generated_ids": new_ids,
               "text": args.prompt + tok.decode(new_ids)}
-    return dict(report, top=steps) if args.show_top else report
+    return dict(report, top=steps) if args.show_top or args.report else report
 
 
 def stream(new_ids, tok):

@@ -6,13 +6,11 @@ would make n_layer * n_head pictures; the average shows where a block as a whole
 sums to 1; the cells above the diagonal are the future, which the causal mask hides, drawn grey.
 Plain SVG, written without a plotting library; any browser opens it.
 """
-import os
-import tempfile
 from xml.sax.saxutils import escape
 
 import numpy as np
 
-from config import ModelError
+from plumbing.files import write_text
 
 CELL = 16  # pixels per attention weight
 LABEL = 110  # room for the token labels
@@ -58,14 +56,7 @@ def svg(attention, labels, title):
 
 
 def write_svg(path, attention, labels, title):
-    """Written to a temporary file first, then renamed: never a half-written picture."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".svg", delete=False) as f:
-            f.write(svg(attention, labels, title))
-        os.replace(f.name, path)
-    except OSError as e:
-        raise ModelError(f"cannot write {path}: {e.strerror or e}") from None
+    write_text(path, svg(attention, labels, title))  # whole or not at all
 
 
 def summary(attention, labels, k=3):

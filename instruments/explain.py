@@ -5,17 +5,21 @@ before anything is printed) and explain() before it generates or scores. The too
 a reader would ask: how is the prompt cut, what shapes flow, what does each layer predict, where
 does attention look, then the experiments.
 """
+import shlex
+import sys
+
 import numpy as np
 
 from instruments.ablate import check_heads
 from instruments.attention_map import summary, write_svg
 from instruments.attribute import attribute, print_attribution
 from instruments.head_roles import head_scores, print_heads
-from instruments.logit_lens import logit_lens, print_lens
+from instruments.logit_lens import lens_grid, logit_lens, print_lens
 from instruments.patch import patch_grid, print_patch
 from instruments.probe import probe
+from instruments.report import attention_maps, rounded, write_report
 from instruments.shape_trace import print_trace, trace
-from instruments.token_view import describe, print_tokens
+from instruments.token_view import describe, print_tokens, shown, token_bytes
 from model import forward
 
 
@@ -68,3 +72,30 @@ def explain(args, ids, params, config, tok):
         extra["patch"] = patch_grid(ids, tok.encode(args.patch) or [tok.eos_id], target, params, config)
         print_patch(extra["patch"], labels, tok.decode([target]))
     return extra
+
+
+def write_page(args, ids, params, config, tok, report):
+    """--report: gather what the page shows (report is the run's --json object) and write it."""
+    seen = probe(ids, params, config)
+    maps, note = attention_maps(seen.attention, config.n_head)
+    lens_ids, lens_probs = lens_grid(seen, params, config)
+    referenced = (set(lens_ids.ravel().tolist()) | {i for step in report.get("top", []) for i, _, _ in step}
+                  | {part["target"] for part in (report.get("patch"), report.get("attribution")) if part})
+    generated = report.get("generated_ids", [])
+    data = {
+        "model": args.model, "prompt": args.prompt, "command": shlex.join(["main.py"] + sys.argv[1:]),
+        "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
+        "tokens": token_rows(ids, tok), "generated": token_rows(generated, tok) if generated else [],
+        "top": rounded(report.get("top", []), 3), "attention": maps,
+        "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
+        "texts": {int(i): shown(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
+        "left_out": [note] if note else [], "json": rounded(report),
+    }
+    write_report(args.report, data)
+    print(f"wrote {args.report}", file=sys.stderr)
+
+
+def token_rows(ids, tok):
+    """[id, vocab.json entry, text shown, bytes in hex] per token."""
+    return [[token_id, entry, shown, token_bytes(tok, token_id).hex(" ")]
+            for token_id, entry, shown, _ in describe(ids, tok)]

@@ -25,6 +25,15 @@ def token_bytes(tok: GPT2Tokenizer, token_id) -> bytes:
     return bytes(PRINTABLE_TO_BYTE[c] for c in tok.backend.id_to_token(token_id))
 
 
+def shown(tok: GPT2Tokenizer, token_id):
+    """One token as the tools print it: its text quoted, or its bytes if they are not whole characters."""
+    piece = token_bytes(tok, token_id)
+    try:
+        return repr(piece.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "<" + " ".join(f"{b:02x}" for b in piece) + ">"
+
+
 def describe(ids, tok: GPT2Tokenizer):
     """(id, vocabulary entry, what it shows, a note) per token."""
     pieces = [token_bytes(tok, i) for i in ids]
@@ -32,17 +41,15 @@ def describe(ids, tok: GPT2Tokenizer):
     rows, start = [], 0
     for token_id, piece in zip(ids, pieces):
         end = start + len(piece)
-        try:
-            shown, note = repr(piece.decode("utf-8")), ""
-            if piece.startswith(b" "):
-                note = "a word keeps the space before it"
-        except UnicodeDecodeError:
+        text, note = shown(tok, token_id), ""
+        if text.startswith("<"):  # bytes, not whole characters
             whole = "".join(c for c, s, e in chars if s < end and e > start)
-            shown = "<" + " ".join(f"{b:02x}" for b in piece) + ">"
             note = f"{len(piece)} of the {len(whole.encode())} UTF-8 bytes of {whole!r}"
+        elif piece.startswith(b" "):
+            note = "a word keeps the space before it"
         if token_id == tok.eos_id:
             note = "the special token that separated documents in training"
-        rows.append((token_id, tok.backend.id_to_token(token_id), shown, note))
+        rows.append((token_id, tok.backend.id_to_token(token_id), text, note))
         start = end
     return rows
 

@@ -17,12 +17,13 @@ def top_k(logits, k):
     return [(int(i), float(probs[i])) for i in best]
 
 
-def recording(choose, k, tok: GPT2Tokenizer, steps):
-    """choose, also appending to `steps` and printing each step's top k and choice."""
+def recording(choose, k, tok: GPT2Tokenizer, steps, show=True):
+    """choose, also appending to `steps` each step's top k, and with show=True printing them and the choice."""
     def choose_and_show(logits):
         top, chosen = top_k(logits, k), choose(logits)
         steps.append([[i, tok.decode([i]), p] for i, p in top])
-        options = "  ".join(f"{tok.decode([i])!r} {p:.1%}" for i, p in top)
-        print(f"{len(steps):>4}  {tok.decode([chosen])!r:<14} | {options}", flush=True)
+        if show:
+            options = "  ".join(f"{tok.decode([i])!r} {p:.1%}" for i, p in top)
+            print(f"{len(steps):>4}  {tok.decode([chosen])!r:<14} | {options}", flush=True)
         return chosen
     return choose_and_show

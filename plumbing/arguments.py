@@ -42,6 +42,9 @@ def parse_args(argv):
     learn.add_argument("--lens", action="store_true",
                        help="the logit lens: what the model would predict after each block, at the last prompt position")
     learn.add_argument("--attention", metavar="FILE.svg", help="draw where attention goes in the prompt, per layer")
+    learn.add_argument("--report", metavar="FILE.html",
+                       help="write one page to explore in a browser: tokens, attention per head, the logit lens at "
+                            "every position, and the experiments asked for")
     learn.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
     test = parser.add_argument_group("experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)")
     test.add_argument("--ablate", type=head_list, default=[], metavar="L.H[,L.H...]",

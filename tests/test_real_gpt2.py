@@ -1,4 +1,6 @@
-"""Known answers of the real GPT-2 124M (../shared/REFERENCE.md), when its weights are on disk.
+"""Published answers of the real GPT-2 124M, when its weights are on disk: greedy ids from
+transformers' own slow tests, a logits slice from elixir-nx/bumblebee's GPT-2 test, and heads named in
+the interpretability literature (Olsson et al. 2022, Wang et al. 2022).
 
 The build machines cannot download the weights, so these tests skip there, saying why. They run when
 GPT2_MODEL_DIR names a folder with the checkpoint, or when openai-community/gpt2 is in the Hugging
@@ -66,3 +68,28 @@ def test_logits_slice_matches_the_published_values(gpt2):
                          [-89.8644, -93.1977, -94.4351],
                          [-88.3380, -92.8703, -94.4454]])
     assert_close(logits[1:4, 1:4], expected, 1e-4, "logits[1:4, 1:4]")
+
+
+def test_head_5_5_is_among_the_top_three_induction_heads(gpt2):
+    """Olsson et al. 2022 and TransformerLens's main demo name 5.5 the strongest induction head of GPT-2 small."""
+    from instruments.head_roles import head_scores
+    params, config, tok = gpt2
+    _, _, scores = head_scores(tok.encode("The animal is yellow. It's a cat."), params, config, tok.eos_id)
+    top3 = [(b, h) for b, h, *_ in sorted(scores, key=lambda s: -s[4])[:3]]
+    assert (5, 5) in top3, top3
+
+
+def test_the_name_movers_write_the_indirect_object(gpt2):
+    """Wang et al. 2022 (IOI): the name movers 9.9, 9.6 and 10.0 push " Mary" above " John" directly;
+    the negative name movers 10.7 and 11.10 push the other way."""
+    from instruments.attribute import attribute
+    params, config, tok = gpt2
+    ids = [tok.eos_id] + tok.encode("When John and Mary went to the shops, John gave the bag to")
+    mary, john = tok.encode(" Mary")[0], tok.encode(" John")[0]
+    logit_mary, parts_mary = attribute(ids, mary, params, config)
+    logit_john, parts_john = attribute(ids, john, params, config)
+    difference = {label: m - j for (label, m), (_, j) in zip(parts_mary, parts_john)}
+    assert logit_mary > logit_john
+    assert all(difference[h] > 0 for h in ("9.9", "9.6", "10.0")), difference
+    assert all(difference[h] < 0 for h in ("10.7", "11.10")), difference
+    assert abs(sum(difference.values()) - (logit_mary - logit_john)) < 1e-3

@@ -1,0 +1,122 @@
+"""--report FILE.html: the page holds the run's numbers, and a real browser shows them.
+
+The browser tests drive headless Chromium from its command line (--dump-dom, --screenshot) on the
+page loaded from disk. They skip, saying why, where no Chromium is installed; .ci/run installs it.
+"""
+import html.parser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, TINY
+from instruments.logit_lens import lens_grid
+from instruments.probe import probe
+from instruments.report import rounded
+from instruments.token_view import describe, shown
+
+PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
+CORRUPTED = "The animal is green. It's a cat. It's color is green. The color of the cat"
+CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)),
+                None)
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium; "
+                                                            ".ci/run installs it)")
+
+
+def run(*args):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args, "--model", TINY],
+                            capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """(path, the page's embedded data, the run's --json) of one run with every experiment."""
+    path = tmp_path_factory.mktemp("report") / "cat.html"
+    out = run(PROMPT, "-n", "3", "--report", str(path), "--json", "--heads", "--attribute", "--patch", CORRUPTED)
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
+                      .group(1).replace("<\\/", "</"))
+    return path, data, json.loads(out.stdout.splitlines()[-1])
+
+
+def test_the_page_parses_and_asks_the_network_for_nothing(page):
+    path, _, _ = page
+    text = path.read_text(encoding="utf-8")
+    html.parser.HTMLParser().feed(text)  # raises on nothing, but walks the whole file
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert "http://" not in text and "https://" not in text
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", text), "no external resource of any kind"
+
+
+def test_the_embedded_data_is_the_runs_json(page):
+    _, data, report = page
+    assert data["json"] == rounded(report)
+    assert [t[0] for t in data["tokens"]] == report["prompt_ids"]
+    assert [t[0] for t in data["generated"]] == report["generated_ids"]
+    assert set(report) >= {"patch", "attribution", "heads", "top"}
+
+
+def test_the_lens_and_attention_data_are_the_probes(page, tiny, tok):
+    _, data, report = page
+    seen = probe(report["prompt_ids"], *tiny)
+    ids, probs = lens_grid(seen, *tiny)
+    assert data["lens"]["ids"] == ids.tolist()
+    assert np.abs(np.array(data["lens"]["probs"]) / 1000 - probs).max() <= 0.0005 + 1e-6
+    n = len(report["prompt_ids"])
+    rows, cols = np.tril_indices(n)
+    for n_block, weights in enumerate(seen.attention):
+        assert np.abs(np.array(data["attention"]["maps"][n_block]) / 1000 - weights[:, rows, cols]).max() <= 0.0005 + 1e-6
+
+
+def chromium(*args, url):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+             "--disable-background-networking", "--disable-component-update", "--user-data-dir=" + args[0]]
+    result = subprocess.run([CHROMIUM, *flags, *args[1:], url], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@needs_browser
+def test_in_a_browser_a_chosen_heads_cell_shows_the_probes_weight(page, tiny, tok, tmp_path):
+    path, _, report = page
+    ids = report["prompt_ids"]
+    weights = probe(ids, *tiny).attention
+    for n_block, head, row, col in ((1, 2, 20, 3), (2, 0, 5, 5), (0, 3, 20, 0)):
+        dom = chromium(str(tmp_path / f"profile{n_block}"), "--dump-dom",
+                       url=f"{path.as_uri()}#block={n_block}&head={head}&cell={row},{col}")
+        assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom, "the page ran without a JavaScript error"
+        readout = re.search(r'<span id="readout">(.*?)</span>', dom).group(1)
+        shown_value = float(readout.rsplit(": ", 1)[1])
+        assert readout.startswith(f"block {n_block}, head {head}: row {row} ")
+        assert abs(shown_value - weights[n_block][head, row, col]) <= 0.0005 + 1e-6, (readout, weights[n_block][head, row, col])
+
+
+@needs_browser
+def test_in_a_browser_every_token_and_every_lens_cell_is_shown(page, tiny, tok, tmp_path):
+    path, _, report = page
+    ids = report["prompt_ids"]
+    dom = chromium(str(tmp_path / "profile"), "--dump-dom", url=f"{path.as_uri()}#block=0&head=avg")
+    assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
+    unescape = html.unescape
+    tokens = [unescape(t) for t in re.findall(r'<span class="tok[^"]*" data-i="\d+" title="[^"]*">(.*?)</span>', dom)]
+    assert tokens == [s for _, _, s, _ in describe(ids, tok)] + [s for _, _, s, _ in describe(report["generated_ids"], tok)]
+    top = lens_grid(probe(ids, *tiny), *tiny)[0][..., 0]  # [layer, position]: the top token
+    cells = re.findall(r'<td data-layer="(\d+)" data-position="(\d+)" data-id="(\d+)" title="[^"]*" style="[^"]*">(.*?)</td>', dom)
+    assert len(cells) == top.size
+    for layer, t, token_id, text in cells:
+        assert int(token_id) == top[int(layer), int(t)] and unescape(text) == shown(tok, int(token_id))
+
+
+@needs_browser
+def test_in_a_browser_a_screenshot_of_the_page(page, tmp_path):
+    path, _, _ = page
+    png = tmp_path / "cat.png"
+    chromium(str(tmp_path / "profile"), "--window-size=1400,2400", f"--screenshot={png}", url=path.as_uri())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000
