@@ -19,12 +19,16 @@ from lessons.sampling import sampler
 from lessons.score import perplexity, token_logprobs
 from load import load_model, model_folder
 from plumbing.arguments import parse_args
+from plumbing.files import check_writable
 from tokenizer import load_tokenizer
 
 
 def main(argv=None):
     parser, args = parse_args(argv)
     try:
+        for path in (args.attention, args.report):  # before any work, not after it
+            if path:
+                check_writable(path)
         folder = model_folder(args.model)
         tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
         params, config = load_model(folder)

@@ -27,15 +27,20 @@ def logit_lens(seen: Probe, params: GPT2, config: Config, tok: GPT2Tokenizer):
     return rows
 
 
-def lens_grid(seen: Probe, params: GPT2, config: Config, k=5):
-    """(ids, probabilities), each [n_layer + 1, n_seq, k]: the k likeliest tokens at every layer and position."""
+def lens_grid(seen: Probe, params: GPT2, config: Config, k=5, rows=128):
+    """(ids, probabilities), each [n_layer + 1, n_seq, k]: the k likeliest tokens at every layer and position.
+    A long prompt is read `rows` positions at a time, so that no [n_seq, vocab_size] array is made."""
     ids, probs = [], []
     for x in seen.states:
-        p = softmax(unembed(x, params, config))  # [n_seq, vocab_size]
-        best = np.argsort(-p, axis=-1, kind="stable")[:, :k]  # [n_seq, k]
-        ids.append(best)
-        probs.append(np.take_along_axis(p, best, axis=-1))
-    return np.stack(ids), np.stack(probs)
+        for start in range(0, len(x), rows):
+            p = softmax(unembed(x[start:start + rows], params, config))  # [rows, vocab_size]
+            best = np.argpartition(-p, k, axis=-1)[:, :k]  # the k likeliest, in no particular order
+            top = np.take_along_axis(p, best, axis=-1)
+            order = np.argsort(-top, axis=-1, kind="stable")
+            ids.append(np.take_along_axis(best, order, axis=-1))
+            probs.append(np.take_along_axis(top, order, axis=-1))
+    shape = (len(seen.states), len(seen.states[0]), k)
+    return np.concatenate(ids).reshape(shape), np.concatenate(probs).reshape(shape)
 
 
 def layer_name(layer):

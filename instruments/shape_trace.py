@@ -49,5 +49,5 @@ def print_trace(rows, config: Config):
     for code, symbolic, shape in rows:
         prefix = "3 x " if symbolic.startswith("3 x") else ""
         actual = "" if shape is None else prefix + str(list(shape))
-        print(f"  {code:<52} {symbolic:<28} {actual}")
+        print(f"  {code:<52} {symbolic:<28} {actual}".rstrip())
     print()

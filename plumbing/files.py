@@ -12,10 +12,20 @@ import tempfile
 from config import ModelError
 
 
-def write_text(path, text):
+def check_writable(path):
+    """Fail at once, before any work, if path cannot be written; returns the real path to write."""
     target = os.path.realpath(path)  # through symlinks
     if os.path.exists(target) and not os.path.isfile(target):
         raise ModelError(f"cannot write {path}: it exists and is not a regular file")
+    if not os.path.isdir(os.path.dirname(target)):
+        raise ModelError(f"cannot write {path}: there is no folder {os.path.dirname(target)}")
+    if not os.access(os.path.dirname(target), os.W_OK):
+        raise ModelError(f"cannot write {path}: the folder {os.path.dirname(target)} is not writable")
+    return target
+
+
+def write_text(path, text):
+    target = check_writable(path)
     folder = os.path.dirname(target)
     temporary = None
     try:

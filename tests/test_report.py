@@ -120,3 +120,45 @@ def test_in_a_browser_a_screenshot_of_the_page(page, tmp_path):
     png = tmp_path / "cat.png"
     chromium(str(tmp_path / "profile"), "--window-size=1400,2400", f"--screenshot={png}", url=path.as_uri())
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000
+
+
+def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
+    import instruments.report as report
+    rng = np.random.default_rng(0)
+    attention = [rng.random((4, 30, 30)).astype(np.float32) for _ in range(3)]
+    maps, note = report.attention_maps(attention, 4)
+    assert maps["per_head"] and maps["first"] == 0 and note is None
+    monkeypatch.setattr(report, "MAP_BUDGET", 3 * 30 * 31 // 2)  # room for one map per block
+    maps, note = report.attention_maps(attention, 4)
+    assert not maps["per_head"] and maps["first"] == 0 and "average over its 4 heads" in note
+    assert np.abs(np.array(maps["maps"][1][0]) / 1000 - attention[1].mean(axis=0)[np.tril_indices(30)]).max() <= 0.0005
+    monkeypatch.setattr(report, "MAP_BUDGET", 3 * 20 * 21 // 2)  # room for 20 positions per block
+    maps, note = report.attention_maps(attention, 4)
+    assert maps["first"] == 10 and len(maps["maps"][0][0]) == 20 * 21 // 2
+    assert "for the last 20 positions" in note and "weights on the first 10 positions are left out" in note
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "folder", "missing/cat.html"])
+def test_a_page_that_cannot_be_written_is_one_sentence_and_nothing_is_replaced(tmp_path, target):
+    (tmp_path / "folder").mkdir()
+    path = target if target.startswith("/") else str(tmp_path / target)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "hi", "-n", "1", "--model", TINY,
+                             "--report", path], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith(f"error: cannot write {path}") and result.stdout == ""
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    assert sorted(os.listdir(tmp_path)) == ["folder"] and os.listdir(tmp_path / "folder") == []
+
+
+def test_a_page_is_written_through_a_symlink_with_the_users_permissions(tmp_path):
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    (tmp_path / "link.html").symlink_to(real)
+    old_umask = os.umask(0o022)
+    try:
+        run("hi", "-n", "1", "--report", str(tmp_path / "link.html"))
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "link.html").is_symlink() and real.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert real.stat().st_mode & 0o777 == 0o644
+    assert sorted(os.listdir(tmp_path)) == ["link.html", "real.html"]
