@@ -44,8 +44,9 @@ def explain(args, ids, params, config, tok):
     labels = [shown for _, _, shown, _ in describe(ids, tok)]
     if args.ablate:
         extra["ablate"] = [list(h) for h in args.ablate]
-        print("ablated: heads " + ", ".join(f"{b}.{h}" for b, h in args.ablate) + " write nothing into the "
-              "residual stream in every forward pass of this run\n")
+        names = ", ".join(f"{b}.{h}" for b, h in args.ablate)
+        print(f"ablated: head {names} writes" if len(args.ablate) == 1 else f"ablated: heads {names} write",
+              "nothing into the residual stream, in every forward pass of this run\n")
     if args.tokens:
         print_tokens(ids, tok)
     if args.trace:

@@ -85,7 +85,8 @@ th { font-weight: normal; color: #555; background: #fafafa; position: sticky; to
 th.row { position: sticky; left: 0; }
 #controls button { min-width: 2.2em; } #readout { display: inline-block; min-width: 30em; margin-left: 1em; font-family: ui-monospace, monospace; }
 .bar { display: inline-block; height: 12px; vertical-align: middle; }
-.note { color: #a50; } #errors { color: #c00; white-space: pre; }
+.note { color: #a50; }
+#cursor { position: absolute; border: 2px solid #c60; pointer-events: none; display: none; } #errors { color: #c00; white-space: pre; }
 </style></head>
 <body>
 <div id="errors"></div>
@@ -98,7 +99,7 @@ th.row { position: sticky; left: 0; }
 <h2>Attention</h2>
 <p class="how">Row <i>t</i> is a position of the prompt; each cell in it is how much of that position's attention went to the position of its column. Each row adds up to 1. Cells right of the diagonal are the future, which the causal mask hides (hatched grey). Hover a cell for its weight. Keys: &larr; &rarr; change the head, &uarr; &darr; the block.</p>
 <div id="controls"></div>
-<div class="scroll"><canvas id="map"></canvas></div>
+<div class="scroll" style="position: relative"><canvas id="map"></canvas><div id="cursor"></div></div>
 <h2>Logit lens</h2>
 <p class="how">What the model would predict if it stopped at each layer: the residual stream read through the final LayerNorm and the output projection. Row 0 is the embeddings' output, row <i>i</i> the stream after block <i>i</i>&minus;1; the last row is the model's own prediction. Each cell shows the top token at that position, shaded by its probability; hover for the top 5.</p>
 <div class="scroll" id="lens"></div>
@@ -233,6 +234,9 @@ function draw() {
 
 function readout(row, col) {
   const labels = positions().map(label);
+  const {cell, margin} = geometry(), box = $("cursor");
+  Object.assign(box.style, {display: "block", left: `${margin + col * cell - 2}px`, top: `${margin + row * cell - 2}px`,
+                            width: `${cell}px`, height: `${cell}px`});
   const text = col > row ? `${labels[row]} -> ${labels[col]}: masked (the future)`
     : `block ${view.block}, ${view.head < 0 ? "average of the heads" : "head " + view.head}: row ${row + A.first} ${labels[row]} -> column ${col + A.first} ${labels[col]}: ${weight(view.block, view.head, row, col).toFixed(3)}`;
   $("readout").textContent = text;

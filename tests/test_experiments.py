@@ -164,7 +164,7 @@ def test_the_cli_json_has_exactly_the_experiments_keys(exp):
     assert set(report["attribution"]) == {"target", "logit", "parts"}
     assert set(report["heads"]) == {"sequence", "period", "scores"}
     assert report["generated_ids"] == exp["ablated_greedy_ids"][:2].tolist()
-    assert "ablated: heads 0.1, 2.3" in out.stdout
+    assert "ablated: heads 0.1, 2.3 write nothing" in out.stdout
 
 
 def test_the_cli_experiments_without_ablation_match_the_reference(exp):
