@@ -86,6 +86,7 @@ th.row { position: sticky; left: 0; }
 #controls button { min-width: 2.2em; } #readout { display: inline-block; min-width: 30em; margin-left: 1em; font-family: ui-monospace, monospace; }
 .bar { display: inline-block; height: 12px; vertical-align: middle; }
 .note { color: #a50; }
+code.long { display: block; max-height: 4.5em; overflow: auto; }
 #cursor { position: absolute; border: 2px solid #c60; pointer-events: none; display: none; } #errors { color: #c00; white-space: pre; }
 </style></head>
 <body>
@@ -125,8 +126,8 @@ const label = (t) => t[2];
 function meta() {
   const m = $("meta");
   m.appendChild(el("p", {}, `Checkpoint: ${D.model} (n_layer ${D.config.n_layer}, n_head ${D.config.n_head}, n_embd ${D.config.n_embd}, n_ctx ${D.config.n_ctx}, vocab_size ${D.config.vocab_size})`));
-  m.appendChild(el("p", {}, "Made by: ")).appendChild(el("code", {}, D.command));
-  m.appendChild(el("p", {}, "Prompt: ")).appendChild(el("code", {}, JSON.stringify(D.prompt)));
+  m.appendChild(el("p", {}, "Made by: ")).appendChild(el("code", {class: "long"}, D.command));
+  m.appendChild(el("p", {}, "Prompt: ")).appendChild(el("code", {class: "long"}, JSON.stringify(D.prompt)));
   for (const note of D.left_out) m.appendChild(el("p", {class: "note"}, "Left out: " + note));
 }
 
