@@ -19,7 +19,7 @@ from instruments.patch import patch_grid, print_patch
 from instruments.probe import probe
 from instruments.report import attention_maps, rounded, write_report
 from instruments.shape_trace import print_trace, trace
-from instruments.token_view import describe, print_tokens, shown, token_bytes
+from instruments.token_view import describe, print_bpe, print_tokens, shown, token_bytes
 from model import forward
 
 
@@ -49,6 +49,8 @@ def explain(args, ids, params, config, tok):
               "nothing into the residual stream, in every forward pass of this run\n")
     if args.tokens:
         print_tokens(ids, tok)
+    if args.bpe:
+        print_bpe(args.prompt, tok)
     if args.trace:
         print_trace(trace(ids, params, config), config)
     seen = probe(ids, params, config) if args.lens or args.attention else None

@@ -6,6 +6,9 @@ the others (space, newline, control bytes...) are moved to the characters from c
 why the vocabulary spells " dog" as "Ġdog": Ġ is chr(256 + 32), the space. A character outside the
 vocabulary's merges is spelled as several byte tokens, and such a token holds only part of it.
 """
+import json
+
+from lessons.bpe import END_OF_TEXT, byte_symbols, merge_steps, pieces, tables
 from tokenizer import GPT2Tokenizer
 
 
@@ -69,4 +72,26 @@ def print_tokens(ids, tok: GPT2Tokenizer):
     print(f"{'#':>4} {'id':>6}  {'vocab.json entry':<18} {'text':<22} note")
     for n, (token_id, entry, shown, note) in enumerate(describe(ids, tok)):
         print(f"{n:>4} {token_id:>6}  {entry:<18} {shown:<22} {note}")
+    print()
+
+
+def print_bpe(text, tok: GPT2Tokenizer):
+    """--bpe: the work of lessons/bpe.py on the prompt: the pieces, then the merges of the longest piece."""
+    vocab, ranks = tables(json.loads(tok.backend.to_str()))
+    symbol = byte_symbols()
+    cut = [p for part in text.split(END_OF_TEXT) for p in pieces(part)]
+    print(f"byte-pair encoding (lessons/bpe.py): the pattern cuts the text into {len(cut)} pieces"
+          + (f", after taking out {END_OF_TEXT}" if END_OF_TEXT in text else ""))
+    print("  " + " ".join(repr(p) for p in cut))
+    if not cut:
+        return print()
+    piece = max(cut, key=lambda p: len(p.encode("utf-8")))
+    start = [symbol[b] for b in piece.encode("utf-8")]
+    print(f"the merges of {piece!r}, the longest piece: each joins the pair learnt earliest (#: its rank in "
+          "merges.txt)\n  wherever it occurs in the piece")
+    print(f"  {'bytes':<24} {' '.join(start)}")
+    steps = merge_steps(start, ranks)
+    for pair, symbols in steps:
+        print(f"  {f'{pair[0]} + {pair[1]} (#{ranks[pair]})':<24} {' '.join(symbols)}")
+    print(f"  {'ids':<24} {' '.join(str(vocab[s]) for s in (steps[-1][1] if steps else start))}")
     print()

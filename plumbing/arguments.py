@@ -37,6 +37,8 @@ def parse_args(argv):
                              "before (default half the context)")
     learn = parser.add_argument_group("learning tools: what GPT-2 does with the prompt")
     learn.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
+    learn.add_argument("--bpe", action="store_true",
+                       help="the byte-pair encoding at work on the prompt: its pieces, then the merges of one (lessons/bpe.py)")
     learn.add_argument("--show-top", type=at_least_one, default=None, metavar="K",
                        help="at each generated step, the K likeliest next tokens and the one chosen")
     learn.add_argument("--lens", action="store_true",

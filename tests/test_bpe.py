@@ -2,6 +2,8 @@
 import json
 import os
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -76,3 +78,14 @@ def test_the_pieces_and_the_merges_of_one_piece(bpe):
         assert "".join(after) == "Ġyellow" and "".join(pair) in after and len(after) < len(before)
         before = after
     assert [ranks[pair] for pair, _ in steps] == sorted(ranks[pair] for pair, _ in steps), "earliest-learnt first"
+
+
+def test_the_cli_shows_the_pieces_and_the_merges_of_the_longest(tok):
+    text = "The animal is yellow. Indivisibility<|endoftext|>"
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), text, "--model", TINY, "-n", "0", "--bpe"],
+                         capture_output=True, text=True, encoding="utf-8", timeout=120).stdout.splitlines()
+    assert out[0].startswith("byte-pair encoding (lessons/bpe.py): the pattern cuts the text into 6 pieces")
+    assert out[1] == "  'The' ' animal' ' is' ' yellow' '.' ' Indivisibility'"
+    assert out[4].split() == ["bytes"] + list("ĠIndivisibility")
+    ids = next(line for line in out if line.startswith("  ids")).split()[1:]
+    assert [int(i) for i in ids] == tok.encode(" Indivisibility") == [1423, 452, 271, 2247]
