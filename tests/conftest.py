@@ -1,5 +1,6 @@
 """Shared fixtures: the tiny GPT-2 checkpoint, its reference values, and a comparison that explains itself."""
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -28,6 +29,12 @@ def assert_close(actual, expected, atol, what):
     worst = np.unravel_index(np.argmax(diff), diff.shape)
     assert diff.max() <= atol, (f"{what}: largest difference {diff.max():.3g} at {tuple(map(int, worst))} "
                                 f"(got {actual[worst]}, expected {expected[worst]}), tolerance {atol:g}")
+
+
+def run_main(*args, **kwargs):
+    """main.py run as a user runs it, in a process of its own: subprocess.run's result, as text."""
+    options = {"capture_output": True, "text": True, "encoding": "utf-8", "errors": "replace", "timeout": 120, **kwargs}
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], **options)
 
 
 @pytest.fixture(scope="session")

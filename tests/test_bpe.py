@@ -2,12 +2,10 @@
 import json
 import os
 import random
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, run_main
 from lessons.bpe import encode, load_bpe, merge_steps, pieces, tables
 
 # Published ids of GPT-2's tokenizer: OpenAI's GPT-2 vocabulary as used in the transformers and minGPT
@@ -82,8 +80,7 @@ def test_the_pieces_and_the_merges_of_one_piece(bpe):
 
 def test_the_cli_shows_the_pieces_and_the_merges_of_the_longest(tok):
     text = "The animal is yellow. Indivisibility<|endoftext|>"
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), text, "--model", TINY, "-n", "0", "--bpe"],
-                         capture_output=True, text=True, encoding="utf-8", timeout=120).stdout.splitlines()
+    out = run_main(text, "--model", TINY, "-n", "0", "--bpe").stdout.splitlines()
     assert out[0].startswith("byte-pair encoding (lessons/bpe.py): the pattern cuts the text into 6 pieces")
     assert out[1] == "  'The' ' animal' ' is' ' yellow' '.' ' Indivisibility'"
     assert out[4].split() == ["bytes"] + list("ĠIndivisibility")

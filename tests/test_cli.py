@@ -1,21 +1,17 @@
 """main.py run as a user runs it, on the tiny checkpoint: streaming, --json, --score, mistakes."""
 import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY
+from conftest import TINY, run_main
 from generate import generate
 from lessons.score import token_logprobs
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], capture_output=True,
-                          text=True, encoding="utf-8", env=env, timeout=120)
+    return run_main(*args, env=env)
 
 
 def test_json_reports_the_greedy_ids_and_the_text(tiny, tok):

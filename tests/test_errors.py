@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from checkpoints import booby_trapped_pickle, random_checkpoint, tiny_config, tiny_tensors, write
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, run_main
 
 MAIN = os.path.join(ROOT, "main.py")
 
 
 def run(*args, **kwargs):
-    return subprocess.run([sys.executable, MAIN, *args], capture_output=True, timeout=120, **kwargs)
+    return run_main(*args, **kwargs)
 
 
 def one_sentence(result, code):

@@ -5,13 +5,11 @@ never by this project's code. Tolerances sit just above the largest difference m
 """
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, assert_close
+from conftest import ROOT, TINY, assert_close, run_main
 from generate import generate
 from instruments.ablate import ablate
 from instruments.attention_map import summary
@@ -148,8 +146,7 @@ def test_head_scores_are_transformers(tiny, tok, exp):
 
 
 def run(*args, check=True):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args, "--model", TINY],
-                            capture_output=True, text=True, encoding="utf-8", timeout=120)
+    result = run_main(*args, "--model", TINY)
     if check:
         assert result.returncode == 0, result.stderr
     return result

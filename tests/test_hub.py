@@ -13,7 +13,7 @@ import time
 import pytest
 
 from checkpoints import booby_trapped_pickle
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, run_main
 from fake_hub import FakeHub
 
 DEFAULT_REPO = "openai-community/gpt2"
@@ -46,8 +46,7 @@ def env_for(tmp_path, endpoint, **extra):
 
 
 def run(*args, env, timeout=120):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], capture_output=True,
-                          text=True, encoding="utf-8", env=env, timeout=timeout)
+    return run_main(*args, env=env, timeout=timeout)
 
 
 def run_with_a_terminal_for_stderr(*args, env):

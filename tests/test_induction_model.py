@@ -9,12 +9,10 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_main
 from instruments.ablate import ablate
 from instruments.head_roles import head_scores
 from lessons.score import token_logprobs
@@ -79,8 +77,7 @@ def test_ablating_the_induction_head_makes_the_repeats_unpredictable_and_another
 
 def test_the_cli_shows_the_same(model):
     def run(*args):
-        result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), repeated_text(), "--model", MODEL,
-                                 "--json", *args], capture_output=True, text=True, encoding="utf-8", timeout=120)
+        result = run_main(repeated_text(), "--model", MODEL, "--json", *args)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.splitlines()[-1])
     heads = run("-n", "0", "--heads")["heads"]

@@ -1,14 +1,11 @@
 """The cached path computes the same numbers as the naive one, and both follow the n_ctx policy."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from checkpoints import tiny_config, tiny_tensors, write
-from conftest import LOGITS_ATOL, ROOT, TINY, assert_close
+from conftest import LOGITS_ATOL, TINY, assert_close, run_main
 from generate import generate
 from lessons.kv_cache import cached_step, empty_cache, next_logits
 from model import forward
@@ -57,8 +54,7 @@ def test_greedy_ids_are_identical_with_and_without_the_cache(tiny, sliding_windo
 
 def test_the_cli_flag_gives_the_same_output(ref):
     def run(*extra):
-        result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "The dog", "--model", TINY, "-n", "70",
-                                 "--json", *extra], capture_output=True, text=True, timeout=120)
+        result = run_main("The dog", "--model", TINY, "-n", "70", "--json", *extra)
         assert result.returncode == 0, result.stderr
         return result
     naive, cached = run(), run("--kv-cache")
@@ -80,8 +76,7 @@ def eos_model(tmp_path_factory):
 
 def test_generation_stops_at_end_of_text_unless_told_otherwise(eos_model):
     def generated(*extra):
-        result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "Hi", "--model", eos_model, "-n", "5",
-                                 "--json", *extra], capture_output=True, text=True, timeout=120)
+        result = run_main("Hi", "--model", eos_model, "-n", "5", "--json", *extra)
         assert result.returncode == 0 and "note" not in result.stderr, result.stderr
         return json.loads(result.stdout.splitlines()[-1])["generated_ids"]
     assert generated() == [50256]

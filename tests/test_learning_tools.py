@@ -1,16 +1,13 @@
 """The learning tools show the model's own numbers: checked against forward() and the reference."""
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, STATES_ATOL, TINY, assert_close
+from conftest import STATES_ATOL, TINY, assert_close, run_main
 from model import forward
 from instruments.probe import probe
 from lessons.score import perplexity, token_logprobs
@@ -21,8 +18,7 @@ PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of t
 
 
 def run(*args):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args, "--model", TINY], capture_output=True,
-                            text=True, encoding="utf-8", timeout=120)
+    result = run_main(*args, "--model", TINY)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -78,8 +74,7 @@ def test_the_svg_parses_and_labels_the_prompts_tokens(tmp_path, tok):
 
 
 def test_the_svg_is_not_written_into_a_missing_folder(tmp_path):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "hi", "--model", TINY, "--attention",
-                             str(tmp_path / "no" / "a.svg")], capture_output=True, text=True, timeout=120)
+    result = run_main("hi", "--model", TINY, "--attention", str(tmp_path / "no" / "a.svg"))
     assert result.returncode == 1 and result.stderr.startswith("error: cannot write") and "Traceback" not in result.stderr
 
 
@@ -127,8 +122,7 @@ def test_a_long_text_scores_each_token_once_in_the_first_window_reaching_it(tiny
 
 
 def test_a_stride_without_overlap_is_refused():
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "cat " * 100, "--score", "--stride", "64",
-                             "--model", TINY], capture_output=True, text=True, timeout=120)
+    result = run_main("cat " * 100, "--score", "--stride", "64", "--model", TINY)
     assert result.returncode == 2 and "--stride must be less than the model's context of 64" in result.stderr
 
 

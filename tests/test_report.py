@@ -9,12 +9,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY
+from conftest import TINY, run_main
 from instruments.logit_lens import lens_grid
 from instruments.probe import probe
 from instruments.report import rounded
@@ -29,8 +28,7 @@ needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium install
 
 
 def run(*args):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args, "--model", TINY],
-                            capture_output=True, text=True, encoding="utf-8", timeout=120)
+    result = run_main(*args, "--model", TINY)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -142,8 +140,7 @@ def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypat
 def test_a_page_that_cannot_be_written_is_one_sentence_and_nothing_is_replaced(tmp_path, target):
     (tmp_path / "folder").mkdir()
     path = target if target.startswith("/") else str(tmp_path / target)
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "hi", "-n", "1", "--model", TINY,
-                             "--report", path], capture_output=True, text=True, timeout=120)
+    result = run_main("hi", "-n", "1", "--model", TINY, "--report", path)
     assert result.returncode == 1 and result.stderr.startswith(f"error: cannot write {path}") and result.stdout == ""
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")

@@ -1,12 +1,9 @@
 """Sampling rules on toy logits: greedy, temperature, top-k, top-p, seeds."""
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY
+from conftest import TINY, run_main
 from generate import greedy
 from lessons.sampling import filtered_probs, sampler
 from tensor_ops import softmax
@@ -74,9 +71,7 @@ def test_the_same_seed_gives_the_same_choices_and_another_seed_others():
 
 def test_the_cli_seed_reproduces_the_text():
     def text(seed):
-        result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "Hello", "--model", TINY, "-n", "20",
-                                 "--temperature", "1.5", "--top-k", "100", "--seed", seed], capture_output=True,
-                                text=True, timeout=120)
+        result = run_main("Hello", "--model", TINY, "-n", "20", "--temperature", "1.5", "--top-k", "100", "--seed", seed)
         assert result.returncode == 0, result.stderr
         return result.stdout
     assert text("3") == text("3") != text("4")
