@@ -12,10 +12,15 @@ from load import load_model
 from model import forward
 
 
-def test_hub_layout_drops_the_mask_buffers_but_keeps_c_attn_bias(tiny):
-    params, config = tiny
-    assert params.h[0].attn.c_attn.bias.shape == (3 * config.n_embd,)
-    assert not hasattr(params.h[0].attn, "bias")
+def test_the_mask_buffers_are_never_read_but_c_attn_bias_is(tmp_path, ref):
+    """h.{i}.attn.bias is a mask buffer that attention.py rebuilds; h.{i}.attn.c_attn.bias is a parameter."""
+    tensors = tiny_tensors()
+    for name in tensors:
+        if name.split(".")[-2:] == ["attn", "bias"]:  # h.{i}.attn.bias, not h.{i}.attn.c_attn.bias
+            tensors[name] = np.zeros_like(tensors[name])  # a mask that, if used, would hide everything
+    params, config = load_model(write(tmp_path, tensors, tiny_config()))
+    assert np.array_equal(params.h[0].attn.c_attn.bias, tiny_tensors()["h.0.attn.c_attn.bias"])
+    assert_close(forward(ref["ids0"].tolist(), params, config), ref["logits0"], LOGITS_ATOL, "logits")
 
 
 def test_save_pretrained_layout_gives_the_reference_logits(tmp_path, ref):
@@ -23,10 +28,14 @@ def test_save_pretrained_layout_gives_the_reference_logits(tmp_path, ref):
     assert_close(forward(ref["ids0"].tolist(), params, config), ref["logits0"], LOGITS_ATOL, "logits")
 
 
-def test_a_float16_checkpoint_is_upcast_to_float32(tmp_path, ref):
+def test_a_float16_checkpoint_is_upcast_to_float32_exactly(tmp_path, ref):
     tensors = {k: v.astype(np.float16) for k, v in tiny_tensors().items()}
     params, config = load_model(write(tmp_path, tensors, tiny_config()))
-    assert params.wte.dtype == np.float32
+    assert params.wte.dtype == np.float32 and np.array_equal(params.wte, tensors["wte.weight"].astype(np.float32))
+    block = params.h[2]
+    for ours, name in ((block.attn.c_attn.weight, "h.2.attn.c_attn.weight"), (block.mlp.c_proj.bias, "h.2.mlp.c_proj.bias"),
+                       (block.ln_2.weight, "h.2.ln_2.weight"), (params.ln_f.bias, "ln_f.bias")):
+        assert ours.dtype == np.float32 and np.array_equal(ours, tensors[name].astype(np.float32)), name
     assert forward(ref["ids0"].tolist(), params, config).dtype == np.float32
 
 

@@ -24,7 +24,7 @@ def test_softmax_of_very_large_inputs_is_finite_and_matches_pytorch(ref):
     out = softmax(ref["softmax_x"])
     assert np.isfinite(out).all(), out
     assert_close(out, ref["softmax_out"], 1e-7, "softmax")
-    assert_close(log_softmax(ref["softmax_x"]), ref["log_softmax_out"], 1e-4, "log_softmax")
+    assert_close(log_softmax(ref["softmax_x"]), ref["log_softmax_out"], 2e-7, "log_softmax")  # measured 1.2e-7
 
 
 def test_causal_mask_hides_the_future_only():

@@ -6,7 +6,8 @@ import pytest
 from conftest import TINY
 from tokenizer import byte_level_bpe, load_tokenizer
 
-# From ../shared/REFERENCE.md: ids published for openai-community/gpt2.
+# Ids published for openai-community/gpt2: transformers' tokenizer tests, minGPT's bpe.py, and OpenAI's
+# vocab.json + merges.txt run through their original encoder.py.
 KNOWN_IDS = [
     ("Hello world", [15496, 995]),
     ("hello world", [31373, 995]),
