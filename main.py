@@ -19,7 +19,7 @@ from lessons.sampling import sampler
 from lessons.score import perplexity, token_logprobs
 from load import load_model, model_folder
 from plumbing.arguments import parse_args
-from plumbing.files import check_writable
+from plumbing.files import OutputError, check_writable
 from tokenizer import load_tokenizer
 
 
@@ -43,7 +43,7 @@ def main(argv=None):
             write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
         if args.json:
             print(json.dumps({**report, **extra}, ensure_ascii=False))
-    except ModelError as e:
+    except (ModelError, OutputError) as e:
         if args.debug:
             raise
         print(f"error: {e}", file=sys.stderr)

@@ -1,6 +1,7 @@
-"""The four operations GPT-2 is built from: layer norm, GELU, softmax and the linear layer.
+"""The operations GPT-2 is built from: layer norm, GELU, softmax and the linear layer, plus the
+logarithm of softmax that scoring needs.
 
-Bottom of the call chain: attention.py, mlp.py and model.py use these. Each works on the last axis
+Bottom of the call chain: the modules above call these and compute nothing else. Each works on the last axis
 of an array of any shape and keeps float32. Constants are plain Python floats on purpose: under
 NumPy 2 a NumPy float64 scalar (such as `np.sqrt(2 / np.pi)`) would silently turn every float32 array
 it touches into float64, doubling the memory traffic of the whole model.

@@ -9,6 +9,7 @@ may hold only part of a character, and only a whole sequence is guaranteed to de
 
 <|endoftext|> (id 50256) is GPT-2's one special token: it separated documents in training.
 """
+import json
 import os
 from dataclasses import dataclass
 
@@ -29,6 +30,14 @@ class GPT2Tokenizer:
 
     def decode(self, ids) -> str:
         return self.backend.decode(list(ids), skip_special_tokens=False)
+
+    def entry(self, token_id) -> str:
+        """The token as vocab.json writes it (a space is "Ġ", see instruments/token_view.py)."""
+        return self.backend.id_to_token(token_id)
+
+    def as_json(self) -> dict:
+        """The whole tokenizer as tokenizer.json holds it: vocabulary, merges, pre-tokenizer."""
+        return json.loads(self.backend.to_str())
 
 
 def load_tokenizer(folder) -> GPT2Tokenizer:

@@ -6,8 +6,6 @@ the others (space, newline, control bytes...) are moved to the characters from c
 why the vocabulary spells " dog" as "Ġdog": Ġ is chr(256 + 32), the space. A character outside the
 vocabulary's merges is spelled as several byte tokens, and such a token holds only part of it.
 """
-import json
-
 from lessons.bpe import END_OF_TEXT, byte_symbols, merge_steps, pieces, tables
 from tokenizer import GPT2Tokenizer
 
@@ -25,7 +23,7 @@ PRINTABLE_TO_BYTE = printable_to_byte()
 
 
 def token_bytes(tok: GPT2Tokenizer, token_id) -> bytes:
-    return bytes(PRINTABLE_TO_BYTE[c] for c in tok.backend.id_to_token(token_id))
+    return bytes(PRINTABLE_TO_BYTE[c] for c in tok.entry(token_id))
 
 
 def shown(tok: GPT2Tokenizer, token_id):
@@ -52,7 +50,7 @@ def describe(ids, tok: GPT2Tokenizer):
             note = "a word keeps the space before it"
         if token_id == tok.eos_id:
             note = "the special token that separated documents in training"
-        rows.append((token_id, tok.backend.id_to_token(token_id), text, note))
+        rows.append((token_id, tok.entry(token_id), text, note))
         start = end
     return rows
 
@@ -77,7 +75,7 @@ def print_tokens(ids, tok: GPT2Tokenizer):
 
 def print_bpe(text, tok: GPT2Tokenizer):
     """--bpe: the work of lessons/bpe.py on the prompt: the pieces, then the merges of the longest piece."""
-    vocab, ranks = tables(json.loads(tok.backend.to_str()))
+    vocab, ranks = tables(tok.as_json())
     symbol = byte_symbols()
     cut = [p for part in text.split(END_OF_TEXT) for p in pieces(part)]
     print(f"byte-pair encoding (lessons/bpe.py): the pattern cuts the text into {len(cut)} pieces"

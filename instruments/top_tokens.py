@@ -10,7 +10,7 @@ from tensor_ops import softmax
 from tokenizer import GPT2Tokenizer
 
 
-def top_k(logits, k):
+def likeliest(logits, k):
     """[(id, probability)] of the k likeliest tokens, likeliest first."""
     probs = softmax(logits)
     best = np.argsort(-probs, kind="stable")[:k]
@@ -20,7 +20,7 @@ def top_k(logits, k):
 def recording(choose, k, tok: GPT2Tokenizer, steps, show=True):
     """choose, also appending to `steps` each step's top k, and with show=True printing them and the choice."""
     def choose_and_show(logits):
-        top, chosen = top_k(logits, k), choose(logits)
+        top, chosen = likeliest(logits, k), choose(logits)
         steps.append([[i, tok.decode([i]), p] for i, p in top])
         if show:
             options = "  ".join(f"{tok.decode([i])!r} {p:.1%}" for i, p in top)

@@ -26,9 +26,9 @@ def token_logprobs(ids, params: GPT2, config: Config, stride=None):
     begin, scored = 0, 1  # tokens before `scored` have their log-probability
     while scored < len(ids):
         end = min(begin + config.n_ctx, len(ids))
-        window = log_softmax(forward(ids[begin:end], params, config))  # [end - begin, vocab_size]
+        log_probs = log_softmax(forward(ids[begin:end], params, config))  # [end - begin, vocab_size]
         for t in range(scored, end):
-            logprobs[t] = float(window[t - begin - 1, ids[t]])  # row t-1 of the window predicts token t
+            logprobs[t] = float(log_probs[t - begin - 1, ids[t]])  # row t-1 of the window predicts token t
         scored, begin = end, begin + stride
     return logprobs
 

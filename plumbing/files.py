@@ -9,18 +9,21 @@ new file of the user's gets (0666 less the umask), not the temporary file's 0600
 import os
 import tempfile
 
-from config import ModelError
+
+
+class OutputError(Exception):
+    """A file the user asked for cannot be written: main.py prints it as one sentence."""
 
 
 def check_writable(path):
     """Fail at once, before any work, if path cannot be written; returns the real path to write."""
     target = os.path.realpath(path)  # through symlinks
     if os.path.exists(target) and not os.path.isfile(target):
-        raise ModelError(f"cannot write {path}: it exists and is not a regular file")
+        raise OutputError(f"cannot write {path}: it exists and is not a regular file")
     if not os.path.isdir(os.path.dirname(target)):
-        raise ModelError(f"cannot write {path}: there is no folder {os.path.dirname(target)}")
+        raise OutputError(f"cannot write {path}: there is no folder {os.path.dirname(target)}")
     if not os.access(os.path.dirname(target), os.W_OK):
-        raise ModelError(f"cannot write {path}: the folder {os.path.dirname(target)} is not writable")
+        raise OutputError(f"cannot write {path}: the folder {os.path.dirname(target)} is not writable")
     return target
 
 
@@ -40,4 +43,4 @@ def write_text(path, text):
     except OSError as e:
         if temporary and os.path.exists(temporary):
             os.remove(temporary)
-        raise ModelError(f"cannot write {path}: {e.strerror or e}") from None
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
