@@ -9,6 +9,9 @@ import os
 from dataclasses import dataclass
 
 
+DEFAULT_MODEL = "openai-community/gpt2"  # GPT-2 124M; load.py also knows it as "gpt2"
+
+
 class ModelError(Exception):
     """A problem the user can fix (a wrong name, a broken file): main.py prints it as one sentence."""
 

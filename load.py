@@ -17,14 +17,13 @@ import re
 
 import numpy as np
 
-from config import Config, ModelError, read_config
+from config import DEFAULT_MODEL, Config, ModelError, read_config
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
 from plumbing.checkpoint import read_header, read_tensor
 from plumbing.hub import download
 
-DEFAULT_MODEL = "openai-community/gpt2"
 SHORT_NAMES = {
-    "gpt2": "openai-community/gpt2",
+    "gpt2": DEFAULT_MODEL,
     "gpt2-medium": "openai-community/gpt2-medium",
     "gpt2-large": "openai-community/gpt2-large",
     "gpt2-xl": "openai-community/gpt2-xl",
@@ -86,6 +85,9 @@ def load_params(path, config: Config) -> GPT2:
         check_names(set(names), expected, path)
         check_shapes({name: entries[names[name]].shape for name in expected}, expected, path)
         tensors = {name: read_tensor(f, entries[names[name]]) for name in expected}
+        broken = next((name for name, t in tensors.items() if not np.isfinite(t).all()), None)
+        if broken:  # one NaN spreads to every logit it touches
+            raise ModelError(f"{path} holds NaN or infinite values in {broken}; the file is damaged")
         if "lm_head.weight" in names and not np.array_equal(read_tensor(f, entries[names["lm_head.weight"]]),
                                                              tensors["wte.weight"]):
             raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")

@@ -42,7 +42,7 @@ def main(argv=None):
         if args.report:
             write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
         if args.json:
-            print(json.dumps({**report, **extra}, ensure_ascii=False))
+            print(json.dumps({**report, **extra}, ensure_ascii=False, allow_nan=False))  # strict JSON
     except (ModelError, OutputError) as e:
         if args.debug:
             raise

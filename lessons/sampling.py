@@ -31,7 +31,7 @@ def sampler(temperature=0.0, top_k=None, top_p=None, seed=None):
 
 def filtered_probs(logits, temperature, top_k=None, top_p=None):
     """Probabilities after temperature, top-k and top-p, unnormalised: the discarded ones are 0."""
-    probs = softmax(logits / temperature)  # [vocab_size]
+    probs = softmax((logits - logits.max()) / temperature)  # [vocab_size]; shifted first, so no temperature overflows
     order = np.argsort(-probs, kind="stable")  # likeliest first
     keep = len(probs) if top_k is None else min(top_k, len(probs))
     if top_p is not None:

@@ -6,26 +6,42 @@ import argparse
 import math
 import re
 
-from load import DEFAULT_MODEL
+from config import DEFAULT_MODEL
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(usage="%(prog)s PROMPT [options]  (see --help)",
                                      description="Continue a text with GPT-2, in plain NumPy.")
+    add_run_options(parser)
+    add_learning_tools(parser.add_argument_group("learning tools: what GPT-2 does with the prompt"))
+    add_experiments(parser.add_argument_group(
+        "experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)"))
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    args = parser.parse_args(argv)
+    mistake = contradiction(args)
+    if mistake:
+        parser.error(mistake)
+    if args.max_new_tokens is None:
+        args.max_new_tokens = 40
+    return parser, args
+
+
+def add_run_options(parser):
     parser.add_argument("prompt", help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "
                              f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
-    parser.add_argument("-n", "--max-new-tokens", type=count, default=40, metavar="N",
+    parser.add_argument("-n", "--max-new-tokens", type=count, default=None, metavar="N",
                         help="how many tokens to generate (default 40)")
     parser.add_argument("--kv-cache", action="store_true",
-                        help="keep each block's keys and values between steps: the same text, much faster (kv_cache.py)")
+                        help="keep each block's keys and values between steps (lessons/kv_cache.py): much faster; "
+                             "greedy gives the same ids")
     parser.add_argument("--temperature", type=temperature, default=0.0, metavar="T",
                         help="0 (the default) takes the likeliest token; above 0, sample: lower is surer, higher wilder")
     parser.add_argument("--top-k", type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
     parser.add_argument("--top-p", type=probability, default=None, metavar="P",
                         help="sample only among the likeliest tokens whose probabilities add up to P")
-    parser.add_argument("--seed", type=int, default=None, metavar="S", help="the same seed gives the same sampled text")
+    parser.add_argument("--seed", type=count, default=None, metavar="S", help="the same seed gives the same sampled text")
     parser.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|> instead of stopping")
     parser.add_argument("--sliding-window", action="store_true",
                         help="past the model's context, go on reading only the last n_ctx tokens instead of stopping")
@@ -35,40 +51,60 @@ def parse_args(argv):
     parser.add_argument("--stride", type=at_least_one, default=None, metavar="S",
                         help="--score on a text longer than the context: each window starts S tokens after the one "
                              "before (default half the context)")
-    learn = parser.add_argument_group("learning tools: what GPT-2 does with the prompt")
-    learn.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
-    learn.add_argument("--bpe", action="store_true",
+
+
+def add_learning_tools(group):
+    group.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
+    group.add_argument("--bpe", action="store_true",
                        help="the byte-pair encoding at work on the prompt: its pieces, then the merges of one (lessons/bpe.py)")
-    learn.add_argument("--show-top", type=at_least_one, default=None, metavar="K",
+    group.add_argument("--show-top", type=at_least_one, default=None, metavar="K",
                        help="at each generated step, the K likeliest next tokens and the one chosen")
-    learn.add_argument("--lens", action="store_true",
-                       help="the logit lens: what the model would predict after each block, at the last prompt position")
-    learn.add_argument("--attention", metavar="FILE.svg", help="draw where attention goes in the prompt, per layer")
-    learn.add_argument("--report", metavar="FILE.html",
+    group.add_argument("--lens", action="store_true",
+                       help="the logit lens: what the model would predict at each layer, at the last prompt position")
+    group.add_argument("--attention", metavar="FILE.svg", help="draw where attention goes in the prompt, per block")
+    group.add_argument("--report", metavar="FILE.html",
                        help="write one page to explore in a browser: tokens, attention per head, the logit lens at "
                             "every position, and the experiments asked for")
-    learn.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
-    test = parser.add_argument_group("experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)")
-    test.add_argument("--ablate", type=head_list, default=[], metavar="L.H[,L.H...]",
-                      help="remove these attention heads from every forward pass of the run")
-    test.add_argument("--patch", metavar="CORRUPTED",
-                      help="activation patching: run CORRUPTED (as many tokens as PROMPT) with PROMPT's residual "
-                           "stream patched in at each layer and position, and show the target's probability")
-    test.add_argument("--attribute", action="store_true",
-                      help="direct logit attribution: how much each head, MLP and the embeddings wrote the target's logit")
-    test.add_argument("--heads", action="store_true",
-                      help="score every head as previous-token, first-token and induction head")
-    test.add_argument("--target", metavar="TEXT",
-                      help="the token --patch and --attribute follow (one token; default: the model's greedy next token)")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    args = parser.parse_args(argv)
-    if args.temperature == 0 and (args.top_k or args.top_p):
-        parser.error("--top-k and --top-p shape sampling: give a --temperature above 0 too")
+    group.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
+
+
+def add_experiments(group):
+    group.add_argument("--ablate", type=head_list, default=[], metavar="L.H[,L.H...]",
+                       help="remove these attention heads from every forward pass of the run")
+    group.add_argument("--patch", metavar="CORRUPTED",
+                       help="activation patching: run CORRUPTED (as many tokens as PROMPT) with PROMPT's residual "
+                            "stream patched in at each layer and position, and show the target's probability")
+    group.add_argument("--attribute", action="store_true",
+                       help="direct logit attribution: how much each head, MLP and the embeddings wrote the target's logit")
+    group.add_argument("--heads", action="store_true",
+                       help="score every head as previous-token, first-token and induction head")
+    group.add_argument("--target", metavar="TEXT",
+                       help="the token --patch and --attribute follow (one token; default: the model's greedy next token)")
+
+
+def contradiction(args):
+    """The first option that cannot work as given, or would be silently ignored, as a sentence; None if none."""
+    if args.temperature == 0 and (args.top_k or args.top_p or args.seed is not None):
+        return "--top-k, --top-p and --seed shape sampling: give a --temperature above 0 too"
+    if args.stride is not None and not args.score:
+        return "--stride sets the windows of --score: give --score too"
+    generation_only = {"-n": args.max_new_tokens is not None, "--show-top": args.show_top is not None,
+                       "--kv-cache": args.kv_cache, "--sliding-window": args.sliding_window, "--ignore-eos": args.ignore_eos,
+                       "--temperature": args.temperature > 0}
+    if args.score and any(generation_only.values()):
+        return "--score reads the prompt and generates nothing: leave out " + ", ".join(
+            option for option, given in generation_only.items() if given)
+    if args.target is not None and not (args.attribute or args.patch is not None):
+        return "--target names the token --attribute and --patch follow: give one of them too"
+    for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report),
+                          ("--patch", args.patch)):
+        if value == "" and option != "--patch":
+            return f"{option} needs a value, not an empty string"
     try:
         args.prompt.encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
-        parser.error("the prompt is not valid UTF-8 text")
-    return parser, args
+        return "the prompt is not valid UTF-8 text"
+    return None
 
 
 def head_list(text):
@@ -83,15 +119,24 @@ def head_list(text):
     return sorted(set(heads))
 
 
-def count(text):
-    """argparse type for -n: a whole number, zero or more."""
+def whole_number(text, least):
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative: give a whole number, 0 or more")
+    if n < least:
+        raise argparse.ArgumentTypeError(f"{n} is too small: give a whole number, {least} or more")
     return n
+
+
+def count(text):
+    """argparse type for -n and --seed: a whole number, 0 or more."""
+    return whole_number(text, 0)
+
+
+def at_least_one(text):
+    """argparse type for --top-k, --show-top and --stride: a whole number, 1 or more."""
+    return whole_number(text, 1)
 
 
 def real(text):
@@ -117,10 +162,3 @@ def probability(text):
     if not 0 < x <= 1:
         raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
     return x
-
-
-def at_least_one(text):
-    n = count(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n} is too small: give 1 or more")
-    return n

@@ -70,7 +70,7 @@ def test_generation_that_would_pass_the_context_stops_with_a_note():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["hi", "-n", "-1"], "-1 is negative"),
+    (["hi", "-n", "-1"], "-1 is too small: give a whole number, 0 or more"),
     (["hi", "-n", "ten"], "'ten' is not a whole number"),
     (["hello" + " hello" * 79], "the prompt has 80 tokens; this model reads at most 64"),
 ])

@@ -11,6 +11,7 @@ import pytest
 
 from checkpoints import booby_trapped_pickle, random_checkpoint, tiny_config, tiny_tensors, write
 from conftest import ROOT, TINY, run_main
+from generate import generate
 
 MAIN = os.path.join(ROOT, "main.py")
 
@@ -78,7 +79,7 @@ def test_a_folder_with_only_pickle_weights_is_refused_and_never_unpickled(tmp_pa
 
 
 @pytest.mark.parametrize("n, message", [
-    ("-5", "-5 is negative"), ("many", "'many' is not a whole number"), ("1.5", "'1.5' is not a whole number"),
+    ("-5", "-5 is too small: give a whole number, 0 or more"), ("many", "'many' is not a whole number"), ("1.5", "'1.5' is not a whole number"),
 ])
 def test_a_bad_token_count_exits_2(n, message):
     assert message in one_sentence(run("hi", "--model", TINY, "-n", n, text=True), 2)
@@ -135,3 +136,35 @@ def test_stdout_closed_early_is_no_traceback(slow_model):
     stderr = process.stderr.read()
     process.wait(timeout=60)
     assert stderr == b"", stderr.decode()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1", "--temperature", "1"], "-1 is too small: give a whole number, 0 or more"),
+    (["--top-k", "-1", "--temperature", "1"], "-1 is too small: give a whole number, 1 or more"),
+    (["--top-k", "0", "--temperature", "1"], "0 is too small: give a whole number, 1 or more"),
+    (["--seed", "3"], "--top-k, --top-p and --seed shape sampling: give a --temperature above 0 too"),
+    (["--stride", "8"], "--stride sets the windows of --score: give --score too"),
+    (["--score", "-n", "5"], "--score reads the prompt and generates nothing: leave out -n"),
+    (["--score", "--kv-cache", "--temperature", "1"], "leave out --kv-cache, --temperature"),
+    (["--target", " cat"], "--target names the token --attribute and --patch follow"),
+    (["--attention", ""], "--attention needs a value, not an empty string"),
+    (["--report", ""], "--report needs a value, not an empty string"),
+    (["--model", ""], "--model needs a value, not an empty string"),
+])
+def test_options_that_cannot_work_or_would_be_ignored_are_refused(args, message):
+    assert message in one_sentence(run("hi", "--model", TINY, *args) if "--model" not in args else run("hi", *args), 2)
+
+
+def test_a_tiny_temperature_samples_the_likeliest_token(tiny, tok):
+    result = run("The dog", "--model", TINY, "-n", "8", "--temperature", "1e-39", "--seed", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["generated_ids"] == list(generate(tok.encode("The dog"), *tiny, max_new_tokens=8))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_weights_holding_nan_or_inf_are_refused_at_load(tmp_path, bad):
+    tensors = tiny_tensors()
+    tensors["h.1.mlp.c_fc.weight"][3, 5] = bad
+    line = one_sentence(run("hi", "--model", write(tmp_path, tensors, tiny_config())), 1)
+    assert "holds NaN or infinite values in h.1.mlp.c_fc.weight" in line
