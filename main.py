@@ -26,23 +26,7 @@ from tokenizer import load_tokenizer
 def main(argv=None):
     parser, args = parse_args(argv)
     try:
-        for path in (args.attention, args.report):  # before any work, not after it
-            if path:
-                check_writable(path)
-        folder = model_folder(args.model)
-        tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
-        params, config = load_model(folder)
-        ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
-        mistake = check_with_model(args, ids, config, tok)
-        if mistake:
-            parser.error(mistake)
-        params = ablate(params, args.ablate, config)  # no heads: the same weights
-        extra = explain(args, ids[-config.n_ctx:], params, config, tok)
-        report = (print_score if args.score else print_generation)(args, ids, params, config, tok)
-        if args.report:
-            write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
-        if args.json:
-            print(json.dumps({**report, **extra}, ensure_ascii=False, allow_nan=False))  # strict JSON
+        run(parser, args)
     except (ModelError, OutputError) as e:
         if args.debug:
             raise
@@ -55,6 +39,26 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 1
     return 0
+
+
+def run(parser, args):
+    for path in (args.attention, args.report):  # before any work, not after it
+        if path:
+            check_writable(path)
+    folder = model_folder(args.model)
+    tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
+    params, config = load_model(folder)
+    ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
+    mistake = check_with_model(args, ids, config, tok)
+    if mistake:
+        parser.error(mistake)
+    params = ablate(params, args.ablate, config)  # no heads: the same weights
+    extra = explain(args, ids[-config.n_ctx:], params, config, tok)  # the learning tools and experiments
+    report = (print_score if args.score else print_generation)(args, ids, params, config, tok)
+    if args.report:
+        write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
+    if args.json:
+        print(json.dumps({**report, **extra}, ensure_ascii=False, allow_nan=False))  # strict JSON
 
 
 def check_with_model(args, ids, config, tok):

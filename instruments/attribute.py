@@ -48,7 +48,7 @@ def attribute(ids, target, params: GPT2, config: Config):
 
 def print_attribution(logit, contributions, target_text, shown=12):
     total = sum(value for _, value in contributions)
-    print(f"direct logit attribution of {target_text!r} at the last position: the {shown} largest parts")
+    print(f"direct logit attribution of {target_text} at the last position: the {shown} largest parts")
     biggest = max(abs(value) for _, value in contributions) or 1.0
     for label, value in sorted(contributions, key=lambda c: -abs(c[1]))[:shown]:
         bar = ("+" if value > 0 else "-") * round(abs(value) / biggest * 30)

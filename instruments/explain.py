@@ -42,11 +42,6 @@ def explain(args, ids, params, config, tok):
     """Run the tools asked for on the prompt ids (at most n_ctx of them); returns what they add to --json."""
     extra = {}
     labels = [shown for _, _, shown, _ in describe(ids, tok)]
-    if args.ablate:
-        extra["ablate"] = [list(h) for h in args.ablate]
-        names = ", ".join(f"{b}.{h}" for b, h in args.ablate)
-        print(f"ablated: head {names} writes" if len(args.ablate) == 1 else f"ablated: heads {names} write",
-              "nothing into the residual stream, in every forward pass of this run\n")
     if args.tokens:
         print_tokens(ids, tok)
     if args.bpe:
@@ -60,20 +55,30 @@ def explain(args, ids, params, config, tok):
     if args.attention:
         write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
         print("\n".join(summary(seen.attention, labels)) + f"\nwrote {args.attention}\n")
+    return {**extra, **experiment(args, ids, params, config, tok, labels)}
+
+
+def experiment(args, ids, params, config, tok, labels):
+    """The experiments asked for: --ablate (already in params: this only says so), --heads, --attribute, --patch."""
+    extra = {}
+    if args.ablate:
+        extra["ablate"] = [list(h) for h in args.ablate]
+        names = ", ".join(f"{b}.{h}" for b, h in args.ablate)
+        print(f"ablated: head {names} writes" if len(args.ablate) == 1 else f"ablated: heads {names} write",
+              "nothing into the residual stream, in every forward pass of this run\n")
     if args.heads:
         sequence, period, scores = head_scores(ids, params, config, tok.eos_id)
         extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
         print_heads(scores, period)
-    target = None
     if args.attribute or args.patch is not None:
         target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(forward(ids, params, config)[-1]))
     if args.attribute:
         logit, parts = attribute(ids, target, params, config)
         extra["attribution"] = {"target": target, "logit": logit, "parts": parts}
-        print_attribution(logit, parts, tok.decode([target]))
+        print_attribution(logit, parts, shown(tok, target))
     if args.patch is not None:
         extra["patch"] = patch_grid(ids, tok.encode(args.patch) or [tok.eos_id], target, params, config)
-        print_patch(extra["patch"], labels, tok.decode([target]))
+        print_patch(extra["patch"], labels, shown(tok, target))
     return extra
 
 

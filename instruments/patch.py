@@ -53,7 +53,7 @@ SHADES = " .:-=+*#%@"  # 0 .. 1 of the way from the corrupted probability to the
 
 def print_patch(result, labels, target_text):
     clean, corrupted = result["clean"], result["corrupted"]
-    print(f"activation patching: P({target_text!r}) is {clean:.2%} in the clean run and {corrupted:.2%} in the "
+    print(f"activation patching: P({target_text}) is {clean:.2%} in the clean run and {corrupted:.2%} in the "
           "corrupted one;\neach cell: the corrupted run with the clean residual stream at that layer and "
           f"position ({SHADES[0]!r} none of the difference back, {SHADES[-1]!r} all of it)")
     span = clean - corrupted or 1.0

@@ -63,14 +63,15 @@ def next_logits(window, params: GPT2, config: Config, cache: KVCache):
     mask = causal_mask(len(new))  # prefill: as in forward; one token: [[0]], it may see every cached token
     eps = config.layer_norm_epsilon
     for layer, p in enumerate(params.h):
-        x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, layer, start, mask)
+        x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, layer, mask)
         x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
-    cache.ids = list(window)
+    cache.ids = list(window)  # only now: during the loop, len(cache.ids) is where the new tokens start
     return unembed(x[-1], params, config)  # [vocab_size]: only the last position is needed
 
 
-def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, start, mask):
+def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, mask):
     """attention.attention for the new tokens only, reading the earlier keys and values from the cache."""
+    start = len(cache.ids)  # the position of x[0]: the tokens before it are cached
     assert start == 0 or len(x) == 1, "after the prefill, tokens are added one at a time"
     q, k, v = qkv_heads(x, p, config)  # 3 x [n_head, n_new, d_head]
     end = start + len(x)
