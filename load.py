@@ -40,12 +40,23 @@ def load_model(name_or_folder=DEFAULT_MODEL):
 
 
 def model_folder(name_or_folder):
-    """The folder holding the model's files: the argument itself, or the download of a hub name."""
-    if os.path.isdir(name_or_folder):
-        return name_or_folder
-    if not re.fullmatch(HUB_ID, name_or_folder):
+    """The folder holding the model's files: the argument itself, or the download of a hub name.
+
+    "owner/name" could be either, so: a path written as one (./x, ../x, /x, ~/x, a/b/c, a trailing
+    slash) or whose first part is a folder here is a folder; a hub name ("gpt2", "owner/name") that
+    is also a folder here is refused rather than guessed; anything else is a hub name.
+    """
+    name = os.path.expanduser(name_or_folder)
+    written_as_path = name.startswith((".", "/")) or name.endswith("/") or name.count("/") > 1
+    hub_like = re.fullmatch(HUB_ID, name) and not written_as_path
+    if os.path.isdir(name):
+        if hub_like and (name in SHORT_NAMES or "/" in name):
+            raise ModelError(f"{name} is both a folder here and a model name on the hub: write ./{name} for the "
+                             "folder, or run from another folder for the hub's")
+        return name
+    if not hub_like or "/" in name and os.path.isdir(name.split("/")[0]):
         raise ModelError(f"there is no folder {name_or_folder}")
-    return download(SHORT_NAMES.get(name_or_folder, name_or_folder))
+    return download(SHORT_NAMES.get(name, name))
 
 
 def expected_shapes(config: Config):

@@ -7,6 +7,7 @@ model.py, layer.py, attention.py, mlp.py, tensor_ops.py; then lessons/ and instr
 """
 import json
 import os
+import signal
 import sys
 
 from config import ModelError
@@ -25,6 +26,8 @@ from tokenizer import load_tokenizer
 
 def main(argv=None):
     parser, args = parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # kill, a closed terminal: stop as Ctrl-C does, cleaning up
+        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
     try:
         run(parser, args)
     except (ModelError, OutputError) as e:

@@ -3,19 +3,34 @@
 Called by load.py when --model is a name rather than a folder. huggingface_hub keeps the files in
 its cache (~/.cache/huggingface/hub, or $HF_HOME/hub). The cache is read first, so a model that was
 downloaded once starts without touching the network; HF_HUB_OFFLINE=1 and HF_ENDPOINT are honoured
-as huggingface_hub documents them. A download cut short leaves only an .incomplete file, which the
-next run resumes.
+as huggingface_hub documents them.
+
+Before the first download the hub is asked once, without retries, whether it has the file: a hub
+that cannot be reached, answers with an error or is over its rate limit is then one sentence at once,
+instead of huggingface_hub's half a minute of retries. What can still go wrong during a download (a
+dropped or stalled connection, a full disk) is one sentence too.
+
+A download cut short leaves nothing to resume: huggingface_hub writes each download to a file of its
+own and deletes it if the download fails. One killed outright (kill -9, a closed terminal) cannot
+delete it, so leftovers of earlier runs are removed before a download starts (stale_partial_files).
 
 Only the files named here are requested, never a repository's pickle weights.
 """
+import errno
 import os
+import shutil
 import sys
+import time
+from urllib.parse import urlparse
 
-from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
 from huggingface_hub.utils import (EntryNotFoundError, HfHubHTTPError, HFValidationError,
-                                   LocalEntryNotFoundError, RepositoryNotFoundError)
+                                   LocalEntryNotFoundError, RepositoryNotFoundError, logging)
 
 from config import ModelError
+
+STALE_SECONDS = 120  # a partial download untouched this long belongs to no running download
+logging.set_verbosity_error()  # its retries are quiet: what finally went wrong is said once, below
 
 
 def download(repo_id):
@@ -38,22 +53,92 @@ def fetch(repo_id, filename, optional=False):
         return cached
     if cached is not None:  # the cache remembers that the repository has no such file
         return missing(repo_id, filename, optional)
-    print(f"downloading {filename} of {repo_id} from the Hugging Face hub (once: later runs use the cache)",
-          file=sys.stderr)
+    size = check_hub(repo_id, filename)
+    if size is not None:
+        check_room(size, filename, repo_id)
+        print(f"downloading {filename} of {repo_id} from the Hugging Face hub (once: later runs use the cache)",
+              file=sys.stderr)
+        remove_stale_partial_files(repo_id)
     try:
         return hf_hub_download(repo_id, filename)  # shows a progress bar when stderr is a terminal
-    except RepositoryNotFoundError:
-        raise ModelError(f"the Hugging Face hub has no model named {repo_id} (or it is private); check the "
-                         "name, or give --model a folder holding config.json and model.safetensors") from None
-    except LocalEntryNotFoundError:
-        why = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hugging Face hub cannot be reached"
-        raise ModelError(f"cannot download {repo_id}: {why} and {filename} is not in the cache; connect once to "
-                         "download it, or give --model a folder holding config.json, model.safetensors and "
-                         "tokenizer.json") from None
-    except EntryNotFoundError:
+    except EntryNotFoundError:  # asked even so: huggingface_hub then remembers the file's absence in its cache
         return missing(repo_id, filename, optional)
-    except HfHubHTTPError as e:
-        raise ModelError(f"the Hugging Face hub refused {filename} of {repo_id}: {str(e).splitlines()[0]}") from None
+    except Exception as e:  # noqa: BLE001 -- the transport library's exceptions differ between versions
+        raise ModelError(failure(e, repo_id, filename)) from None
+
+
+def check_hub(repo_id, filename):
+    """Ask the hub once, without retries, for the file's metadata: its size in bytes (0 if unknown), or None
+    if the repository has no such file. Every other answer, or none, ends here as one sentence."""
+    if constants.HF_HUB_OFFLINE:
+        raise ModelError(f"cannot download {repo_id}: HF_HUB_OFFLINE is set and {filename} is not in the cache; "
+                         "unset it for one run, or give --model a folder")
+    endpoint = urlparse(constants.ENDPOINT)
+    if endpoint.scheme not in ("http", "https") or not endpoint.netloc:
+        raise ModelError(f"HF_ENDPOINT is {os.environ.get('HF_ENDPOINT', constants.ENDPOINT)!r}, not an http:// or "
+                         "https:// address")
+    try:
+        metadata = get_hf_file_metadata(hf_hub_url(repo_id, filename), timeout=10)
+    except EntryNotFoundError:
+        return None
+    except Exception as e:  # noqa: BLE001
+        raise ModelError(failure(e, repo_id, filename)) from None
+    return metadata.size or 0
+
+
+def check_room(size, filename, repo_id):
+    """Refuse before downloading a file that the cache's disk has no room for."""
+    folder = constants.HF_HUB_CACHE
+    while not os.path.isdir(folder):  # the cache may not exist yet: ask its nearest parent
+        folder = os.path.dirname(folder)
+    free = shutil.disk_usage(folder).free
+    if size > free:
+        raise ModelError(f"no room for {filename} of {repo_id} in the Hugging Face cache {constants.HF_HUB_CACHE}: "
+                         f"it needs {size / 1e6:.1f} MB and {free / 1e6:.1f} MB are free; make room, or set HF_HOME "
+                         "to a folder with room")
+
+
+def failure(e, repo_id, filename):
+    """One sentence for what went wrong while asking the hub for a file or downloading it."""
+    name = type(e).__name__
+    if isinstance(e, RepositoryNotFoundError):
+        return (f"the Hugging Face hub has no model named {repo_id} (or it is private); check the name, or give "
+                "--model a folder holding config.json and model.safetensors")
+    if isinstance(e, LocalEntryNotFoundError) and isinstance(e.__cause__, Exception):
+        return failure(e.__cause__, repo_id, filename)  # huggingface_hub's wrapper around the real cause
+    if isinstance(e, HfHubHTTPError) and getattr(e, "response", None) is not None:
+        status = e.response.status_code
+        advice = {429: "it limits how often one may download: wait a minute and run again"}.get(
+            status, "the hub is having trouble: try again later" if status >= 500 else "check the name")
+        return f"the Hugging Face hub answered {status} {e.response.reason_phrase} for {filename} of {repo_id}; {advice}"
+    if "Timeout" in name:
+        return (f"the Hugging Face hub stopped sending {filename} of {repo_id} (no data for "
+                f"{constants.HF_HUB_DOWNLOAD_TIMEOUT} s, several times); check the connection and run again "
+                "(the download starts over)")
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"cannot write {filename} of {repo_id} into the Hugging Face cache {constants.HF_HUB_CACHE}: "
+                f"{e.strerror}; set HF_HOME to a folder you can write, with room for the model")
+    if "Connect" in name:
+        return (f"cannot download {repo_id}: the Hugging Face hub cannot be reached and "
+                f"{filename} is not in the cache; connect once to download it, or give --model a folder holding config.json, "
+                "model.safetensors and tokenizer.json")
+    first_line = (str(e).splitlines() or [""])[0]
+    return (f"the connection to the Hugging Face hub broke while fetching {filename} of {repo_id} ({name}: "
+            f"{first_line}); run again (the download starts over)")
+
+
+def remove_stale_partial_files(repo_id):
+    """Delete the partial downloads of this repository that no running download is writing."""
+    blobs = os.path.join(constants.HF_HUB_CACHE, "models--" + repo_id.replace("/", "--"), "blobs")
+    if not os.path.isdir(blobs):
+        return
+    for name in os.listdir(blobs):
+        path = os.path.join(blobs, name)
+        try:
+            if name.endswith(".incomplete") and time.time() - os.path.getmtime(path) > STALE_SECONDS:
+                os.remove(path)
+        except OSError:  # removed meanwhile by the download that wrote it
+            pass
 
 
 def missing(repo_id, filename, optional):

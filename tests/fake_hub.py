@@ -4,7 +4,11 @@ It serves folders as model repositories at HF_ENDPOINT/{repo_id}/resolve/{revisi
 way the hub does: HEAD and GET, the X-Repo-Commit and ETag headers the client caches by, the
 X-Error-Code header that tells a missing repository from a missing file, and byte ranges so an
 interrupted download can resume. It records every request, and can send files slowly so a test can
-interrupt a download half-way.
+interrupt a download half-way. It can also misbehave as a real server or network does (`fault`):
+  "status 500" / "status 429"  answer every request with that status
+  "drop"                       send half of a file's bytes, then close the connection
+  "stall"                      send half of a file's bytes, then nothing more, keeping the connection open
+  "slow"                       wait `seconds_per_chunk` before every answer
 """
 import hashlib
 import os
@@ -17,9 +21,11 @@ CHUNK = 64 * 1024
 
 
 class FakeHub:
-    def __init__(self, repos, seconds_per_chunk=0.0):
+    def __init__(self, repos, seconds_per_chunk=0.0, fault=None):
         self.repos = repos  # {"owner/name": folder}
         self.seconds_per_chunk = seconds_per_chunk
+        self.fault = fault
+        self.stall_seconds = 30
         self.requests = []  # (method, repo_id, filename)
         self.bytes_sent = {}  # filename -> bytes sent so far
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
@@ -50,6 +56,10 @@ class FakeHub:
                 repo_id = repo_id.strip("/")
                 filename = rest.split("/", 1)[-1]
                 hub.requests.append((self.command, repo_id, filename))
+                if hub.fault == "slow":
+                    time.sleep(hub.seconds_per_chunk)
+                if hub.fault and hub.fault.startswith("status "):
+                    return self.error(int(hub.fault.split()[1]), "")
                 if repo_id not in hub.repos:
                     return self.error(404, "RepoNotFound")
                 path = os.path.join(hub.repos[repo_id], filename)
@@ -69,6 +79,20 @@ class FakeHub:
                     self.send_slowly(filename, data[start:])
 
             def send_slowly(self, filename, data):
+                try:
+                    self.send_chunks(filename, data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up: so do we
+                    pass
+
+            def send_chunks(self, filename, data):
+                if hub.fault in ("drop", "stall") and len(data) > 2 * CHUNK:
+                    self.wfile.write(data[:len(data) // 2])
+                    self.wfile.flush()
+                    if hub.fault == "stall":
+                        time.sleep(hub.stall_seconds)  # longer than the client waits for data
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 for i in range(0, len(data), CHUNK):
                     self.wfile.write(data[i:i + CHUNK])
                     hub.bytes_sent[filename] = hub.bytes_sent.get(filename, 0) + len(data[i:i + CHUNK])
@@ -76,7 +100,8 @@ class FakeHub:
 
             def error(self, status, code):
                 self.send_response(status)
-                self.send_header("X-Error-Code", code)
+                if code:
+                    self.send_header("X-Error-Code", code)
                 self.send_header("X-Repo-Commit", COMMIT)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
