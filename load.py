@@ -12,6 +12,7 @@ they are never downloaded nor opened.
 Every tensor's name and shape is checked against the config before it is read (plumbing/checkpoint.py
 reads the file), and kept as float32.
 """
+import contextlib
 import os
 import re
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from config import DEFAULT_MODEL, Config, ModelError, read_config
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
-from plumbing.checkpoint import read_header, read_tensor
+from plumbing.checkpoint import check_dtype, read_header, read_tensor, shards
 from plumbing.hub import download
 
 SHORT_NAMES = {
@@ -36,7 +37,7 @@ PICKLE_WEIGHTS = ("pytorch_model.bin", "model.ckpt.index", "tf_model.h5", "flax_
 def load_model(name_or_folder=DEFAULT_MODEL):
     folder = model_folder(name_or_folder)
     config = read_config(os.path.join(folder, "config.json"))
-    return load_params(os.path.join(folder, "model.safetensors"), config), config
+    return load_params(weight_files(folder), config), config
 
 
 def model_folder(name_or_folder):
@@ -82,26 +83,46 @@ def is_mask_buffer(name):
     return len(parts) == 4 and parts[0] == "h" and parts[2] == "attn" and parts[3] in ("bias", "masked_bias")
 
 
-def load_params(path, config: Config) -> GPT2:
-    if not os.path.isfile(path):
-        folder = os.path.dirname(path)
-        if any(os.path.exists(os.path.join(folder, f)) for f in PICKLE_WEIGHTS):
-            raise ModelError(f"{folder} has weights only in pickle or TensorFlow form, never loaded here "
-                             "(opening a pickle runs the code inside it); convert them to model.safetensors")
-        raise ModelError(f"there is no model.safetensors in {folder}")
-    with open(path, "rb") as f:
-        entries = read_header(f, path)
-        names = {key.removeprefix("transformer."): key for key in entries}  # save_pretrained's layout
+def weight_files(folder):
+    """model.safetensors, or the parts that model.safetensors.index.json lists (large models are often
+    saved in parts of a few GB each)."""
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if os.path.isfile(os.path.join(folder, "model.safetensors")):
+        return [os.path.join(folder, "model.safetensors")]
+    if os.path.isfile(index):
+        parts = shards(index)
+        paths = [os.path.join(folder, part) for part in parts]
+        absent = [p for p in paths if not os.path.isfile(p)]
+        if absent:
+            raise ModelError(f"{index} lists {os.path.basename(absent[0])}, which is not in {folder}")
+        return paths
+    if any(os.path.exists(os.path.join(folder, f)) for f in PICKLE_WEIGHTS):
+        raise ModelError(f"{folder} has weights only in pickle or TensorFlow form, never loaded here "
+                         "(opening a pickle runs the code inside it); convert them to model.safetensors")
+    raise ModelError(f"there is no model.safetensors in {folder}")
+
+
+def load_params(paths, config: Config) -> GPT2:
+    """The weights from one .safetensors file or the parts of a sharded one, checked against the config."""
+    with contextlib.ExitStack() as stack:
+        where = {}  # tensor name, without save_pretrained's "transformer." prefix -> (open file, path, entry)
+        for path in paths:
+            f = stack.enter_context(open(path, "rb"))
+            for key, entry in read_header(f, path).items():
+                where[key.removeprefix("transformer.")] = (f, path, entry)
+        label = paths[0] if len(paths) == 1 else os.path.dirname(paths[0])
         expected = expected_shapes(config)
-        check_names(set(names), expected, path)
-        check_shapes({name: entries[names[name]].shape for name in expected}, expected, path)
-        tensors = {name: read_tensor(f, entries[names[name]]) for name in expected}
+        check_names(set(where), expected, label)
+        check_shapes({name: where[name][2].shape for name in expected}, expected, label)
+        for name in expected:
+            check_dtype(name, where[name][2], where[name][1])
+        tensors = {name: read_tensor(where[name][0], where[name][2]) for name in expected}
         broken = next((name for name, t in tensors.items() if not np.isfinite(t).all()), None)
         if broken:  # one NaN spreads to every logit it touches
-            raise ModelError(f"{path} holds NaN or infinite values in {broken}; the file is damaged")
-        if "lm_head.weight" in names and not np.array_equal(read_tensor(f, entries[names["lm_head.weight"]]),
-                                                             tensors["wte.weight"]):
-            raise ModelError(f"{path} has an output projection different from wte; GPT-2 ties them")
+            raise ModelError(f"{where[broken][1]} holds NaN or infinite values in {broken}; the file is damaged")
+        if "lm_head.weight" in where and not np.array_equal(read_tensor(where["lm_head.weight"][0],
+                                                                        where["lm_head.weight"][2]), tensors["wte.weight"]):
+            raise ModelError(f"{label} has an output projection different from wte; GPT-2 ties them")
     return to_params(tensors, config)
 
 

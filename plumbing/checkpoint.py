@@ -10,9 +10,11 @@ while the float32 arrays are made.
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
+from safetensors import safe_open
 
 from config import ModelError
 
@@ -27,11 +29,20 @@ class Entry:
 
 
 def read_header(f, path) -> dict:
-    """{name: Entry} for every tensor in the open file, checked to lie inside it."""
+    """{name: Entry} for every tensor in the open file, checked to lie inside it.
+
+    The safetensors package checks the whole header first (offsets that overlap, leave gaps, point into
+    the header or past the end; duplicate names; shapes and offsets that are not whole numbers; nesting):
+    it is the library made for this and hardened against malformed files. Only then is it read here."""
     size = os.fstat(f.fileno()).st_size
     n = int.from_bytes(f.read(8), "little")
     if size < 8 or n > size - 8:
         raise corrupt(path, "its header runs past the end of the file")
+    try:
+        with safe_open(path, "numpy"):  # maps the file, reads only its header
+            pass
+    except Exception as e:  # noqa: BLE001 -- SafetensorError, and others for files that are not safetensors at all
+        raise corrupt(path, f"the safetensors package says: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
     try:
         header = json.loads(f.read(n))
         header.pop("__metadata__", None)
@@ -41,11 +52,15 @@ def read_header(f, path) -> dict:
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         raise corrupt(path, "its header is not a safetensors header") from None
     for name, e in entries.items():
-        if e.dtype not in ITEM_SIZE:
-            raise ModelError(f"{path}: tensor {name} is {e.dtype}; only F32, F16 and BF16 are read")
-        if lengths[name] != math.prod(e.shape) * ITEM_SIZE[e.dtype] or e.offset + lengths[name] > size:
+        if e.dtype in ITEM_SIZE and lengths[name] != math.prod(e.shape) * ITEM_SIZE[e.dtype]:
             raise corrupt(path, f"tensor {name} does not fit in the file")
     return entries
+
+
+def check_dtype(name, entry: Entry, path):
+    """The tensors GPT-2 needs must be floats; others (mask buffers saved as uint8 or bool) are never read."""
+    if entry.dtype not in ITEM_SIZE:
+        raise ModelError(f"{path}: tensor {name} is {entry.dtype}; only F32, F16 and BF16 are read")
 
 
 def read_tensor(f, entry: Entry):
@@ -63,3 +78,15 @@ def read_tensor(f, entry: Entry):
 def corrupt(path, why):
     return ModelError(f"{os.path.realpath(path)} is truncated or corrupt ({why}); delete it and run again "
                       "(a hub model is then downloaded anew)")  # realpath: in the hub cache, the blob, not its link
+
+
+def shards(index):
+    """The part files a model.safetensors.index.json names (plain file names; anything else is refused)."""
+    try:
+        with open(index, encoding="utf-8") as f:
+            parts = sorted(set(json.load(f)["weight_map"].values()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ModelError(f"{index} is not a safetensors index ({type(e).__name__})") from None
+    if not all(isinstance(p, str) and re.fullmatch(r"[\w.-]+\.safetensors", p) for p in parts):
+        raise ModelError(f"{index} names files that are not .safetensors files beside it")
+    return parts

@@ -28,6 +28,7 @@ from huggingface_hub.utils import (EntryNotFoundError, HfHubHTTPError, HFValidat
                                    LocalEntryNotFoundError, RepositoryNotFoundError, logging)
 
 from config import ModelError
+from plumbing.checkpoint import shards
 
 STALE_SECONDS = 120  # a partial download untouched this long belongs to no running download
 logging.set_verbosity_error()  # its retries are quiet: what finally went wrong is said once, below
@@ -36,7 +37,10 @@ logging.set_verbosity_error()  # its retries are quiet: what finally went wrong 
 def download(repo_id):
     """Fetch config.json, model.safetensors and the tokenizer; return the folder that holds them."""
     config_path = fetch(repo_id, "config.json")
-    fetch(repo_id, "model.safetensors")
+    if fetch(repo_id, "model.safetensors", optional=True) is None:  # large models: parts, and an index of them
+        index = fetch(repo_id, "model.safetensors.index.json", optional=True) or missing(repo_id, "model.safetensors")
+        for part in shards(index):
+            fetch(repo_id, part)
     if fetch(repo_id, "tokenizer.json", optional=True) is None:  # older repositories: the two files it is built from
         fetch(repo_id, "vocab.json")
         fetch(repo_id, "merges.txt")
@@ -141,7 +145,7 @@ def remove_stale_partial_files(repo_id):
             pass
 
 
-def missing(repo_id, filename, optional):
+def missing(repo_id, filename, optional=False):
     if optional:
         return None
     raise ModelError(f"the hub repository {repo_id} has no {filename}"

@@ -71,3 +71,16 @@ class LeavesAMark:
 def booby_trapped_pickle(marker):
     """The bytes of a pickle that, if ever unpickled, creates the file `marker`."""
     return pickle.dumps(LeavesAMark(str(marker)))
+
+
+def sharded(folder, tensors, parts=3):
+    """save_pretrained's sharded layout: model-0000i-of-0000n.safetensors and an index naming each tensor's part."""
+    names = sorted(tensors)
+    weight_map = {}
+    for i in range(parts):
+        part = f"model-{i + 1:05d}-of-{parts:05d}.safetensors"
+        chunk = {name: tensors[name] for name in names[i::parts]}
+        save_file(chunk, os.path.join(folder, part))
+        weight_map.update({name: part for name in chunk})
+    with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f)

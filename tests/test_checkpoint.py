@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from plumbing.checkpoint import read_header, read_tensor
+from plumbing.checkpoint import check_dtype, read_header, read_tensor
 from config import ModelError
 from conftest import TINY
 
 
 def read_all(path):
     with open(path, "rb") as f:
-        return {name: read_tensor(f, e) for name, e in read_header(f, path).items()}
+        entries = read_header(f, path)
+        for name, e in entries.items():
+            check_dtype(name, e, path)
+        return {name: read_tensor(f, e) for name, e in entries.items()}
 
 
 def test_every_tensor_of_the_fixture_equals_the_safetensors_packages():
@@ -51,7 +54,7 @@ def test_other_dtypes_are_refused_by_name(tmp_path):
 
 
 @pytest.mark.parametrize("cut, why", [(4, "header runs past the end"), (100, "header runs past the end"),
-                                      (-8, "does not fit in the file")])
+                                      (-8, "file not fully covered")])
 def test_a_cut_file_is_refused(tmp_path, cut, why):
     data = open(os.path.join(TINY, "model.safetensors"), "rb").read()
     path = tmp_path / "cut.safetensors"
@@ -63,5 +66,36 @@ def test_a_cut_file_is_refused(tmp_path, cut, why):
 def test_a_header_that_is_not_json_is_refused(tmp_path):
     path = tmp_path / "bad.safetensors"
     path.write_bytes((10).to_bytes(8, "little") + b"not json!!" + b"\0" * 64)
-    with pytest.raises(ModelError, match="not a safetensors header"):
+    with pytest.raises(ModelError, match="invalid JSON in header"):
         read_all(str(path))
+
+
+def header_file(path, header, data=b"\0" * 64):
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data)
+    return str(path)
+
+
+F32 = {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}
+MALFORMED = {
+    "overlapping offsets": {"a": F32, "b": {**F32, "data_offsets": [8, 24]}},
+    "misaligned offsets": {"a": {**F32, "shape": [3], "data_offsets": [1, 13]}},
+    "a gap between tensors": {"a": F32, "b": {**F32, "data_offsets": [20, 36]}},
+    "an offset past the end": {"a": {**F32, "shape": [32], "data_offsets": [0, 128]}},
+    "a negative offset": {"a": {**F32, "data_offsets": [-16, 0]}},
+    "a float shape": {"a": {**F32, "shape": [4.0]}},
+    "a string offset": {"a": {**F32, "data_offsets": ["0", "16"]}},
+    "a list dtype": {"a": {**F32, "dtype": ["F32"]}},
+    "a shape that disagrees with the offsets": {"a": {**F32, "shape": [5]}},
+    "duplicate names": b'{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}, '
+                       b'"a": {"dtype": "F32", "shape": [4], "data_offsets": [16, 32]}}',
+    "a deeply nested header": b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "a 5000-digit offset": b'{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 1' + b"0" * 5000 + b']}}',
+}
+
+
+@pytest.mark.parametrize("why", MALFORMED)
+def test_malformed_headers_are_refused_as_corrupt(tmp_path, why):
+    path = header_file(tmp_path / "bad.safetensors", MALFORMED[why], data=b"\0" * (32 if "gap" not in why else 64))
+    with pytest.raises(ModelError, match="is truncated or corrupt"):
+        read_all(path)

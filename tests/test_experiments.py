@@ -26,7 +26,7 @@ from model import forward
 EXPERIMENTS = os.path.join(ROOT, "tests", "fixtures", "tiny-gpt2-experiments.npz")
 PATTERN_ATOL = 5e-7  # attention weights and head scores, in [0, 1]: measured 2.7e-7
 LENS_ATOL = 1e-5  # lens probabilities, from logits of size up to 20 read at every layer: measured 6.0e-6
-PROB_ATOL = 5e-7  # the target's probability in the patching runs: measured 3.4e-7
+PROB_ATOL = 1e-6  # the target's probability in the patching runs: measured 3.4e-7 (NumPy 2.4), 5.1e-7 (NumPy 1.22)
 LOGPROB_ATOL = 1e-5  # log-probabilities of size up to 26: measured 7.6e-6
 ATTRIBUTION_ATOL = 3e-6  # contributions of size up to 11, and their sum against the logit: measured 2.0e-6
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from checkpoints import booby_trapped_pickle
+from checkpoints import booby_trapped_pickle, save_pretrained_layout, sharded, tiny_tensors
 from conftest import ROOT, TINY, run_main
 from fake_hub import FakeHub
 
@@ -272,3 +272,18 @@ def test_a_full_disk_or_a_read_only_cache_is_one_sentence_naming_the_folder(tmp_
     assert result.returncode == 1 and result.stderr.splitlines()[-1] == (
         f"error: cannot write config.json of {DEFAULT_REPO} into the Hugging Face cache {small_disk}/other/hub: "
         "Read-only file system; set HF_HOME to a folder you can write, with room for the model")
+
+
+def test_a_sharded_repository_downloads_its_parts(tmp_path):
+    folder = tmp_path / "repo"
+    shutil.copytree(TINY, folder)
+    os.remove(folder / "model.safetensors")
+    sharded(str(folder), save_pretrained_layout(tiny_tensors()))
+    hub = FakeHub({DEFAULT_REPO: str(folder)})
+    try:
+        result = run("Hello", "-n", "3", env=env_for(tmp_path, hub.url))
+    finally:
+        hub.stop()
+    assert result.returncode == 0, result.stderr
+    assert {f"model-0000{i}-of-00003.safetensors" for i in (1, 2, 3)} <= hub.requested_files()
+    assert result.stdout == run_main("Hello", "--model", TINY, "-n", "3").stdout

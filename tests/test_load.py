@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from checkpoints import random_checkpoint, save_pretrained_layout, tiny_config, tiny_tensors, write
+from checkpoints import random_checkpoint, save_pretrained_layout, sharded, tiny_config, tiny_tensors, write
 from config import ModelError
 from conftest import LOGITS_ATOL, TINY, assert_close
 from load import load_model
@@ -114,3 +114,22 @@ def test_the_tiny_fixture_is_in_the_hub_layout():
     from safetensors import safe_open
     with safe_open(os.path.join(TINY, "model.safetensors"), "numpy") as f:
         assert "h.0.attn.bias" in f.keys() and not any(k.startswith("transformer.") for k in f.keys())
+
+
+@pytest.mark.parametrize("mask_dtype", [np.uint8, np.bool_])
+def test_mask_buffers_saved_as_uint8_or_bool_load(tmp_path, ref, mask_dtype):
+    """transformers 4.x saved the causal-mask buffers so; they are never read, whatever their dtype."""
+    tensors = {k: (v.astype(mask_dtype) if k.split(".")[-2:] == ["attn", "bias"] else v) for k, v in tiny_tensors().items()}
+    params, config = load_model(write(tmp_path, tensors, tiny_config()))
+    assert_close(forward(ref["ids0"].tolist(), params, config), ref["logits0"], LOGITS_ATOL, "logits")
+
+
+def test_a_sharded_checkpoint_loads_to_the_same_logits(tmp_path, ref):
+    folder = write(tmp_path, {}, tiny_config())
+    os.remove(os.path.join(folder, "model.safetensors"))
+    sharded(folder, save_pretrained_layout(tiny_tensors()))
+    params, config = load_model(folder)
+    assert_close(forward(ref["ids0"].tolist(), params, config), ref["logits0"], LOGITS_ATOL, "logits")
+    os.remove(os.path.join(folder, "model-00002-of-00003.safetensors"))
+    with pytest.raises(ModelError, match="model.safetensors.index.json lists model-00002-of-00003.safetensors, which is not in"):
+        load_model(folder)
