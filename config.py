@@ -4,6 +4,7 @@ Every other module takes a `Config`: n_layer blocks, each with n_head attention 
 stream of n_embd numbers per token, at most n_ctx tokens at once, a vocabulary of vocab_size tokens.
 Checkpoints that need something this program does not compute are refused here, with the reason.
 """
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ class Config:
     layer_norm_epsilon: float
 
 
+# Far above every released GPT-2 (xl: 48 layers, 25 heads, 1600 wide, 1024 positions): a config beyond these
+# is a mistake, and refusing it costs nothing, while believing it could allocate terabytes.
+LARGEST = {"n_layer": 1000, "n_head": 1000, "n_embd": 100_000, "n_inner": 1_000_000, "n_ctx": 1_000_000,
+           "vocab_size": 10_000_000}
+
 # The tanh approximation of GELU, under the names transformers gives it.
 GPT2_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")
 
@@ -44,16 +50,16 @@ def read_config(path) -> Config:
             n_inner=raw.get("n_inner") or 4 * n_embd,
             n_ctx=raw.get("n_positions", raw.get("n_ctx")),
             vocab_size=raw["vocab_size"],
-            layer_norm_epsilon=float(raw.get("layer_norm_epsilon", 1e-5)),
+            layer_norm_epsilon=raw.get("layer_norm_epsilon", 1e-5),
         )
     except FileNotFoundError:
         raise ModelError(f"there is no config.json in {os.path.dirname(path) or '.'}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"cannot read {path}: {e}") from e
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: JSON, or a 5000-digit number
+        raise ModelError(f"cannot read {path}: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
     except (KeyError, TypeError, AttributeError) as e:
         raise ModelError(f"{path} is not a GPT-2 config: missing or malformed {e}") from e
     check_config(config, raw, path)
-    return config
+    return dataclasses.replace(config, layer_norm_epsilon=float(config.layer_norm_epsilon))
 
 
 def check_config(config: Config, raw: dict, path) -> None:
@@ -61,7 +67,12 @@ def check_config(config: Config, raw: dict, path) -> None:
     for name in ("n_layer", "n_head", "n_embd", "n_inner", "n_ctx", "vocab_size"):
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            problems.append(f"{name} must be a positive whole number, not {value!r}")
+            problems.append(f"{name} must be a positive whole number, not {str(value)[:20]!r}")
+        elif value > LARGEST[name]:  # refused before anything is allocated
+            problems.append(f"{name} is {value}; no GPT-2 has more than {LARGEST[name]}")
+    eps = config.layer_norm_epsilon
+    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 < eps < 1:  # NaN fails 0 < eps too
+        problems.append(f"layer_norm_epsilon must be a small positive number, not {str(eps)[:20]!r}")
     if not problems and config.n_embd % config.n_head:
         problems.append(f"n_embd ({config.n_embd}) is not divisible by n_head ({config.n_head})")
     if raw.get("model_type", "gpt2") != "gpt2":

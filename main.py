@@ -51,6 +51,9 @@ def run(parser, args):
     folder = model_folder(args.model)
     tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
     params, config = load_model(folder)
+    if tok.size > config.vocab_size:
+        raise ModelError(f"the tokenizer in {folder} has {tok.size} tokens but the model only {config.vocab_size}: "
+                         "they come from different models")
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
     mistake = check_with_model(args, ids, config, tok)
     if mistake:

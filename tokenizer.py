@@ -24,6 +24,7 @@ END_OF_TEXT = "<|endoftext|>"
 class GPT2Tokenizer:
     backend: Tokenizer
     eos_id: int  # the id of <|endoftext|>
+    size: int  # how many ids it can produce: the model's vocab_size must cover them
 
     def encode(self, text: str) -> list:
         return self.backend.encode(text).ids
@@ -58,7 +59,7 @@ def load_tokenizer(folder) -> GPT2Tokenizer:
     eos_id = backend.token_to_id(END_OF_TEXT)
     if eos_id is None:
         raise ModelError(f"the tokenizer in {folder} has no {END_OF_TEXT} token")
-    return GPT2Tokenizer(backend, eos_id)
+    return GPT2Tokenizer(backend, eos_id, backend.get_vocab_size(with_added_tokens=True))
 
 
 def byte_level_bpe(vocab, merges) -> Tokenizer:

@@ -168,3 +168,31 @@ def test_weights_holding_nan_or_inf_are_refused_at_load(tmp_path, bad):
     tensors["h.1.mlp.c_fc.weight"][3, 5] = bad
     line = one_sentence(run("hi", "--model", write(tmp_path, tensors, tiny_config())), 1)
     assert "holds NaN or infinite values in h.1.mlp.c_fc.weight" in line
+
+
+CONFIG_CASES = {
+    "a NaN epsilon": ('"layer_norm_epsilon": NaN', "layer_norm_epsilon must be a small positive number, not 'nan'"),
+    "a negative epsilon": ('"layer_norm_epsilon": -1e-5', "layer_norm_epsilon must be a small positive number"),
+    "a text epsilon": ('"layer_norm_epsilon": "small"', "layer_norm_epsilon must be a small positive number, not 'small'"),
+    "a billion blocks": ('"n_layer": 1000000000', "n_layer is 1000000000; no GPT-2 has more than 1000"),
+    "a 5000-digit size": ('"n_embd": 1' + "0" * 5000, "cannot read"),
+    "a deeply nested value": ('"extra": ' + "[" * 100000 + "]" * 100000, "cannot read"),
+    "a list, not an object": (None, "is not a GPT-2 config"),
+}
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES)
+def test_a_config_that_makes_no_sense_is_one_sentence_before_anything_is_allocated(tmp_path, case):
+    edit, message = CONFIG_CASES[case]
+    folder = write(tmp_path, tiny_tensors(), tiny_config())
+    text = "[1, 2]" if edit is None else json.dumps(tiny_config())[:-1] + ", " + edit + "}"
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(text)
+    assert message in one_sentence(run("hi", "--model", folder), 1)
+
+
+def test_a_tokenizer_larger_than_the_models_vocabulary_is_refused_before_the_prompt(tmp_path):
+    tensors, config = random_checkpoint(1, 1, 8, 16, vocab_size=50000)
+    result = run("hi", "--model", write(tmp_path, tensors, config))
+    assert result.stdout == ""
+    assert "the tokenizer in" in one_sentence(result, 1) and "has 50257 tokens but the model only 50000" in result.stderr
