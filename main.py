@@ -5,26 +5,32 @@ The top of the call chain: read the arguments (plumbing/arguments.py), load the 
 (lessons/score.py), printing the text as it is produced. Reading order: this file, generate.py,
 model.py, layer.py, attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
 """
-import json
-import os
 import signal
 import sys
 
-from config import ModelError
-from generate import generate
-from instruments.ablate import ablate
-from instruments.explain import check, explain, write_page
-from instruments.top_tokens import recording
-from lessons.kv_cache import cached_step
-from lessons.sampling import sampler
-from lessons.score import perplexity, token_logprobs
-from load import load_model, model_folder
-from plumbing.arguments import parse_args
-from plumbing.files import OutputError, check_writable
-from tokenizer import load_tokenizer
+signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # Ctrl-C while the imports below load: no traceback
+
+import json  # noqa: E402
+import os  # noqa: E402
+
+from config import ModelError  # noqa: E402
+from generate import generate  # noqa: E402
+from instruments.ablate import ablate  # noqa: E402
+from instruments.explain import check, explain, write_page  # noqa: E402
+from instruments.top_tokens import recording  # noqa: E402
+from lessons.kv_cache import cached_step  # noqa: E402
+from lessons.sampling import sampler  # noqa: E402
+from lessons.score import perplexity, token_logprobs  # noqa: E402
+from load import load_model, model_folder  # noqa: E402
+from plumbing.arguments import parse_args  # noqa: E402
+from plumbing.files import OutputError, check_writable  # noqa: E402
+from tokenizer import load_tokenizer  # noqa: E402
 
 
 def main(argv=None):
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C is KeyboardInterrupt, below
+    if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":  # a terminal that cannot show every character
+        sys.stdout.reconfigure(errors="backslashreplace")
     parser, args = parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGHUP):  # kill, a closed terminal: stop as Ctrl-C does, cleaning up
         signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
@@ -40,6 +46,12 @@ def main(argv=None):
         return 130
     except BrokenPipeError:  # stdout closed early, e.g. `| head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
+    except OSError as e:  # writing the output failed: `> /dev/full`, a disk that filled up
+        if args.debug:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"error: cannot write the output: {e.strerror or e}", file=sys.stderr)
         return 1
     return 0
 
@@ -64,7 +76,8 @@ def run(parser, args):
     if args.report:
         write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
     if args.json:
-        print(json.dumps({**report, **extra}, ensure_ascii=False, allow_nan=False))  # strict JSON
+        ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"  # then \u escapes keep it valid JSON
+        print(json.dumps({**report, **extra}, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON
 
 
 def check_with_model(args, ids, config, tok):

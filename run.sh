@@ -4,4 +4,4 @@
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/scripts/venv.sh" requirements.txt
-exec "$here/.venv/bin/python" "$here/main.py" "$@"
+GPT2_COMMAND="$0" exec "$here/.venv/bin/python" "$here/main.py" "$@"

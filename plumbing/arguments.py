@@ -4,13 +4,16 @@ argparse prints "usage: ..." and one sentence, and exits with status 2, for any 
 """
 import argparse
 import math
+import os
 import re
+import sys
 
 from config import DEFAULT_MODEL
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(usage="%(prog)s PROMPT [options]  (see --help)",
+    parser = argparse.ArgumentParser(prog=os.environ.get("GPT2_COMMAND"),  # run.sh sets it to the name typed
+                                     usage="%(prog)s PROMPT [options]  (see --help)",
                                      description="Continue a text with GPT-2, in plain NumPy.")
     add_run_options(parser)
     add_learning_tools(parser.add_argument_group("learning tools: what GPT-2 does with the prompt"))
@@ -18,6 +21,12 @@ def parse_args(argv):
         "experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)"))
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = parser.parse_args(argv)
+    if args.prompt_file is not None:
+        if args.prompt is not None:
+            parser.error("give the prompt or --prompt-file, not both")
+        args.prompt = read_prompt(parser, args.prompt_file)
+    elif args.prompt is None:
+        parser.error("give a prompt (\"\" starts from <|endoftext|>), or --prompt-file FILE")
     mistake = contradiction(args)
     if mistake:
         parser.error(mistake)
@@ -27,7 +36,11 @@ def parse_args(argv):
 
 
 def add_run_options(parser):
-    parser.add_argument("prompt", help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
+    parser.add_argument("prompt", nargs="?",
+                        help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
+    parser.add_argument("--prompt-file", metavar="FILE",
+                        help="read the prompt from a UTF-8 text file instead (- for standard input): for texts longer "
+                             "than a command line allows, such as a document to --score")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "
                              f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
@@ -105,6 +118,18 @@ def contradiction(args):
     except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
         return "the prompt is not valid UTF-8 text"
     return None
+
+
+def read_prompt(parser, path):
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        parser.error(f"cannot read the prompt from {path}: {e.strerror}")
+    except UnicodeDecodeError:
+        parser.error(f"the prompt in {path} is not UTF-8 text")
 
 
 def head_list(text):

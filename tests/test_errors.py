@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -196,3 +197,46 @@ def test_a_tokenizer_larger_than_the_models_vocabulary_is_refused_before_the_pro
     result = run("hi", "--model", write(tmp_path, tensors, config))
     assert result.stdout == ""
     assert "the tokenizer in" in one_sentence(result, 1) and "has 50257 tokens but the model only 50000" in result.stderr
+
+
+def test_output_that_cannot_be_written_is_one_sentence():
+    with open("/dev/full", "w") as full:
+        result = run_main("hello world", "--model", TINY, "-n", "30", stdout=full, capture_output=False,
+                          stderr=subprocess.PIPE)
+    assert result.returncode == 1 and result.stderr == "error: cannot write the output: No space left on device\n"
+
+
+def test_a_terminal_that_cannot_show_every_character_gets_escapes_and_valid_json(tiny, tok):
+    result = run_main("café 😀", "--model", TINY, "-n", "3", "--json", env=dict(os.environ, PYTHONIOENCODING="ascii"),
+                      encoding="ascii")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stdout.startswith("caf\\xe9 \\U0001f600")
+    assert json.loads(result.stdout.splitlines()[-1])["text"].startswith("café 😀")
+
+
+def test_ctrl_c_while_starting_up_is_quiet():
+    process = subprocess.Popen([sys.executable, MAIN, "hi", "--model", TINY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    time.sleep(0.15)  # past the interpreter's own start, inside the imports
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+
+
+def test_a_prompt_from_a_file_or_standard_input(tmp_path, tiny, tok):
+    text = "The color of the cat " * 20
+    (tmp_path / "prompt.txt").write_text(text, encoding="utf-8")
+    from_file = run_main("--prompt-file", str(tmp_path / "prompt.txt"), "--model", TINY, "--score", "--json")
+    from_stdin = run_main("--prompt-file", "-", "--model", TINY, "--score", "--json", input=text)
+    direct = run_main(text, "--model", TINY, "--score", "--json")
+    assert from_file.stdout == from_stdin.stdout == direct.stdout and direct.returncode == 0
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    for args, message in (([str(tmp_path / "latin1.txt")], "is not UTF-8 text"), (["/nowhere"], "cannot read the prompt"),
+                          (["-", "extra prompt"], "give the prompt or --prompt-file, not both")):
+        assert message in one_sentence(run_main("--prompt-file", *args, "--model", TINY, input=""), 2)
+    assert "give a prompt" in one_sentence(run_main("--model", TINY), 2)
+
+
+def test_the_usage_line_names_the_command_typed():
+    assert run_main("--model", TINY).stderr.startswith("usage: main.py PROMPT")
+    assert run_main("--model", TINY, env=dict(os.environ, GPT2_COMMAND="./run.sh")).stderr.startswith("usage: ./run.sh PROMPT")
