@@ -15,6 +15,7 @@ from plumbing.files import write_text
 CELL = 16  # pixels per attention weight
 LABEL = 110  # room for the token labels
 COLUMNS = 3  # blocks side by side
+MAX_CELLS = 50_000  # drawn in all, about 6 MB of SVG: a longer prompt is drawn for its last positions only
 
 
 def colour(weight):
@@ -39,9 +40,17 @@ def panel(weights, labels, title, x0, y0):
     return parts
 
 
+def shown_positions(n_seq, n_layer):
+    """How many of the last positions are drawn: all of them unless the picture would be too large."""
+    return min(n_seq, int((MAX_CELLS / n_layer) ** 0.5))
+
+
 def svg(attention, labels, title):
     """The whole picture: attention is n_layer arrays [n_head, n_seq, n_seq]."""
-    n = len(labels)
+    n = shown_positions(len(labels), len(attention))
+    if n < len(labels):  # the last n positions, attending to the last n: a part of each map
+        title += f" (the last {n} of {len(labels)} positions only)"
+        attention, labels = [w[:, -n:, -n:] for w in attention], labels[-n:]
     width, height = LABEL * 2 + n * CELL + 20, LABEL + 30 + n * CELL + 20  # one panel with its labels
     rows = -(-len(attention) // COLUMNS)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{COLUMNS * width}" height="{rows * height + 80}" '
@@ -56,7 +65,12 @@ def svg(attention, labels, title):
 
 
 def write_svg(path, attention, labels, title):
-    write_text(path, svg(attention, labels, title))  # whole or not at all
+    """Written whole or not at all; returns a note if only the last positions could be drawn."""
+    write_text(path, svg(attention, labels, title))
+    n = shown_positions(len(labels), len(attention))
+    if n < len(labels):
+        return f"note: {path} shows the last {n} of the {len(labels)} positions only, so that it stays small enough to open"
+    return None
 
 
 def summary(attention, labels, k=3):

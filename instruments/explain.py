@@ -53,7 +53,9 @@ def explain(args, ids, params, config, tok):
         extra["lens"] = logit_lens(seen, params, config, tok)
         print_lens(extra["lens"])
     if args.attention:
-        write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
+        note = write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
+        if note:
+            print(note, file=sys.stderr)
         print("\n".join(summary(seen.attention, labels)) + f"\nwrote {args.attention}\n")
     return {**extra, **experiment(args, ids, params, config, tok, labels)}
 

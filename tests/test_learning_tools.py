@@ -129,3 +129,20 @@ def test_a_stride_without_overlap_is_refused():
 def test_score_on_a_long_text_in_the_cli(tiny):
     out = run("cat " * 100, "--score", "--stride", "16")
     assert "more tokens, scored with a sliding window" in out and out.splitlines()[-1].startswith("perplexity: ")
+
+
+def test_a_long_prompts_attention_picture_is_capped_and_says_so(tmp_path, monkeypatch):
+    import instruments.attention_map as attention_map
+    monkeypatch.setattr(attention_map, "MAX_CELLS", 3 * 10 * 10)  # 10 positions per block
+    rng = np.random.default_rng(0)
+    attention = [rng.random((2, 30, 30)).astype(np.float32) for _ in range(3)]
+    labels = [f"t{i}" for i in range(30)]
+    note = attention_map.write_svg(str(tmp_path / "a.svg"), attention, labels, "title")
+    assert note == f"note: {tmp_path / 'a.svg'} shows the last 10 of the 30 positions only, so that it stays small enough to open"
+    texts = [t.text for t in ET.parse(tmp_path / "a.svg").getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert "title (the last 10 of 30 positions only)" in texts and "t20" in texts and "t19" not in texts
+
+
+def test_a_full_length_prompts_picture_on_gpt2_small_shapes_is_small():
+    from instruments.attention_map import shown_positions
+    assert shown_positions(1024, 12) == 64 and shown_positions(20, 12) == 20 and shown_positions(1024, 48) == 32
