@@ -146,3 +146,19 @@ def test_a_long_prompts_attention_picture_is_capped_and_says_so(tmp_path, monkey
 def test_a_full_length_prompts_picture_on_gpt2_small_shapes_is_small():
     from instruments.attention_map import shown_positions
     assert shown_positions(1024, 12) == 64 and shown_positions(20, 12) == 20 and shown_positions(1024, 48) == 32
+
+
+def test_the_code_that_trace_prints_is_the_code_it_runs(tiny, tok):
+    """Each printed line, with the parameter prefixes and the arguments every call passes (eps, config,
+    params, mask) written back, is a line of shape_trace.trace."""
+    import inspect
+    from instruments import shape_trace
+    source = inspect.getsource(shape_trace.trace).split("return [")[0]  # the code, not the rows it prints
+    normal = re.sub(r"\bp\.(attn\.|mlp\.)?", "", source)  # p.attn.c_proj -> c_proj, p.ln_1 -> ln_1
+    normal = re.sub(r", (eps|config|params|attn)\b", "", normal)  # the arguments every call passes
+    normal = normal.replace("after", "x")
+    rows = shape_trace.trace(tok.encode(PROMPT), *tiny)
+    code = [c.split("#")[0].strip() for c, _, shape in rows if shape is not None and c != "ids"]
+    assert len(code) == 8
+    for line in code:
+        assert line in normal, line
