@@ -55,7 +55,8 @@ def read_config(path) -> Config:
     except FileNotFoundError:
         raise ModelError(f"there is no config.json in {os.path.dirname(path) or '.'}") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: JSON, or a 5000-digit number
-        raise ModelError(f"cannot read {path}: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
+        raise ModelError(f"cannot read {os.path.realpath(path)}: {(str(e).splitlines() or [type(e).__name__])[0]}; "
+                         "fix or delete it (a hub model's file is then downloaded anew)") from None
     except (KeyError, TypeError, AttributeError) as e:
         raise ModelError(f"{path} is not a GPT-2 config: missing or malformed {e}") from e
     check_config(config, raw, path)

@@ -45,17 +45,15 @@ def load_tokenizer(folder) -> GPT2Tokenizer:
     """The tokenizer in a model's folder (load.model_folder turns a hub name into one)."""
     json_path = os.path.join(folder, "tokenizer.json")
     vocab, merges = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
+    if not os.path.isfile(json_path) and not (os.path.isfile(vocab) and os.path.isfile(merges)):
+        raise ModelError(f"{folder} has no tokenizer: it needs tokenizer.json, or vocab.json and merges.txt")
     try:
-        if os.path.isfile(json_path):
-            backend = Tokenizer.from_file(json_path)
-        elif os.path.isfile(vocab) and os.path.isfile(merges):
-            backend = byte_level_bpe(vocab, merges)
-        else:
-            raise ModelError(f"{folder} has no tokenizer: it needs tokenizer.json, or vocab.json and merges.txt")
-    except Exception as e:  # the tokenizers package raises plain Exceptions for unreadable files
-        if isinstance(e, ModelError):
-            raise
-        raise ModelError(f"cannot read the tokenizer in {folder}: {e}") from e
+        backend = Tokenizer.from_file(json_path) if os.path.isfile(json_path) else byte_level_bpe(vocab, merges)
+    except Exception as e:  # noqa: BLE001 -- the tokenizers package raises plain Exceptions for unreadable files
+        files = [json_path] if os.path.isfile(json_path) else [vocab, merges]
+        raise ModelError(f"cannot read the tokenizer in {', '.join(os.path.realpath(f) for f in files)}: "
+                         f"{(str(e).splitlines() or [type(e).__name__])[0]}; fix or delete it (a hub model's file is "
+                         "then downloaded anew)") from None
     eos_id = backend.token_to_id(END_OF_TEXT)
     if eos_id is None:
         raise ModelError(f"the tokenizer in {folder} has no {END_OF_TEXT} token")

@@ -287,3 +287,18 @@ def test_a_sharded_repository_downloads_its_parts(tmp_path):
     assert result.returncode == 0, result.stderr
     assert {f"model-0000{i}-of-00003.safetensors" for i in (1, 2, 3)} <= hub.requested_files()
     assert result.stdout == run_main("Hello", "--model", TINY, "-n", "3").stdout
+
+
+@pytest.mark.parametrize("filename", ["config.json", "vocab.json"])
+def test_a_corrupt_file_in_the_cache_is_named_by_its_blob_and_deleting_it_fixes_it(tmp_path, hub, filename):
+    env = env_for(tmp_path, hub.url)
+    assert run("Hello", "-n", "2", env=env).returncode == 0
+    snapshot = next(d for d, _, files in os.walk(tmp_path / "hf-home") if filename in files and "snapshots" in d)
+    blob = os.path.realpath(os.path.join(snapshot, filename))
+    with open(blob, "w") as f:
+        f.write("{ not json")
+    result = run("Hello", "-n", "2", env=env)
+    assert result.returncode == 1 and blob in result.stderr and "delete it" in result.stderr, result.stderr
+    os.remove(blob)  # what the message says to do
+    again = run("Hello", "-n", "2", env=env)
+    assert again.returncode == 0, again.stderr
