@@ -5,6 +5,7 @@ before anything is printed) and explain() before it generates or scores. The too
 a reader would ask: how is the prompt cut, what shapes flow, what does each layer predict, where
 does attention look, then the experiments.
 """
+import os
 import shlex
 import sys
 
@@ -93,7 +94,8 @@ def write_page(args, ids, params, config, tok, report):
                   | {part["target"] for part in (report.get("patch"), report.get("attribution")) if part})
     generated = report.get("generated_ids", [])
     data = {
-        "model": args.model, "prompt": args.prompt, "command": shlex.join(["main.py"] + sys.argv[1:]),
+        "model": args.model, "prompt": args.prompt,
+        "command": shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:]),  # as the user typed it
         "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
         "tokens": token_rows(ids, tok), "generated": token_rows(generated, tok) if generated else [],
         "top": rounded(report.get("top", []), 3), "attention": maps,
