@@ -10,14 +10,17 @@ that cannot be reached, answers with an error or is over its rate limit is then 
 instead of huggingface_hub's half a minute of retries. What can still go wrong during a download (a
 dropped or stalled connection, a full disk) is one sentence too.
 
-A download cut short leaves nothing to resume: huggingface_hub writes each download to a file of its
-own and deletes it if the download fails. One killed outright (kill -9, a closed terminal) cannot
-delete it, so leftovers of earlier runs are removed before a download starts (stale_partial_files).
+A download cut short: huggingface_hub 2.x (what run.sh installs on Python 3.10 and later) writes each
+download to a file of its own, deletes it if the download fails, and resumes nothing across runs. A
+process killed outright (kill -9) cannot delete it, so such leftovers of earlier runs are removed
+before a download starts (remove_stale_partial_files). huggingface_hub 0.x (on Python 3.9) keeps one
+partial file per download and resumes it on the next run.
 
 Only the files named here are requested, never a repository's pickle weights.
 """
 import errno
 import os
+import re
 import shutil
 import sys
 import time
@@ -31,6 +34,9 @@ from config import ModelError
 from plumbing.checkpoint import shards
 
 STALE_SECONDS = 120  # a partial download untouched this long belongs to no running download
+# huggingface_hub 1.x and later name a partial download <etag>.<8 hex digits>.incomplete, unique to the
+# process that wrote it, and never resume it. (0.x names it <etag>.incomplete and resumes it: left alone.)
+ORPHAN = re.compile(r".+\.[0-9a-f]{8}\.incomplete")
 logging.set_verbosity_error()  # its retries are quiet: what finally went wrong is said once, below
 
 
@@ -114,7 +120,8 @@ def failure(e, repo_id, filename):
         status = e.response.status_code
         advice = {429: "it limits how often one may download: wait a minute and run again"}.get(
             status, "the hub is having trouble: try again later" if status >= 500 else "check the name")
-        return f"the Hugging Face hub answered {status} {e.response.reason_phrase} for {filename} of {repo_id}; {advice}"
+        reason = getattr(e.response, "reason_phrase", None) or getattr(e.response, "reason", "")  # httpx, or requests
+        return f"the Hugging Face hub answered {status} {reason} for {filename} of {repo_id}; {advice}"
     if "Timeout" in name:
         return (f"the Hugging Face hub stopped sending {filename} of {repo_id} (no data for "
                 f"{constants.HF_HUB_DOWNLOAD_TIMEOUT} s, several times); check the connection and run again "
@@ -132,14 +139,15 @@ def failure(e, repo_id, filename):
 
 
 def remove_stale_partial_files(repo_id):
-    """Delete the partial downloads of this repository that no running download is writing."""
+    """Delete the partial downloads of this repository that no running download is writing, and that no
+    later one can resume."""
     blobs = os.path.join(constants.HF_HUB_CACHE, "models--" + repo_id.replace("/", "--"), "blobs")
     if not os.path.isdir(blobs):
         return
     for name in os.listdir(blobs):
         path = os.path.join(blobs, name)
         try:
-            if name.endswith(".incomplete") and time.time() - os.path.getmtime(path) > STALE_SECONDS:
+            if ORPHAN.fullmatch(name) and time.time() - os.path.getmtime(path) > STALE_SECONDS:
                 os.remove(path)
         except OSError:  # removed meanwhile by the download that wrote it
             pass
