@@ -61,7 +61,7 @@ def build_checkpoint(folder):
     return folder
 
 
-def median_time(f, runs):
+def median_time(f, runs=5):
     times = []
     for _ in range(runs):
         start = time.perf_counter()

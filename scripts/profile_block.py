@@ -7,25 +7,15 @@ the median time of each step of block 0, largest first. The steps are the core's
 one block's sum times n_layer comes close to the forward pass.
 """
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from attention import causal_mask, merge_heads, qkv_heads  # noqa: E402
+from benchmark import median_time  # noqa: E402  (scripts/benchmark.py, beside this file)
 from load import load_model  # noqa: E402
 from model import embed, forward  # noqa: E402
 from tensor_ops import gelu, layer_norm, linear, softmax  # noqa: E402
-
-
-def median_time(f, runs=5):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def block_steps(ids, params, config):
