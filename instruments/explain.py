@@ -26,12 +26,15 @@ from model import forward
 
 def check(args, ids, config, tok):
     """The first option the model makes impossible, as a sentence; None if every one is fine."""
-    if args.ablate and check_heads(args.ablate, config):
-        return check_heads(args.ablate, config)
-    if args.target is not None and len(tok.encode(args.target)) != 1:
-        return (f"--target must be one token; {args.target!r} is {len(tok.encode(args.target))} "
+    missing_head = check_heads(args.ablate, config)
+    if missing_head:
+        return missing_head
+    target = tok.encode(args.target) if args.target is not None else [None]
+    if len(target) != 1:
+        return (f"--target must be one token; {args.target!r} is {len(target)} "
                 "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
-    if args.patch is not None and len(tok.encode(args.patch) or [tok.eos_id]) != len(ids[-config.n_ctx:]):
+    corrupted = (tok.encode(args.patch) or [tok.eos_id]) if args.patch is not None else None
+    if corrupted is not None and len(corrupted) != len(ids[-config.n_ctx:]):
         return (f"--patch needs a corrupted prompt with as many tokens as the prompt: the prompt has "
                 f"{len(ids[-config.n_ctx:])}, {args.patch!r} has {len(tok.encode(args.patch))}")
     if args.heads and len(ids) < 2:
@@ -74,7 +77,7 @@ def experiment(args, ids, params, config, tok, labels):
         extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
         print_heads(scores, period)
     if args.attribute or args.patch is not None:
-        target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(forward(ids, params, config)[-1]))
+        target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(forward(ids, params, config, last_only=True)[-1]))
     if args.attribute:
         logit, parts = attribute(ids, target, params, config)
         extra["attribution"] = {"target": target, "logit": logit, "parts": parts}
