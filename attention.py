@@ -49,12 +49,39 @@ def attention_weights(q, k, mask):
     q [n_head, n_q, d_head], k [n_head, n_k, d_head], mask broadcastable to [n_q, n_k].
     A dot product of two random d_head-vectors grows like sqrt(d_head); dividing by it keeps the
     scores in the range where softmax still spreads its weight instead of picking one position.
+    (Dividing q rather than the scores gives the same numbers for less work: n_q * d_head divisions,
+    not n_q * n_k. The scores are then changed in place, as softmax does, because on a long prompt
+    they are the largest array in the model and a fresh array that size costs more than the sum.)
     """
-    scores = q @ k.transpose(0, 2, 1) / math.sqrt(q.shape[-1])  # [n_head, n_q, n_k]
-    return softmax(scores + mask)
+    scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(0, 2, 1)  # [n_head, n_q, n_k]
+    scores += mask
+    return softmax(scores)
+
+
+QUERY_ROWS = 128  # how many query positions attend() takes at a time
+
+
+def attend(q, k, v, mask):
+    """Each query's average of the values, weighted by attention: [n_head, n_q, d_head].
+
+    The queries are the last n_q of the n_k positions, so the same function serves the whole prompt
+    (n_q = n_k) and the KV cache's one new token (n_q = 1). In meaning this is one line,
+    attention_weights(q, k, mask) @ v. The loop over slices of QUERY_ROWS queries is for speed: the
+    mask forbids each query the keys after it, so a slice needs only the keys up to its last query.
+    On a long prompt that skips almost half of the work, all of it multiplied by zero weights, and
+    keeps the arrays [n_head, QUERY_ROWS, keys] instead of [n_head, n_q, n_k].
+    """
+    n_q, n_k = q.shape[1], k.shape[1]
+    out = np.empty_like(q)  # [n_head, n_q, d_head], in q's memory order: merge_heads needs no copy
+    for start in range(0, n_q, QUERY_ROWS):
+        end = min(start + QUERY_ROWS, n_q)
+        seen = n_k - n_q + end  # the keys up to the slice's last query
+        weights = attention_weights(q[:, start:end], k[:, :seen], mask[start:end, :seen])
+        out[:, start:end] = weights @ v[:, :seen]  # [n_head, rows, seen] @ [n_head, seen, d_head]
+    return out
 
 
 def attention(x, p: Attention, config: Config, mask):
     q, k, v = qkv_heads(x, p, config)  # 3 x [n_head, n_seq, d_head]
-    out = attention_weights(q, k, mask) @ v  # [n_head, n_seq, n_seq] @ [n_head, n_seq, d_head] -> [n_head, n_seq, d_head]
+    out = attend(q, k, v, mask)  # [n_head, n_seq, d_head]
     return linear(merge_heads(out), p.c_proj)  # [n_seq, n_embd] -> [n_seq, n_embd]

@@ -29,8 +29,10 @@ def gelu(x):
 def softmax(x):
     """exp(x) / sum(exp(x)) over the last axis. Subtracting the maximum first changes nothing
     mathematically but keeps exp from overflowing to inf when scores are large."""
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    e = x - x.max(axis=-1, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 def log_softmax(x):

@@ -8,12 +8,14 @@ functions in the same order, and keeps what the instruments read at these named 
   attention[L]  block L's attention pattern, [n_head, n_seq, n_seq]: row t is where position t looked.
   heads[L]      each head's output before c_proj (its pattern times the values), [n_head, n_seq, d_head].
   mlp[L]        block L's MLP output, as added to the stream, [n_seq, n_embd].
-  logits        [n_seq, vocab_size], equal bit for bit to model.forward's (a test checks this).
+  logits        [n_seq, vocab_size], model.forward's: bit for bit up to attention.QUERY_ROWS tokens;
+                beyond, at float32 round-off, as attention.attend then sums in slices (tested).
 
 The loop body is layer.block with its attention (attention.attention) written out one step per line,
-so the pattern and the heads' outputs can be kept: nothing is computed twice, and what an instrument
-shows is the very number that went into the logits. An experiment that replaces a value does it in
-the open: patch.py changes a residual stream and runs the remaining blocks with layer.block;
+taking attend's one-line meaning, attention_weights(q, k, mask) @ v, so that the whole pattern and the
+heads' outputs can be kept: nothing is computed twice, and what an instrument shows is the very
+number that went into the probe's logits. An experiment that replaces a value does it in the open:
+patch.py changes a residual stream and runs the remaining blocks with layer.block;
 ablate.py removes heads in the weights, where every path sees it.
 """
 from dataclasses import dataclass, field

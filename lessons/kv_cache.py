@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from attention import attention_weights, causal_mask, merge_heads, qkv_heads
+from attention import attend, causal_mask, merge_heads, qkv_heads
 from config import Config
 from mlp import mlp
 from model import embed, unembed
@@ -77,6 +77,5 @@ def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, mas
     end = start + len(x)
     cache.k[layer, :, start:end] = k  # remember this step's keys and values for the steps after it
     cache.v[layer, :, start:end] = v
-    weights = attention_weights(q, cache.k[layer, :, :end], mask)  # [n_head, n_new, end]
-    out = weights @ cache.v[layer, :, :end]  # [n_head, n_new, d_head]
+    out = attend(q, cache.k[layer, :, :end], cache.v[layer, :, :end], mask)  # [n_head, n_new, d_head]
     return linear(merge_heads(out), p.c_proj)  # [n_new, n_embd]

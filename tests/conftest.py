@@ -37,6 +37,15 @@ def run_main(*args, **kwargs):
     return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], **options)
 
 
+@pytest.fixture(params=[None, 3], ids=["QUERY_ROWS", "QUERY_ROWS=3"])
+def query_rows(request, monkeypatch):
+    """The test as written, then again with attention.attend taking 3 queries at a time, so that the
+    tiny model's short prompts run attend's loop over slices too (and the last, shorter slice)."""
+    import attention
+    if request.param:
+        monkeypatch.setattr(attention, "QUERY_ROWS", request.param)
+
+
 @pytest.fixture(scope="session")
 def tiny():
     params, config = load_model(TINY)

@@ -9,7 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, assert_close, run_main
+import attention
+from conftest import LOGITS_ATOL, ROOT, TINY, assert_close, run_main
 from generate import generate
 from instruments.ablate import ablate
 from instruments.attention_map import summary
@@ -41,10 +42,16 @@ def ids_of(exp):
     return exp["ids"].tolist()
 
 
-def test_the_probe_is_forward_bit_for_bit(tiny, tok, exp):
+def test_the_probe_is_forward(tiny, tok, exp, query_rows):
+    """Bit for bit while attention.attend takes the prompt in one slice (up to QUERY_ROWS tokens);
+    beyond, attend sums in another order: float32 round-off (measured 8.1e-6 with slices of 3)."""
     for text in ("Hello", "hello 👋 world 🌍", str(exp["prompt"])):
         ids = tok.encode(text)
-        assert np.array_equal(probe(ids, *tiny).logits, forward(ids, *tiny)), text
+        ours, expected = probe(ids, *tiny).logits, forward(ids, *tiny)
+        if len(ids) <= attention.QUERY_ROWS:
+            assert np.array_equal(ours, expected), text
+        else:
+            assert_close(ours, expected, LOGITS_ATOL, f"probe logits of {text!r}")
 
 
 def test_every_heads_pattern_is_transformers(tiny, exp):

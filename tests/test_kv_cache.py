@@ -11,7 +11,7 @@ from lessons.kv_cache import cached_step, empty_cache, next_logits
 from model import forward
 
 
-def test_token_by_token_logits_match_transformers(ref, tiny):
+def test_token_by_token_logits_match_transformers(ref, tiny, query_rows):
     """One token at a time through the cache: each step's logits are the reference's row for it."""
     params, config = tiny
     ids = ref["ids1"].tolist()
@@ -22,7 +22,7 @@ def test_token_by_token_logits_match_transformers(ref, tiny):
         assert_close(logits, ref["logits1"][t], LOGITS_ATOL, f"cached logits at position {t}")
 
 
-def test_prefill_then_steps_equal_forward(tiny):
+def test_prefill_then_steps_equal_forward(tiny, query_rows):
     params, config = tiny
     ids = [464, 3290, 373, 1043, 287, 257]
     cache = empty_cache(config, config.n_ctx)
@@ -42,7 +42,7 @@ def test_a_window_that_slid_rebuilds_the_cache(tiny):
 
 
 @pytest.mark.parametrize("sliding_window", [False, True])
-def test_greedy_ids_are_identical_with_and_without_the_cache(tiny, sliding_window):
+def test_greedy_ids_are_identical_with_and_without_the_cache(tiny, sliding_window, query_rows):
     params, config = tiny
     prompt = [464, 3290]
     naive = list(generate(prompt, params, config, 100, sliding_window=sliding_window))

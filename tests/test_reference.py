@@ -19,7 +19,7 @@ def test_tokenizer_gives_the_ids_transformers_used(i, ref, tok):
 
 
 @pytest.mark.parametrize("i", [0, 1])
-def test_every_block_matches_transformers(i, ref, tiny):
+def test_every_block_matches_transformers(i, ref, tiny, query_rows):
     """Checked stage by stage, so a failure names the first block that diverges."""
     params, config = tiny
     ids = ref[f"ids{i}"].tolist()
@@ -33,7 +33,7 @@ def test_every_block_matches_transformers(i, ref, tiny):
 
 
 @pytest.mark.parametrize("i", [0, 1])
-def test_logits_at_every_position_match_transformers(i, ref, tiny):
+def test_logits_at_every_position_match_transformers(i, ref, tiny, query_rows):
     params, config = tiny
     logits = forward(ref[f"ids{i}"].tolist(), params, config)
     assert logits.dtype == np.float32
@@ -46,7 +46,7 @@ def test_last_only_is_the_last_row_of_all_positions(ref, tiny):
     assert_close(forward(ids, params, config, last_only=True), forward(ids, params, config)[-1:], LOGITS_ATOL, "last row")
 
 
-def test_greedy_ids_match_transformers_generate(ref, tiny, tok):
+def test_greedy_ids_match_transformers_generate(ref, tiny, tok, query_rows):
     params, config = tiny
     prompt_ids = tok.encode(str(ref["greedy_prompt"]))
     expected = ref["greedy_ids"].tolist()
