@@ -117,8 +117,8 @@ def load_params(paths, config: Config) -> GPT2:
         for name in expected:
             check_dtype(name, where[name][2], where[name][1])
         tensors = {name: read_tensor(where[name][0], where[name][2]) for name in expected}
-        broken = next((name for name, t in tensors.items() if not np.isfinite(t).all()), None)
-        if broken:  # one NaN spreads to every logit it touches
+        broken = next((name for name, t in tensors.items() if not np.isfinite([t.min(), t.max()]).all()), None)
+        if broken:  # one NaN spreads to every logit it touches; min and max are NaN or inf if any value is
             raise ModelError(f"{where[broken][1]} holds NaN or infinite values in {broken}; the file is damaged")
         if "lm_head.weight" in where and not np.array_equal(read_tensor(where["lm_head.weight"][0],
                                                                         where["lm_head.weight"][2]), tensors["wte.weight"]):

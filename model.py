@@ -1,11 +1,12 @@
 """The whole network: token ids [n_seq] -> logits [n_seq, vocab_size].
 
-Called by generate.py (and main.py for --score); calls layer.py once per block. The logits at
+Called by generate.py (and lessons/score.py for --score); calls layer.py once per block. The logits at
 position i score every token of the vocabulary as the one that follows ids[:i+1]; softmax turns
 them into probabilities.
 
 The two ends of the network have names of their own, because the KV cache and the instruments use
-them too: `embed` (ids -> the residual stream) and `unembed` (the residual stream -> logits).
+them too: `embed` (ids -> the residual stream) and `unembed` (the residual stream -> logits);
+`residual_stream` is the network without its last step, for scoring, which unembeds in slices.
 """
 
 from attention import causal_mask
@@ -25,18 +26,24 @@ def unembed(x, params: GPT2, config: Config):
     return layer_norm(x, params.ln_f, config.layer_norm_epsilon) @ params.wte.T  # weight tying
 
 
-def forward(ids, params: GPT2, config: Config, last_only=False):
-    """Logits for every position, or with last_only=True for the last one only ([1, vocab_size]).
-
-    Generation needs only the next token's scores; skipping the output projection for the other
-    positions saves an [n_seq, n_embd] x [n_embd, vocab_size] product, the largest in the model.
-    """
+def residual_stream(ids, params: GPT2, config: Config):
+    """[n_seq] -> [n_seq, n_embd]: the embeddings, after every block has added to them."""
     n_seq = len(ids)
     assert 0 < n_seq <= config.n_ctx, f"{n_seq} tokens, but GPT-2 has {config.n_ctx} positions"
     x = embed(ids, params)  # [n_seq, n_embd]
     mask = causal_mask(n_seq)  # [n_seq, n_seq]
     for p in params.h:
         x = block(x, p, config, mask)  # [n_seq, n_embd] -> [n_seq, n_embd]
+    return x
+
+
+def forward(ids, params: GPT2, config: Config, last_only=False):
+    """Logits for every position, or with last_only=True for the last one only ([1, vocab_size]).
+
+    Generation needs only the next token's scores; skipping the output projection for the other
+    positions saves an [n_seq, n_embd] x [n_embd, vocab_size] product, the largest in the model.
+    """
+    x = residual_stream(ids, params, config)  # [n_seq, n_embd]
     if last_only:
         x = x[-1:]  # [1, n_embd]
     return unembed(x, params, config)  # [n_seq, vocab_size]

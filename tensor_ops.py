@@ -28,7 +28,9 @@ def gelu(x):
 
 def softmax(x):
     """exp(x) / sum(exp(x)) over the last axis. Subtracting the maximum first changes nothing
-    mathematically but keeps exp from overflowing to inf when scores are large."""
+    mathematically but keeps exp from overflowing to inf when scores are large.
+    One new array, then each step in place: on a long prompt attention's scores are the largest
+    arrays in the model, and a fresh array per step would cost more time than the arithmetic."""
     e = x - x.max(axis=-1, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=-1, keepdims=True)
@@ -38,7 +40,8 @@ def softmax(x):
 def log_softmax(x):
     """log(softmax(x)), computed without taking the log of a probability that rounded to zero."""
     shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # in place, as in softmax
+    return shifted
 
 
 def linear(x, layer: Linear):

@@ -13,9 +13,11 @@ to each token and costs more forward passes.
 import math
 
 from config import Config
-from model import forward
+from model import residual_stream, unembed
 from params import GPT2
 from tensor_ops import log_softmax
+
+ROWS = 64  # logits made at a time: a whole window's [n_ctx, vocab_size] would be 200 MB for GPT-2
 
 
 def token_logprobs(ids, params: GPT2, config: Config, stride=None):
@@ -26,9 +28,12 @@ def token_logprobs(ids, params: GPT2, config: Config, stride=None):
     begin, scored = 0, 1  # tokens before `scored` have their log-probability
     while scored < len(ids):
         end = min(begin + config.n_ctx, len(ids))
-        log_probs = log_softmax(forward(ids[begin:end], params, config))  # [end - begin, vocab_size]
-        for t in range(scored, end):
-            logprobs[t] = float(log_probs[t - begin - 1, ids[t]])  # row t-1 of the window predicts token t
+        x = residual_stream(ids[begin:end], params, config)  # [end - begin, n_embd]
+        for first in range(scored, end, ROWS):  # only the rows that predict tokens not yet scored
+            last = min(first + ROWS, end)
+            log_probs = log_softmax(unembed(x[first - begin - 1:last - begin - 1], params, config))  # [rows, vocab_size]
+            for t in range(first, last):
+                logprobs[t] = float(log_probs[t - first, ids[t]])  # row t-1 of the window predicts token t
         scored, begin = end, begin + stride
     return logprobs
 

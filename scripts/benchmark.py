@@ -1,18 +1,24 @@
-"""Benchmark: speed and memory of numpy-gpt2 on GPT-2-small shapes, offline, beside transformers.
+"""Benchmark: speed and memory of numpy-gpt2 on GPT-2's shapes, offline, beside transformers.
 
-    .venv/bin/python scripts/benchmark.py            # about 5 minutes on 2 cores
-    .venv/bin/python scripts/benchmark.py --runs 3 --prompt-lengths 32
+    .venv/bin/python scripts/benchmark.py                        # GPT-2 124M's shapes, about 12 minutes
+    .venv/bin/python scripts/benchmark.py --shapes small medium  # and 355M's, about 45 minutes more
+    .venv/bin/python scripts/benchmark.py --runs 1 --prompt-lengths 32
 
-It builds a checkpoint with GPT-2 124M's exact shapes and random weights (no download; kept in a
-temporary folder and reused), then reports medians over --runs runs of: load time, prefill time,
-per-token decode time and tokens/s for the naive and the KV-cache paths, at each prompt length;
-the peak resident memory of `main.py` generating (a separate process: Linux's VmHWM); and
-the machine's memory bandwidth with the floor it implies for one decoded token (every weight is read
-once per token: weight bytes / bandwidth).
+For each shape it builds a checkpoint with GPT-2's exact shapes and random weights (no download;
+kept in a temporary folder and reused), then reports:
+- load time, and the peak memory of main.py in a process of its own, generating and scoring: peak
+  anonymous memory (RssAnon, sampled every few milliseconds: the memory the run itself needs) and
+  VmHWM (the peak of all resident memory, file pages included), each against the weights' size;
+- the machine's memory bandwidth and the floor it implies for one decoded token (every weight is
+  read once per token: weight bytes / bandwidth);
+- at each prompt length, medians over --runs runs of prefill time, per-token decode time and tokens/s
+  of the naive and the KV-cache paths, with --new-tokens new tokens, greedy;
+- --score on one window of n_ctx tokens.
 
-When torch and transformers are importable it also times transformers' GPT2LMHeadModel.generate on
-the same checkpoint (use_cache off and on, greedy), alternating with ours in the same loop so that
-both see the same machine load, and prints the ratios. Random weights do not change the work done.
+When torch and transformers are importable it also times transformers' GPT2LMHeadModel on the same
+checkpoint (generate with use_cache off and on, greedy, and one forward pass for --score),
+alternating with ours in the same loop so that both see the same machine load, and prints the
+ratios beside the targets of the speed issue. Random weights do not change the work done.
 """
 import argparse
 import json
@@ -31,30 +37,37 @@ sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
 
+from config import read_config  # noqa: E402
 from generate import generate  # noqa: E402
 from lessons.kv_cache import cached_step  # noqa: E402
-from config import read_config  # noqa: E402
+from lessons.score import token_logprobs  # noqa: E402
 from load import expected_shapes, load_model  # noqa: E402
 
-GPT2_SMALL = {"n_layer": 12, "n_head": 12, "n_embd": 768, "n_positions": 1024, "n_ctx": 1024, "vocab_size": 50257,
-              "model_type": "gpt2", "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}
+SHAPES = {"small": (12, 12, 768), "medium": (24, 16, 1024), "large": (36, 20, 1280), "xl": (48, 25, 1600)}
 TOKENIZER = os.path.join(ROOT, "tests", "fixtures", "tiny-gpt2")  # GPT-2's vocab.json and merges.txt
+TARGETS = {"naive": 1.0, "kv_cache": 1.5, "decode_short": 0.85, "decode_long": 0.75, "score": 1.0, "memory": 1.1}
 
 
-def build_checkpoint(folder):
-    """GPT-2 124M's shapes, random weights at about GPT-2's scale, the hub's layout with its mask buffers."""
+def gpt2_config(shape):
+    n_layer, n_head, n_embd = SHAPES[shape]
+    return {"n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, "n_positions": 1024, "n_ctx": 1024,
+            "vocab_size": 50257, "model_type": "gpt2", "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}
+
+
+def build_checkpoint(folder, shape="small"):
+    """GPT-2's shapes, random weights at about GPT-2's scale, the hub's layout with its mask buffers."""
     from safetensors.numpy import save_file  # a test requirement: writing checkpoints is not the program's job
     if os.path.exists(os.path.join(folder, "model.safetensors")):
         return folder
-    print(f"building a GPT-2-small-shaped checkpoint in {folder} ...", file=sys.stderr)
+    print(f"building a GPT-2-{shape}-shaped checkpoint in {folder} ...", file=sys.stderr)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "config.json"), "w") as f:
-        json.dump(GPT2_SMALL, f)
+        json.dump(gpt2_config(shape), f)
     rng = np.random.default_rng(0)
     shapes = expected_shapes(read_config(os.path.join(folder, "config.json")))
     tensors = {name: (0.02 * rng.standard_normal(shape, dtype=np.float32)) for name, shape in shapes.items()}
     mask = np.tril(np.ones((1024, 1024), np.float32))[None, None]
-    tensors.update({f"h.{i}.attn.bias": mask for i in range(GPT2_SMALL["n_layer"])})
+    tensors.update({f"h.{i}.attn.bias": mask for i in range(SHAPES[shape][0])})
     save_file(tensors, os.path.join(folder, "model.safetensors"))
     for name in ("vocab.json", "merges.txt"):
         shutil.copy(os.path.join(TOKENIZER, name), folder)
@@ -70,12 +83,14 @@ def median_time(f, runs=5):
     return statistics.median(times)
 
 
-def bandwidth(runs=9):
-    """Bytes per second the machine reads, as a matrix-vector product does: the median of runs."""
+def bandwidth(runs=15):
+    """Bytes per second the machine reads, as a matrix-vector product does.
+
+    The fastest of runs, not the median: the floor is what the machine can do, and on a shared
+    machine the median of this short measurement swings by half between runs."""
     a = np.ones(((1 << 28) // 4096, 4096), np.float32)  # 1 GiB, far larger than any cache
     v = np.ones(4096, np.float32)
-    a @ v
-    return a.nbytes / median_time(lambda: a @ v, runs)
+    return max(a.nbytes / median_time(lambda: a @ v, 1) for _ in range(runs))
 
 
 def time_ours(ids, params, config, new_tokens, kv_cache):
@@ -109,50 +124,76 @@ def time_transformers(hf, ids, new_tokens, use_cache):
     return seconds
 
 
-PEAK_RSS = """
+def time_transformers_forward(hf, ids):
+    """One forward pass with every position's logits, as scoring needs."""
+    torch, model = hf
+    with torch.inference_mode():
+        start = time.perf_counter()
+        logits = model(torch.tensor([ids]), use_cache=False).logits
+        seconds = time.perf_counter() - start
+    assert logits.shape == (1, len(ids), model.config.vocab_size)
+    return seconds
+
+
+VMHWM = """
 import runpy, sys
 sys.argv = sys.argv[1:]
 try:
     runpy.run_path(sys.argv[0], run_name="__main__")
 except SystemExit:
     pass
-with open("/proc/self/status") as f:  # VmHWM: the peak of this program alone (ru_maxrss would count
-    print(next(line.split()[1] for line in f if line.startswith("VmHWM")), file=sys.stderr)  # the fork)
+with open("/proc/self/status") as f:  # the peak of this program alone (ru_maxrss would count the fork)
+    print(next(line.split()[1] for line in f if line.startswith("VmHWM")), file=sys.stderr)
 """
 
 
-def peak_rss(folder, words, new_tokens, kv_cache):
-    """Peak resident memory (bytes) of main.py generating, in a process of its own (Linux)."""
-    args = [sys.executable, "-c", PEAK_RSS, os.path.join(ROOT, "main.py"), "hello" + " hello" * (words - 1),
-            "--model", folder, "-n", str(new_tokens)] + (["--kv-cache"] if kv_cache else [])
-    result = subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return int(result.stderr.split()[-1]) * 1024  # VmHWM is in KiB
+def peak_memory(folder, arguments):
+    """(peak RssAnon, VmHWM) in bytes of main.py run with arguments, in a process of its own (Linux).
+
+    RssAnon is the memory the run allocated itself; Linux keeps no peak of it, so it is sampled every
+    2 ms. VmHWM is the peak of all resident memory, including file pages the kernel can reclaim."""
+    command = [sys.executable, "-c", VMHWM, os.path.join(ROOT, "main.py"), "--model", folder, *arguments]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak_anon = 0
+    while child.poll() is None:
+        try:
+            with open(f"/proc/{child.pid}/status") as f:
+                anon = next((line.split()[1] for line in f if line.startswith("RssAnon")), "0")
+            peak_anon = max(peak_anon, int(anon) * 1024)
+        except (OSError, ValueError):
+            pass  # the process is ending
+        time.sleep(0.002)
+    stderr = child.stderr.read()
+    assert child.returncode == 0, stderr
+    return peak_anon, int(stderr.split()[-1]) * 1024  # VmHWM is in KiB
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--prompt-lengths", type=int, nargs="+", default=[32, 512])
-    parser.add_argument("--folder", default=os.path.join(tempfile.gettempdir(), "numpy-gpt2-benchmark-small"))
-    parser.add_argument("--no-transformers", action="store_true", help="measure numpy-gpt2 alone")
-    parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
-    args = parser.parse_args()
-    folder = build_checkpoint(args.folder)
+def memory_runs(folder, lengths, new_tokens, n_ctx):
+    """{run: (peak RssAnon, VmHWM)} for generating after the shortest and longest prompt, and --score."""
+    runs = {}
+    for length in sorted({min(lengths), max(lengths)}):
+        prompt = "hello" + " hello" * (length - 1)  # one token per word
+        n = min(new_tokens, 4) if length > 128 else new_tokens  # the peak comes from the long prompt itself
+        runs[f"{length}-token prompt, naive, -n {n}"] = peak_memory(folder, [prompt, "-n", str(n)])
+        runs[f"{length}-token prompt, KV cache, -n {n}"] = peak_memory(folder, [prompt, "-n", str(n), "--kv-cache"])
+    runs[f"--score, {n_ctx} tokens"] = peak_memory(folder, ["hello" + " hello" * (n_ctx - 1), "--score"])
+    return runs
+
+
+def measure(shape, args):
+    folder = build_checkpoint(os.path.join(args.folder, f"numpy-gpt2-benchmark-{shape}"), shape)
     n = args.new_tokens
-    results = {"machine": machine(), "runs": args.runs, "new_tokens": n}
-
     # Memory first, in child processes, before this process holds anything large.
-    rss = {kv: peak_rss(folder, 32, n, kv) for kv in (False, True)}
-
-    load_seconds = median_time(lambda: load_model(folder), args.runs)
     params, config = load_model(folder)
     weight_bytes = 4 * sum(math.prod(shape) for shape in expected_shapes(config).values())  # float32
+    del params
+    memory = memory_runs(folder, args.prompt_lengths, n, config.n_ctx)
+    load_seconds = median_time(lambda: load_model(folder), args.runs)
+    params, config = load_model(folder)
     read_per_token = weight_bytes - params.wpe.nbytes  # one row of wpe is read, all else once
     bw = bandwidth()
-    results.update(load_seconds=load_seconds, weight_bytes=weight_bytes, bandwidth=bw,
-                   floor_seconds_per_token=read_per_token / bw,
-                   peak_rss={"naive": rss[False], "kv_cache": rss[True]})
+    results = {"shape": shape, "config": gpt2_config(shape), "load_seconds": load_seconds, "weight_bytes": weight_bytes,
+               "bandwidth": bw, "floor_seconds_per_token": read_per_token / bw, "memory": memory}
     hf = None if args.no_transformers else load_transformers(folder)
     results["transformers"] = None if hf is None else f"torch {hf[0].__version__}, threads {hf[0].get_num_threads()}"
 
@@ -169,10 +210,15 @@ def main():
             if hf:
                 rows["hf_cache"].append(time_transformers(hf, ids, n, use_cache=True))
         results[f"prompt_{length}"] = summarise(rows, n)
-    report(results)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+
+    ids = [int(i) for i in rng.integers(0, 50000, config.n_ctx)]
+    score = {"ours_s": [], "hf_forward_s": []}
+    for _ in range(args.runs):
+        score["ours_s"].append(median_time(lambda: token_logprobs(ids, params, config), 1))
+        if hf:
+            score["hf_forward_s"].append(time_transformers_forward(hf, ids))
+    results["score"] = {key: statistics.median(times) for key, times in score.items() if times}
+    return results
 
 
 def summarise(rows, n):
@@ -192,30 +238,70 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
 
 
-def report(r):
-    m = r["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']}")
-    print(f"transformers: {r['transformers'] or 'not installed: ratios not measured'}")
-    print(f"medians of {r['runs']} runs, {r['new_tokens']} new tokens, greedy\n")
+def verdict(value, target, more_is_better=True):
+    met = value >= target if more_is_better else value <= target
+    return f"{'met' if met else 'NOT met'} (target {'>=' if more_is_better else '<='} {target:g})"
+
+
+def report(r, runs, new_tokens):
+    c = r["config"]
+    print(f"\n## GPT-2 {r['shape']}'s shapes (n_layer {c['n_layer']}, n_head {c['n_head']}, n_embd {c['n_embd']})\n")
+    print(f"transformers: {r['transformers'] or 'not installed: ratios not measured'}; "
+          f"medians of {runs} runs, {new_tokens} new tokens, greedy")
     wb = r["weight_bytes"]
-    print(f"weights: {wb / 1e6:.1f} MB float32; load from disk (warm page cache): {r['load_seconds']:.3f} s")
-    for path, rss in r["peak_rss"].items():
-        print(f"peak resident memory of main.py, {path}: {rss / 1e6:.1f} MB = {rss / wb:.3f} x the weights")
+    print(f"weights: {wb / 1e6:.1f} MB float32; load from disk (warm page cache): {r['load_seconds']:.2f} s")
     print(f"memory bandwidth: {r['bandwidth'] / 1e9:.1f} GB/s -> floor {r['floor_seconds_per_token'] * 1e3:.1f} ms "
-          f"per decoded token ({1 / r['floor_seconds_per_token']:.1f} tokens/s)\n")
-    print("| prompt | path | prefill | decode / token | tokens/s | vs transformers |")
-    print("| --- | --- | --- | --- | --- | --- |")
+          f"per decoded token\n")
+    print("| main.py run | peak RssAnon | x weights | VmHWM | x weights |")
+    print("| --- | --- | --- | --- | --- |")
+    for run, (anon, hwm) in r["memory"].items():
+        print(f"| {run} | {anon / 1e6:.0f} MB | {anon / wb:.2f} {verdict(anon / wb, TARGETS['memory'], False)} "
+              f"| {hwm / 1e6:.0f} MB | {hwm / wb:.2f} |")
+    print("\n| prompt | path | prefill | decode / token | tokens/s | transformers tokens/s | ratio | decode vs floor |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for key in [k for k in r if k.startswith("prompt_")]:
-        row = r[key]
+        row, length = r[key], int(key[7:])
         for path, hf in (("naive", "hf_no_cache"), ("kv_cache", "hf_cache")):
             ours = row[path]
-            ratio = f"{ours['tokens_per_s'] / row[hf]['tokens_per_s']:.2f}x ({row[hf]['tokens_per_s']:.1f} tok/s)" \
-                if hf in row else "-"
-            print(f"| {key[7:]} | {path} | {ours['prefill_s'] * 1e3:.0f} ms | {ours['decode_s_per_token'] * 1e3:.1f} ms "
-                  f"| {ours['tokens_per_s']:.1f} | {ratio} |")
-    for key in [k for k in r if k.startswith("prompt_")]:
-        decode = r[key]["kv_cache"]["decode_s_per_token"]
-        print(f"\nprompt {key[7:]}: KV-cache decode at {r['floor_seconds_per_token'] / decode:.0%} of the bandwidth floor")
+            theirs, ratio, floor = "-", "-", "-"
+            if hf in row:
+                theirs = f"{row[hf]['tokens_per_s']:.2f}"
+                ratio = f"{ours['tokens_per_s'] / row[hf]['tokens_per_s']:.2f}x"
+                ratio += f" {verdict(ours['tokens_per_s'] / row[hf]['tokens_per_s'], TARGETS[path])}"
+            if path == "kv_cache":
+                share = r["floor_seconds_per_token"] / ours["decode_s_per_token"]
+                floor = f"{share:.0%}"
+                if length in (32, 992):
+                    floor += f" {verdict(share, TARGETS['decode_short' if length == 32 else 'decode_long'])}"
+            print(f"| {length} | {path} | {ours['prefill_s'] * 1e3:.0f} ms | {ours['decode_s_per_token'] * 1e3:.1f} ms "
+                  f"| {ours['tokens_per_s']:.2f} | {theirs} | {ratio} | {floor} |")
+    s = r["score"]
+    line = f"\n--score, one window of {c['n_ctx']} tokens: {s['ours_s']:.2f} s"
+    if "hf_forward_s" in s:
+        ratio = s["hf_forward_s"] / s["ours_s"]
+        line += f"; transformers' forward pass {s['hf_forward_s']:.2f} s; {ratio:.2f}x {verdict(ratio, TARGETS['score'])}"
+    print(line)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=["small"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--prompt-lengths", type=int, nargs="+", default=[1, 32, 128, 512, 992])
+    parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the checkpoints are built")
+    parser.add_argument("--no-transformers", action="store_true", help="measure numpy-gpt2 alone")
+    parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
+    args = parser.parse_args()
+    m = machine()
+    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']}")
+    results = {"machine": m, "runs": args.runs, "new_tokens": args.new_tokens, "shapes": []}
+    for shape in args.shapes:
+        results["shapes"].append(measure(shape, args))
+        report(results["shapes"][-1], args.runs, args.new_tokens)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

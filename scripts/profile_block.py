@@ -1,7 +1,7 @@
 """Where a forward pass spends its time: each step of one block, timed alone, at three prompt lengths.
 
 Run it on a checkpoint with GPT-2 124M's shapes (scripts/benchmark.py builds one):
-    .venv/bin/python scripts/profile_block.py /tmp/gpt2-small-shapes
+    .venv/bin/python scripts/profile_block.py /tmp/numpy-gpt2-benchmark-small
 It prints, per prompt length, the whole forward pass (last position only, as generation runs it) and
 the median time of each step of block 0, largest first. The steps are the core's own functions, so
 one block's sum times n_layer comes close to the forward pass.
@@ -56,4 +56,4 @@ def main(folder):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/gpt2-small-shapes")
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/numpy-gpt2-benchmark-small")

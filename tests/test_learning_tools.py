@@ -10,6 +10,7 @@ import pytest
 from conftest import STATES_ATOL, TINY, assert_close, run_main
 from model import forward
 from instruments.probe import probe
+from lessons import score
 from lessons.score import perplexity, token_logprobs
 from tensor_ops import log_softmax, softmax
 from instruments.token_view import describe
@@ -99,7 +100,14 @@ def test_tokens_shows_spaces_and_the_bytes_of_split_characters():
     assert "<8b>" in out and "1 of the 4 UTF-8 bytes of '👋'" in out
 
 
-def test_sliding_window_perplexity_equals_plain_when_the_text_fits(tiny, tok):
+@pytest.fixture(params=[None, 5], ids=["ROWS", "ROWS=5"])
+def score_rows(request, monkeypatch):
+    """As written, then with score.py making logits 5 rows at a time (the tiny model's n_ctx is ROWS)."""
+    if request.param:
+        monkeypatch.setattr(score, "ROWS", request.param)
+
+
+def test_sliding_window_perplexity_equals_plain_when_the_text_fits(tiny, tok, score_rows):
     params, config = tiny
     ids = tok.encode(PROMPT)
     assert len(ids) <= config.n_ctx
@@ -110,7 +118,7 @@ def test_sliding_window_perplexity_equals_plain_when_the_text_fits(tiny, tok):
 
 
 @pytest.mark.parametrize("stride", [16, 32, 63])
-def test_a_long_text_scores_each_token_once_in_the_first_window_reaching_it(tiny, stride):
+def test_a_long_text_scores_each_token_once_in_the_first_window_reaching_it(tiny, stride, score_rows):
     params, config = tiny
     ids = [int(i) for i in np.random.default_rng(0).integers(0, 50000, 150)]
     logprobs = token_logprobs(ids, params, config, stride)
