@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from attention import causal_mask, merge_heads, qkv_heads  # noqa: E402
+from attention import attend, causal_mask, merge_heads, qkv_heads  # noqa: E402
 from benchmark import median_time  # noqa: E402  (scripts/benchmark.py, beside this file)
 from load import load_model  # noqa: E402
 from model import embed, forward  # noqa: E402
@@ -24,18 +24,14 @@ def block_steps(ids, params, config):
     x, mask = embed(ids, params), causal_mask(len(ids))
     h = layer_norm(x, p.ln_1, eps)
     q, k, v = qkv_heads(h, p.attn, config)
-    scores = q @ k.transpose(0, 2, 1)
-    weights = softmax(scores / 8.0 + mask)
+    out = attend(q, k, v, mask)
     before_gelu = linear(h, p.mlp.c_fc)
     hidden = gelu(before_gelu)
     return {
         "ln_1 + ln_2": 2 * median_time(lambda: layer_norm(x, p.ln_1, eps)),
         "c_attn": median_time(lambda: qkv_heads(h, p.attn, config)),
-        "q @ k.T": median_time(lambda: q @ k.transpose(0, 2, 1)),
-        "scale + mask": median_time(lambda: scores / 8.0 + mask),
-        "softmax": median_time(lambda: softmax(scores)),
-        "w @ v": median_time(lambda: weights @ v),
-        "merge_heads + c_proj": median_time(lambda: linear(merge_heads(weights @ v), p.attn.c_proj)),
+        "attend (in slices)": median_time(lambda: attend(q, k, v, mask)),
+        "merge_heads + c_proj": median_time(lambda: linear(merge_heads(out), p.attn.c_proj)),
         "c_fc": median_time(lambda: linear(h, p.mlp.c_fc)),
         "gelu": median_time(lambda: gelu(before_gelu)),
         "mlp c_proj": median_time(lambda: linear(hidden, p.mlp.c_proj)),
