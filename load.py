@@ -17,6 +17,7 @@ import os
 import re
 
 import numpy as np
+from safetensors import safe_open
 
 from config import DEFAULT_MODEL, Config, ModelError, read_config
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
@@ -105,23 +106,29 @@ def weight_files(folder):
 def load_params(paths, config: Config) -> GPT2:
     """The weights from one .safetensors file or the parts of a sharded one, checked against the config."""
     with contextlib.ExitStack() as stack:
-        where = {}  # tensor name, without save_pretrained's "transformer." prefix -> (open file, path, entry)
+        where = {}  # tensor name, without save_pretrained's "transformer." prefix -> (path, name in the file, entry)
+        files = {}  # path -> (the file opened by the safetensors package, the file opened for plain reads)
         for path in paths:
             f = stack.enter_context(open(path, "rb"))
             for key, entry in read_header(f, path).items():
-                where[key.removeprefix("transformer.")] = (f, path, entry)
+                where[key.removeprefix("transformer.")] = (path, key, entry)
+            files[path] = (stack.enter_context(safe_open(path, "numpy")), f)
+
+        def read(name):
+            path, key, entry = where[name]
+            return read_tensor(*files[path], key, entry)
+
         label = paths[0] if len(paths) == 1 else os.path.dirname(paths[0])
         expected = expected_shapes(config)
         check_names(set(where), expected, label)
         check_shapes({name: where[name][2].shape for name in expected}, expected, label)
         for name in expected:
-            check_dtype(name, where[name][2], where[name][1])
-        tensors = {name: read_tensor(where[name][0], where[name][2]) for name in expected}
+            check_dtype(name, where[name][2], where[name][0])
+        tensors = {name: read(name) for name in expected}
         broken = next((name for name, t in tensors.items() if not np.isfinite([t.min(), t.max()]).all()), None)
         if broken:  # one NaN spreads to every logit it touches; min and max are NaN or inf if any value is
-            raise ModelError(f"{where[broken][1]} holds NaN or infinite values in {broken}; the file is damaged")
-        if "lm_head.weight" in where and not np.array_equal(read_tensor(where["lm_head.weight"][0],
-                                                                        where["lm_head.weight"][2]), tensors["wte.weight"]):
+            raise ModelError(f"{where[broken][0]} holds NaN or infinite values in {broken}; the file is damaged")
+        if "lm_head.weight" in where and not np.array_equal(read("lm_head.weight"), tensors["wte.weight"]):
             raise ModelError(f"{label} has an output projection different from wte; GPT-2 ties them")
     return to_params(tensors, config)
 

@@ -1,11 +1,13 @@
 """Read tensors from a .safetensors file: an 8-byte header length, a JSON header, then raw bytes.
 
 Called by load.py. The header maps each tensor's name to its dtype, shape and byte range in the
-data that follows; nothing in the file is ever executed (unlike a pickle). Each tensor is read with
-a plain file read straight into its own array, and converted to float32 once if the file holds
-float16 or bfloat16. Reading rather than memory-mapping matters for memory: the pages of a mapped
-file count as the process's own as soon as they are touched, which would double the peak memory
-while the float32 arrays are made.
+data that follows; nothing in the file is ever executed (unlike a pickle). The safetensors package,
+made for these files and hardened against malformed ones, checks the header and reads the tensors:
+it maps the file into memory and copies each tensor out of it into an array of its own. The mapped
+pages are the kernel's file cache, which it reclaims; the memory the run itself needs (RssAnon) is
+the arrays, about the size of the weights. float16 tensors are converted to float32 once. bfloat16
+has no NumPy type, so the library cannot hand it over as an array: those bytes are read here, at the
+offset the checked header gives, and widened to float32 (a bfloat16 is the top half of a float32).
 """
 import json
 import math
@@ -33,13 +35,14 @@ def read_header(f, path) -> dict:
 
     The safetensors package checks the whole header first (offsets that overlap, leave gaps, point into
     the header or past the end; duplicate names; shapes and offsets that are not whole numbers; nesting):
-    it is the library made for this and hardened against malformed files. Only then is it read here."""
+    it is the library made for this and hardened against malformed files. Only then is it read here, for
+    the offsets that bfloat16 tensors need."""
     size = os.fstat(f.fileno()).st_size
     n = int.from_bytes(f.read(8), "little")
     if size < 8 or n > size - 8:
         raise corrupt(path, "its header runs past the end of the file")
     try:
-        with safe_open(path, "numpy"):  # maps the file, reads only its header
+        with safe_open(path, "numpy"):  # maps the file and checks its header
             pass
     except Exception as e:  # noqa: BLE001 -- SafetensorError, and others for files that are not safetensors at all
         raise corrupt(path, f"the safetensors package says: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
@@ -63,14 +66,14 @@ def check_dtype(name, entry: Entry, path):
         raise ModelError(f"{path}: tensor {name} is {entry.dtype}; only F32, F16 and BF16 are read")
 
 
-def read_tensor(f, entry: Entry):
-    """One tensor as a float32 array."""
+def read_tensor(tensors, f, key, entry: Entry):
+    """One tensor as a float32 array: tensors is the file opened by safe_open, f the same file opened
+    for plain reads (bfloat16 only), key the tensor's name in the file."""
+    if entry.dtype != "BF16":
+        return tensors.get_tensor(key).astype(np.float32, copy=False)  # F32 as it is, F16 widened
     f.seek(entry.offset)
     count = math.prod(entry.shape)
-    if entry.dtype == "BF16":  # bfloat16 is the top half of a float32: shift its bits into place
-        x = (np.fromfile(f, "<u2", count).astype(np.uint32) << 16).view(np.float32)
-    else:
-        x = np.fromfile(f, "<f4" if entry.dtype == "F32" else "<f2", count).astype(np.float32, copy=False)
+    x = (np.fromfile(f, "<u2", count).astype(np.uint32) << 16).view(np.float32)  # shift the bits into place
     assert x.size == count, "read_header checked that every tensor fits in the file"
     return x.reshape(entry.shape)
 

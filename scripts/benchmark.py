@@ -189,11 +189,14 @@ def measure(shape, args):
     del params
     memory = memory_runs(folder, args.prompt_lengths, n, config.n_ctx)
     load_seconds = median_time(lambda: load_model(folder), args.runs)
+    results = {"shape": shape, "config": gpt2_config(shape), "load_seconds": load_seconds, "weight_bytes": weight_bytes,
+               "memory": memory}
+    if args.memory_only:
+        return results
     params, config = load_model(folder)
     read_per_token = weight_bytes - params.wpe.nbytes  # one row of wpe is read, all else once
     bw = bandwidth()
-    results = {"shape": shape, "config": gpt2_config(shape), "load_seconds": load_seconds, "weight_bytes": weight_bytes,
-               "bandwidth": bw, "floor_seconds_per_token": read_per_token / bw, "memory": memory}
+    results.update(bandwidth=bw, floor_seconds_per_token=read_per_token / bw)
     hf = None if args.no_transformers else load_transformers(folder)
     results["transformers"] = None if hf is None else f"torch {hf[0].__version__}, threads {hf[0].get_num_threads()}"
 
@@ -246,17 +249,20 @@ def verdict(value, target, more_is_better=True):
 def report(r, runs, new_tokens):
     c = r["config"]
     print(f"\n## GPT-2 {r['shape']}'s shapes (n_layer {c['n_layer']}, n_head {c['n_head']}, n_embd {c['n_embd']})\n")
-    print(f"transformers: {r['transformers'] or 'not installed: ratios not measured'}; "
-          f"medians of {runs} runs, {new_tokens} new tokens, greedy")
+    if "transformers" in r:
+        print(f"transformers: {r['transformers'] or 'not installed: ratios not measured'}; "
+              f"medians of {runs} runs, {new_tokens} new tokens, greedy")
     wb = r["weight_bytes"]
     print(f"weights: {wb / 1e6:.1f} MB float32; load from disk (warm page cache): {r['load_seconds']:.2f} s")
-    print(f"memory bandwidth: {r['bandwidth'] / 1e9:.1f} GB/s -> floor {r['floor_seconds_per_token'] * 1e3:.1f} ms "
-          f"per decoded token\n")
-    print("| main.py run | peak RssAnon | x weights | VmHWM | x weights |")
+    print("\n| main.py run | peak RssAnon | x weights | VmHWM | x weights |")
     print("| --- | --- | --- | --- | --- |")
     for run, (anon, hwm) in r["memory"].items():
         print(f"| {run} | {anon / 1e6:.0f} MB | {anon / wb:.2f} {verdict(anon / wb, TARGETS['memory'], False)} "
               f"| {hwm / 1e6:.0f} MB | {hwm / wb:.2f} |")
+    if "bandwidth" not in r:
+        return
+    print(f"\nmemory bandwidth: {r['bandwidth'] / 1e9:.1f} GB/s (the fastest of 15 runs) -> floor "
+          f"{r['floor_seconds_per_token'] * 1e3:.1f} ms per decoded token")
     print("\n| prompt | path | prefill | decode / token | tokens/s | transformers tokens/s | ratio | decode vs floor |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for key in [k for k in r if k.startswith("prompt_")]:
@@ -291,6 +297,7 @@ def main():
     parser.add_argument("--prompt-lengths", type=int, nargs="+", default=[1, 32, 128, 512, 992])
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the checkpoints are built")
     parser.add_argument("--no-transformers", action="store_true", help="measure numpy-gpt2 alone")
+    parser.add_argument("--memory-only", action="store_true", help="load time and peak memory, no timings")
     parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     args = parser.parse_args()
     m = machine()
