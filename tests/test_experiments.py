@@ -44,14 +44,15 @@ def ids_of(exp):
 
 def test_the_probe_is_forward(tiny, tok, exp, query_rows):
     """Bit for bit while attention.attend takes the prompt in one slice (up to QUERY_ROWS tokens);
-    beyond, attend sums in another order: float32 round-off (measured 8.1e-6 with slices of 3)."""
+    beyond, attend sums in another order: float32 round-off. Each path is within LOGITS_ATOL of transformers,
+    so they may be twice that apart (measured 8.1e-6 with NumPy 2.4, 1.1e-5 with 1.22, slices of 3)."""
     for text in ("Hello", "hello 👋 world 🌍", str(exp["prompt"])):
         ids = tok.encode(text)
         ours, expected = probe(ids, *tiny).logits, forward(ids, *tiny)
         if len(ids) <= attention.QUERY_ROWS:
             assert np.array_equal(ours, expected), text
         else:
-            assert_close(ours, expected, LOGITS_ATOL, f"probe logits of {text!r}")
+            assert_close(ours, expected, 2 * LOGITS_ATOL, f"probe logits of {text!r}")
 
 
 def test_every_heads_pattern_is_transformers(tiny, exp):

@@ -114,7 +114,10 @@ def test_sliding_window_perplexity_equals_plain_when_the_text_fits(tiny, tok, sc
     plain = log_softmax(forward(ids, params, config))
     expected = [None] + [float(plain[t - 1, ids[t]]) for t in range(1, len(ids))]
     for stride in (None, 1, 7, config.n_ctx - 1):
-        assert token_logprobs(ids, params, config, stride) == expected
+        got = token_logprobs(ids, params, config, stride)
+        # Scoring unembeds only the rows it needs: a product on fewer rows may round differently
+        # (identical with NumPy 2.4; 1.9e-6 apart with NumPy 1.22's OpenBLAS).
+        assert got[0] is None and np.allclose(got[1:], expected[1:], rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("stride", [16, 32, 63])
