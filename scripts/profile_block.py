@@ -15,7 +15,7 @@ from attention import attend, causal_mask, merge_heads, qkv_heads  # noqa: E402
 from benchmark import median_time  # noqa: E402  (scripts/benchmark.py, beside this file)
 from load import load_model  # noqa: E402
 from model import embed, forward  # noqa: E402
-from tensor_ops import gelu, layer_norm, linear, softmax  # noqa: E402
+from tensor_ops import gelu, layer_norm, linear  # noqa: E402
 
 
 def block_steps(ids, params, config):
