@@ -17,7 +17,6 @@ import os
 import re
 
 import numpy as np
-from safetensors import safe_open
 
 from config import DEFAULT_MODEL, Config, ModelError, read_config
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
@@ -110,9 +109,10 @@ def load_params(paths, config: Config) -> GPT2:
         files = {}  # path -> (the file opened by the safetensors package, the file opened for plain reads)
         for path in paths:
             f = stack.enter_context(open(path, "rb"))
-            for key, entry in read_header(f, path).items():
+            tensors, entries = read_header(f, path)
+            files[path] = (stack.enter_context(tensors), f)
+            for key, entry in entries.items():
                 where[key.removeprefix("transformer.")] = (path, key, entry)
-            files[path] = (stack.enter_context(safe_open(path, "numpy")), f)
 
         def read(name):
             path, key, entry = where[name]

@@ -30,20 +30,20 @@ class Entry:
     offset: int  # where its bytes start in the file
 
 
-def read_header(f, path) -> dict:
-    """{name: Entry} for every tensor in the open file, checked to lie inside it.
+def read_header(f, path):
+    """(the file opened by the safetensors package, {name: Entry} for every tensor in it).
 
     The safetensors package checks the whole header first (offsets that overlap, leave gaps, point into
     the header or past the end; duplicate names; shapes and offsets that are not whole numbers; nesting):
-    it is the library made for this and hardened against malformed files. Only then is it read here, for
-    the offsets that bfloat16 tensors need."""
+    it is the library made for this and hardened against malformed files. The file it opens is the one
+    read_tensor reads from. Only then is the header read here, for the offsets that bfloat16 tensors
+    need. f is the same file, opened for plain reads."""
     size = os.fstat(f.fileno()).st_size
     n = int.from_bytes(f.read(8), "little")
     if size < 8 or n > size - 8:
         raise corrupt(path, "its header runs past the end of the file")
     try:
-        with safe_open(path, "numpy"):  # maps the file and checks its header
-            pass
+        tensors = safe_open(path, "numpy")  # maps the file and checks its header
     except Exception as e:  # noqa: BLE001 -- SafetensorError, and others for files that are not safetensors at all
         raise corrupt(path, f"the safetensors package says: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
     try:
@@ -57,7 +57,7 @@ def read_header(f, path) -> dict:
     for name, e in entries.items():
         if e.dtype in ITEM_SIZE and lengths[name] != math.prod(e.shape) * ITEM_SIZE[e.dtype]:
             raise corrupt(path, f"tensor {name} does not fit in the file")
-    return entries
+    return tensors, entries
 
 
 def check_dtype(name, entry: Entry, path):

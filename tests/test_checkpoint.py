@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import pytest
-from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 from plumbing.checkpoint import check_dtype, read_header, read_tensor
@@ -15,10 +14,10 @@ from conftest import TINY
 
 def read_all(path):
     with open(path, "rb") as f:
-        entries = read_header(f, path)
-        for name, e in entries.items():
-            check_dtype(name, e, path)
-        with safe_open(path, "numpy") as tensors:
+        tensors, entries = read_header(f, path)
+        with tensors:
+            for name, e in entries.items():
+                check_dtype(name, e, path)
             return {name: read_tensor(tensors, f, name, e) for name, e in entries.items()}
 
 
