@@ -184,9 +184,8 @@ def measure(shape, args):
     folder = build_checkpoint(os.path.join(args.folder, f"numpy-gpt2-benchmark-{shape}"), shape)
     n = args.new_tokens
     # Memory first, in child processes, before this process holds anything large.
-    params, config = load_model(folder)
+    config = read_config(os.path.join(folder, "config.json"))
     weight_bytes = 4 * sum(math.prod(shape) for shape in expected_shapes(config).values())  # float32
-    del params
     memory = memory_runs(folder, args.prompt_lengths, n, config.n_ctx)
     load_seconds = median_time(lambda: load_model(folder), args.runs)
     results = {"shape": shape, "config": gpt2_config(shape), "load_seconds": load_seconds, "weight_bytes": weight_bytes,
