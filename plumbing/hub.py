@@ -13,12 +13,22 @@ dropped or stalled connection, a full disk) is one sentence too.
 A download cut short: huggingface_hub 2.x (what run.sh installs on Python 3.10 and later) writes each
 download to a file of its own, deletes it if the download fails, and resumes nothing across runs. A
 process killed outright (kill -9) cannot delete it, so such leftovers of earlier runs are removed
-before a download starts (remove_stale_partial_files). huggingface_hub 0.x (on Python 3.9) keeps one
-partial file per download and resumes it on the next run.
+before a download starts (remove_stale_partial_files). huggingface_hub 1.x (what installs on Python
+3.9) keeps one partial file per download and resumes it on the next run. Within a run, both resume a
+broken transfer by themselves a few times; ResumeNote says so in one line.
+
+Two of huggingface_hub's defaults are changed, unless the environment sets them:
+- HF_HUB_DISABLE_XET=1. The hub keeps large files in its Xet storage, and huggingface_hub fetches them
+  with the hf_xet package (which comes with it). Its transfers (retries, stalls, partial files) are a
+  program of their own that the stand-in hub of the tests cannot play, so this program asks for plain
+  HTTPS, which serves the same bytes and is the path its tests run.
+- HF_HUB_DISABLE_TELEMETRY=1. Otherwise huggingface_hub 2.x first asks the hub for a list of AI agents,
+  to name one in its user agent: one more request, and up to 3 s more when the hub cannot be reached.
 
 Only the files named here are requested, never a repository's pickle weights.
 """
 import errno
+import logging
 import os
 import re
 import shutil
@@ -26,18 +36,24 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
-from huggingface_hub.utils import (EntryNotFoundError, HfHubHTTPError, HFValidationError,
-                                   LocalEntryNotFoundError, RepositoryNotFoundError, logging)
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # both read when huggingface_hub is imported, just below (see above)
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache  # noqa: E402
+from huggingface_hub.errors import (HfHubHTTPError, HFValidationError, LocalEntryNotFoundError,  # noqa: E402
+                                    RemoteEntryNotFoundError, RepositoryNotFoundError)
+from huggingface_hub.utils import logging as hub_logging, tqdm  # noqa: E402
 
 from config import ModelError
 from plumbing.checkpoint import shards
 
 STALE_SECONDS = 120  # a partial download untouched this long belongs to no running download
-# huggingface_hub 1.x and later name a partial download <etag>.<8 hex digits>.incomplete, unique to the
-# process that wrote it, and never resume it. (0.x names it <etag>.incomplete and resumes it: left alone.)
+# huggingface_hub 2.x names a partial download <etag>.<8 hex digits>.incomplete, unique to the process that
+# wrote it, and never resumes it. (1.x on Python 3.9 names it <etag>.incomplete and resumes it: left alone.)
 ORPHAN = re.compile(r".+\.[0-9a-f]{8}\.incomplete")
-logging.set_verbosity_error()  # its retries are quiet: what finally went wrong is said once, below
+hub_logging.set_verbosity_error()  # its retries are quiet: what finally went wrong is said once, below
+DOWNLOAD_LOG = hub_logging.get_logger("huggingface_hub.file_download")
+DOWNLOAD_LOG.setLevel(logging.WARNING)  # except that a transfer is being resumed: ResumeNote says it
+DOWNLOAD_LOG.propagate = False
 
 
 def download(repo_id):
@@ -69,12 +85,31 @@ def fetch(repo_id, filename, optional=False):
         print(f"downloading {filename} of {repo_id} from the Hugging Face hub (once: later runs use the cache)",
               file=sys.stderr)
         remove_stale_partial_files(repo_id)
+    note = ResumeNote(filename, repo_id)
+    DOWNLOAD_LOG.addHandler(note)
     try:
         return hf_hub_download(repo_id, filename)  # shows a progress bar when stderr is a terminal
-    except EntryNotFoundError:  # asked even so: huggingface_hub then remembers the file's absence in its cache
+    except RemoteEntryNotFoundError:  # asked even so: huggingface_hub then remembers the file's absence in its cache
         return missing(repo_id, filename, optional)
     except Exception as e:  # noqa: BLE001 -- the transport library's exceptions differ between versions
         raise ModelError(failure(e, repo_id, filename)) from None
+    finally:
+        DOWNLOAD_LOG.removeHandler(note)
+
+
+class ResumeNote(logging.Handler):
+    """huggingface_hub resumes a broken transfer by itself, up to five times in a row, and logs a warning for
+    each try: this says it once, so that a user knows why the download waits, then stays quiet."""
+
+    def __init__(self, filename, repo_id):
+        super().__init__()
+        self.note = (f"the connection to the Hugging Face hub broke while sending {filename} of {repo_id}; "
+                     "huggingface_hub is resuming the download")
+
+    def emit(self, record):
+        if self.note and "resume" in record.getMessage():
+            tqdm.write(self.note, file=sys.stderr)  # above the progress bar, if one is drawn
+            self.note = None
 
 
 def check_hub(repo_id, filename):
@@ -88,11 +123,11 @@ def check_hub(repo_id, filename):
         raise ModelError(f"HF_ENDPOINT is {os.environ.get('HF_ENDPOINT', constants.ENDPOINT)!r}, not an http:// or "
                          "https:// address")
     try:
-        metadata = get_hf_file_metadata(hf_hub_url(repo_id, filename), timeout=10)
-    except EntryNotFoundError:
+        metadata = get_hf_file_metadata(hf_hub_url(repo_id, filename), timeout=constants.HF_HUB_ETAG_TIMEOUT)
+    except RemoteEntryNotFoundError:
         return None
     except Exception as e:  # noqa: BLE001
-        raise ModelError(failure(e, repo_id, filename)) from None
+        raise ModelError(failure(e, repo_id, filename, asking=True)) from None
     return metadata.size or 0
 
 
@@ -108,34 +143,35 @@ def check_room(size, filename, repo_id):
                          "to a folder with room")
 
 
-def failure(e, repo_id, filename):
-    """One sentence for what went wrong while asking the hub for a file or downloading it."""
+def failure(e, repo_id, filename, asking=False):
+    """One sentence for what went wrong while asking the hub for a file (asking) or downloading it."""
     name = type(e).__name__
     if isinstance(e, RepositoryNotFoundError):
         return (f"the Hugging Face hub has no model named {repo_id} (or it is private); check the name, or give "
                 "--model a folder holding config.json and model.safetensors")
     if isinstance(e, LocalEntryNotFoundError) and isinstance(e.__cause__, Exception):
-        return failure(e.__cause__, repo_id, filename)  # huggingface_hub's wrapper around the real cause
+        return failure(e.__cause__, repo_id, filename, asking)  # huggingface_hub's wrapper around the real cause
     if isinstance(e, HfHubHTTPError) and getattr(e, "response", None) is not None:
         status = e.response.status_code
         advice = {429: "it limits how often one may download: wait a minute and run again"}.get(
             status, "the hub is having trouble: try again later" if status >= 500 else "check the name")
-        reason = getattr(e.response, "reason_phrase", None) or getattr(e.response, "reason", "")  # httpx, or requests
-        return f"the Hugging Face hub answered {status} {reason} for {filename} of {repo_id}; {advice}"
-    if "Timeout" in name:
-        return (f"the Hugging Face hub stopped sending {filename} of {repo_id} (no data for "
-                f"{constants.HF_HUB_DOWNLOAD_TIMEOUT} s, several times); check the connection and run again "
-                "(the download starts over)")
+        return f"the Hugging Face hub answered {status} {e.response.reason_phrase} for {filename} of {repo_id}; {advice}"
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
         return (f"cannot write {filename} of {repo_id} into the Hugging Face cache {constants.HF_HUB_CACHE}: "
                 f"{e.strerror}; set HF_HOME to a folder you can write, with room for the model")
-    if "Connect" in name:
-        return (f"cannot download {repo_id}: the Hugging Face hub cannot be reached and "
-                f"{filename} is not in the cache; connect once to download it, or give --model a folder holding config.json, "
+    if "Connect" in name:  # refused, no route, no name, or no answer to the connection itself (ConnectTimeout)
+        return (f"cannot download {repo_id}: the Hugging Face hub cannot be reached and {filename} is not in the "
+                "cache; connect once to download it, or give --model a folder holding config.json, "
                 "model.safetensors and tokenizer.json")
+    if "Timeout" in name and asking:
+        return (f"the Hugging Face hub did not answer within {constants.HF_HUB_ETAG_TIMEOUT} s when asked for "
+                f"{filename} of {repo_id}; try again later (HF_HUB_ETAG_TIMEOUT sets how long to wait)")
+    if "Timeout" in name:
+        return (f"the Hugging Face hub stopped sending {filename} of {repo_id} (no data for "
+                f"{constants.HF_HUB_DOWNLOAD_TIMEOUT} s, several times); check the connection and run again")
     first_line = (str(e).splitlines() or [""])[0]
     return (f"the connection to the Hugging Face hub broke while fetching {filename} of {repo_id} ({name}: "
-            f"{first_line}); run again (the download starts over)")
+            f"{first_line}); run again")
 
 
 def remove_stale_partial_files(repo_id):

@@ -4,7 +4,9 @@ It serves folders as model repositories at HF_ENDPOINT/{repo_id}/resolve/{revisi
 way the hub does: HEAD and GET, the X-Repo-Commit and ETag headers the client caches by, the
 X-Error-Code header that tells a missing repository from a missing file, and byte ranges so an
 interrupted download can resume. It records every request, and can send files slowly so a test can
-interrupt a download half-way. It can also misbehave as a real server or network does (`fault`):
+interrupt a download half-way. Like the hub, it names its .safetensors files as kept in Xet storage
+(X-Xet-Hash), which huggingface_hub would fetch with hf_xet unless told not to; the Xet service itself
+is not here, so a client that tried it would fail. It can also misbehave as a real server or network does (`fault`):
   "status 500" / "status 429"  answer every request with that status
   "drop"                       send half of a file's bytes, then close the connection
   "stall"                      send half of a file's bytes, then nothing more, keeping the connection open
@@ -72,6 +74,9 @@ class FakeHub:
                 self.send_header("X-Repo-Commit", COMMIT)
                 self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
                 self.send_header("Content-Length", str(len(data) - start))
+                if filename.endswith(".safetensors"):
+                    self.send_header("X-Xet-Hash", hashlib.sha256(data).hexdigest())
+                    self.send_header("X-Xet-Refresh-Route", f"{hub.url}/api/models/{repo_id}/xet-read-token/{COMMIT}")
                 if start:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 self.end_headers()
