@@ -130,17 +130,18 @@ def test_a_repository_without_safetensors_is_refused(tmp_path, hub, repo):
                                               "(pickle weights are never loaded)")
 
 
-def test_an_unreachable_hub_without_cache_says_what_to_do(tmp_path):
-    """huggingface_hub retries a refused connection for about 20 seconds before giving up."""
+def test_an_unreachable_hub_without_cache_says_what_to_do_at_once(tmp_path):
+    """The hub is asked once, without huggingface_hub's retries (which took 24 s and 13 lines of messages)."""
     hub = FakeHub({})
     endpoint = hub.url
     hub.stop()  # nothing listens there any more
+    start = time.monotonic()
     result = run("Hello", env=env_for(tmp_path, endpoint))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[-1] == (
+    assert time.monotonic() - start < 5 and result.returncode == 1
+    assert result.stderr == (
         f"error: cannot download {DEFAULT_REPO}: the Hugging Face hub cannot be reached and config.json is not "
         "in the cache; connect once to download it, or give --model a folder holding config.json, "
-        "model.safetensors and tokenizer.json")
+        "model.safetensors and tokenizer.json\n")
 
 
 def start_slow_download(tmp_path, repo_folder):
@@ -254,15 +255,6 @@ def test_a_hub_whose_address_never_answers_is_unreachable_at_once(tmp_path):
     assert result.returncode == 1 and result.stderr.startswith(
         f"error: cannot download {DEFAULT_REPO}: the Hugging Face hub cannot be reached"), result.stderr
     assert len(result.stderr.splitlines()) == 1 and seconds < 5, f"{seconds:.1f} s"
-
-
-def test_an_unreachable_hub_is_said_at_once(tmp_path):
-    hub = FakeHub({})
-    endpoint = hub.url
-    hub.stop()
-    start = time.monotonic()
-    result = run("Hello", env=env_for(tmp_path, endpoint))
-    assert time.monotonic() - start < 5 and len(result.stderr.splitlines()) == 1, result.stderr
 
 
 @pytest.mark.parametrize("endpoint", ["notaurl", "ftp://127.0.0.1", "http://"])
