@@ -5,8 +5,9 @@ its cache (~/.cache/huggingface/hub, or $HF_HOME/hub). The cache is read first, 
 downloaded once starts without touching the network; HF_HUB_OFFLINE=1 and HF_ENDPOINT are honoured
 as huggingface_hub documents them.
 
-Before the first download the hub is asked once, without retries, whether it has the file: a hub
-that cannot be reached, answers with an error or is over its rate limit is then one sentence at once,
+Before the first download the hub is asked once, without retries and for at most HF_HUB_ETAG_TIMEOUT
+seconds (10 by default), whether it has the file: a hub that cannot be reached, answers with an error,
+is too slow or is over its rate limit is then one sentence at once,
 instead of huggingface_hub's half a minute of retries. What can still go wrong during a download (a
 dropped or stalled connection, a full disk) is one sentence too.
 
@@ -15,7 +16,7 @@ download to a file of its own, deletes it if the download fails, and resumes not
 process killed outright (kill -9) cannot delete it, so such leftovers of earlier runs are removed
 before a download starts (remove_stale_partial_files). huggingface_hub 1.x (what installs on Python
 3.9) keeps one partial file per download and resumes it on the next run. Within a run, both resume a
-broken transfer by themselves a few times; ResumeNote says so in one line.
+broken transfer by themselves a few times (1.x only a stalled one); ResumeNote says so in one line.
 
 Two of huggingface_hub's defaults are changed, unless the environment sets them:
 - HF_HUB_DISABLE_XET=1. The hub keeps large files in its Xet storage, and huggingface_hub fetches them
