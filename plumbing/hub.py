@@ -16,7 +16,7 @@ download to a file of its own, deletes it if the download fails, and resumes not
 process killed outright (kill -9) cannot delete it, so such leftovers of earlier runs are removed
 before a download starts (remove_stale_partial_files). huggingface_hub 1.x (what installs on Python
 3.9) keeps one partial file per download and resumes it on the next run. Within a run, both resume a
-broken transfer by themselves a few times (1.x only a stalled one); ResumeNote says so in one line.
+broken transfer by themselves a few times (1.x only a stalled one); RetryNote says so in one line.
 
 Two of huggingface_hub's defaults are changed, unless the environment sets them:
 - HF_HUB_DISABLE_XET=1. The hub keeps large files in its Xet storage, and huggingface_hub fetches them
@@ -52,9 +52,10 @@ STALE_SECONDS = 120  # a partial download untouched this long belongs to no runn
 # wrote it, and never resumes it. (1.x on Python 3.9 names it <etag>.incomplete and resumes it: left alone.)
 ORPHAN = re.compile(r".+\.[0-9a-f]{8}\.incomplete")
 hub_logging.set_verbosity_error()  # its retries are quiet: what finally went wrong is said once, below
-DOWNLOAD_LOG = hub_logging.get_logger("huggingface_hub.file_download")
-DOWNLOAD_LOG.setLevel(logging.WARNING)  # except that a transfer is being resumed: ResumeNote says it
-DOWNLOAD_LOG.propagate = False
+RETRY_LOGS = [hub_logging.get_logger(name) for name in ("huggingface_hub.file_download", "huggingface_hub.utils._http")]
+for log in RETRY_LOGS:  # except the first retry of a download, which RetryNote says in one line
+    log.setLevel(logging.WARNING)
+    log.propagate = False
 
 
 def download(repo_id):
@@ -86,8 +87,9 @@ def fetch(repo_id, filename, optional=False):
         print(f"downloading {filename} of {repo_id} from the Hugging Face hub (once: later runs use the cache)",
               file=sys.stderr)
         remove_stale_partial_files(repo_id)
-    note = ResumeNote(filename, repo_id)
-    DOWNLOAD_LOG.addHandler(note)
+    note = RetryNote(filename, repo_id)
+    for log in RETRY_LOGS:
+        log.addHandler(note)
     try:
         return hf_hub_download(repo_id, filename)  # shows a progress bar when stderr is a terminal
     except RemoteEntryNotFoundError:  # asked even so: huggingface_hub then remembers the file's absence in its cache
@@ -95,22 +97,31 @@ def fetch(repo_id, filename, optional=False):
     except Exception as e:  # noqa: BLE001 -- the transport library's exceptions differ between versions
         raise ModelError(failure(e, repo_id, filename)) from None
     finally:
-        DOWNLOAD_LOG.removeHandler(note)
+        for log in RETRY_LOGS:
+            log.removeHandler(note)
 
 
-class ResumeNote(logging.Handler):
-    """huggingface_hub resumes a broken transfer by itself, up to five times in a row, and logs a warning for
-    each try: this says it once, so that a user knows why the download waits, then stays quiet."""
+class RetryNote(logging.Handler):
+    """huggingface_hub tries a download again by itself, up to five times in a row, when the connection breaks
+    (it resumes the transfer) or the hub answers 429 (it waits, as long as the hub asks), and logs a warning
+    for each try: this says the first in one line, so that a user knows why the download waits."""
 
     def __init__(self, filename, repo_id):
         super().__init__()
-        self.note = (f"the connection to the Hugging Face hub broke while sending {filename} of {repo_id}; "
-                     "huggingface_hub is resuming the download")
+        self.what, self.said = f"{filename} of {repo_id}", False
 
     def emit(self, record):
-        if self.note and "resume" in record.getMessage():
-            tqdm.write(self.note, file=sys.stderr)  # above the progress bar, if one is drawn
-            self.note = None
+        message = record.getMessage()
+        status = re.match(r"HTTP Error (\d+) thrown", message)
+        if "resume" in message:
+            note = f"the connection to the Hugging Face hub broke while sending {self.what}; huggingface_hub is resuming the download"
+        elif status:
+            note = f"the Hugging Face hub answered {status[1]} when asked for {self.what}; huggingface_hub waits and asks again"
+        else:
+            return
+        if not self.said:
+            tqdm.write(note, file=sys.stderr)  # above the progress bar, if one is drawn
+            self.said = True
 
 
 def check_hub(repo_id, filename):

@@ -11,6 +11,8 @@ is not here, so a client that tried it would fail. It can also misbehave as a re
   "drop"                       send half of a file's bytes, then close the connection
   "stall"                      send half of a file's bytes, then nothing more, keeping the connection open
   "slow"                       wait `seconds_per_chunk` before every answer
+  "busy"                       answer 429 to a file's download (not to the question about it), saying
+                               with Retry-After to wait 0 s, as the hub says how long to wait
 """
 import hashlib
 import os
@@ -69,6 +71,8 @@ class FakeHub:
                     return self.error(404, "EntryNotFound")
                 with open(path, "rb") as f:
                     data = f.read()
+                if hub.fault == "busy" and body and len(data) > 2 * CHUNK:
+                    return self.error(429, "", retry_after="0")
                 start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0] or 0)
                 self.send_response(206 if start else 200)
                 self.send_header("X-Repo-Commit", COMMIT)
@@ -103,10 +107,12 @@ class FakeHub:
                     hub.bytes_sent[filename] = hub.bytes_sent.get(filename, 0) + len(data[i:i + CHUNK])
                     time.sleep(hub.seconds_per_chunk)
 
-            def error(self, status, code):
+            def error(self, status, code, retry_after=None):
                 self.send_response(status)
                 if code:
                     self.send_header("X-Error-Code", code)
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
                 self.send_header("X-Repo-Commit", COMMIT)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

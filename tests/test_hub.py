@@ -215,11 +215,17 @@ RESUMING = "the connection to the Hugging Face hub broke while sending model.saf
                         "openai-community/gpt2"]),
     ("stall", [RESUMING, "the Hugging Face hub stopped sending model.safetensors of openai-community/gpt2 (no data "
                          "for 1 s, several times); check the connection and run again"]),
+    ("busy", ["the Hugging Face hub answered 429 when asked for model.safetensors of openai-community/gpt2; "
+              "huggingface_hub waits and asks again",
+              "the Hugging Face hub answered 429 Too Many Requests for model.safetensors of openai-community/gpt2; it "
+              "limits how often one may download: wait a minute and run again"]),
 ])
 def test_a_hub_that_misbehaves_is_one_sentence_at_once(tmp_path, repo, fault, said):
-    """An answer is said at once. A broken transfer is resumed by huggingface_hub a few times first, which one
-    line says while it waits (measured 22 s for "drop" with 1 s time-outs; a stall takes about a minute with
-    its default 10 s time-out)."""
+    """An answer to the first question is said at once. A broken transfer, or a download the hub refuses
+    with 429, is tried again by huggingface_hub a few times first, which one line says while it waits
+    (measured with 1 s time-outs: 6 s for "drop", 12 s for "stall", whose six tries of huggingface_hub's
+    default 10 s would take a minute; "busy" 6 s, the hub's Retry-After asking for 0 s and huggingface_hub
+    adding 1 s to each wait)."""
     if fault == "drop" and int(huggingface_hub.__version__.split(".")[0]) < 2:
         said = said[1:]  # huggingface_hub 1.x resumes a stalled transfer, but gives up on a dropped one at once
     hub = FakeHub({DEFAULT_REPO: str(repo[0])}, seconds_per_chunk=3.0 if fault == "slow" else 0.0, fault=fault)
