@@ -39,7 +39,8 @@ from urllib.parse import urlparse
 
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # both read when huggingface_hub is imported, just below (see above)
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache  # noqa: E402
+from huggingface_hub import (constants, get_hf_file_metadata, hf_hub_download, hf_hub_url,  # noqa: E402
+                             try_to_load_from_cache)
 from huggingface_hub.errors import (HfHubHTTPError, HFValidationError, LocalEntryNotFoundError,  # noqa: E402
                                     RemoteEntryNotFoundError, RepositoryNotFoundError)
 from huggingface_hub.utils import logging as hub_logging, tqdm  # noqa: E402
@@ -114,9 +115,11 @@ class RetryNote(logging.Handler):
         message = record.getMessage()
         status = re.match(r"HTTP Error (\d+) thrown", message)
         if "resume" in message:
-            note = f"the connection to the Hugging Face hub broke while sending {self.what}; huggingface_hub is resuming the download"
+            note = (f"the connection to the Hugging Face hub broke while sending {self.what}; "
+                    "huggingface_hub is resuming the download")
         elif status:
-            note = f"the Hugging Face hub answered {status[1]} when asked for {self.what}; huggingface_hub waits and asks again"
+            note = (f"the Hugging Face hub answered {status[1]} when asked for {self.what}; "
+                    "huggingface_hub waits and asks again")
         else:
             return
         if not self.said:
