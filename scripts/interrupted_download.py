@@ -22,14 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import huggingface_hub  # noqa: E402
-from fake_hub import FakeHub  # noqa: E402
+from fake_hub import FakeHub, client_env  # noqa: E402
 
 REPO = "openai-community/gpt2"
-
-
-def environment(home, endpoint):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    return dict(env, HF_HOME=home, HF_ENDPOINT=endpoint)
 
 
 def partial_bytes(home):
@@ -42,7 +37,7 @@ def interrupt_and_retry(repo_folder, size, signum):
     home = tempfile.mkdtemp()
     hub = FakeHub({REPO: repo_folder}, seconds_per_chunk=0.002)  # about 30 MB/s: slow enough to stop half-way
     run = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "Hello"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, env=environment(home, hub.url))
+                           stderr=subprocess.DEVNULL, env=client_env(home, hub.url))
     while hub.bytes_sent.get("model.safetensors", 0) < size // 2:
         time.sleep(0.01)
     run.send_signal(signum)
@@ -55,7 +50,7 @@ def interrupt_and_retry(repo_folder, size, signum):
                 os.utime(os.path.join(folder, name), (0, 0))
     hub = FakeHub({REPO: repo_folder})
     subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "Hello"], capture_output=True,
-                   env=environment(home, hub.url))
+                   env=client_env(home, hub.url))
     hub.stop()
     shutil.rmtree(home)
     return sent, kept, hub.bytes_sent.get("model.safetensors", 0)

@@ -24,6 +24,13 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CHUNK = 64 * 1024
 
 
+def client_env(home, endpoint, **extra):
+    """The environment for a huggingface_hub client (main.py) that uses its own cache under `home` and the
+    hub at `endpoint`, with none of this machine's own HF_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    return dict(env, HF_HOME=str(home), HF_ENDPOINT=endpoint, **extra)
+
+
 class FakeHub:
     def __init__(self, repos, seconds_per_chunk=0.0, fault=None):
         self.repos = repos  # {"owner/name": folder}
@@ -74,12 +81,13 @@ class FakeHub:
                 if hub.fault == "busy" and body and len(data) > 2 * CHUNK:
                     return self.error(429, "", retry_after="0")
                 start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0] or 0)
+                digest = hashlib.sha256(data).hexdigest()
                 self.send_response(206 if start else 200)
                 self.send_header("X-Repo-Commit", COMMIT)
-                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+                self.send_header("ETag", f'"{digest}"')
                 self.send_header("Content-Length", str(len(data) - start))
                 if filename.endswith(".safetensors"):
-                    self.send_header("X-Xet-Hash", hashlib.sha256(data).hexdigest())
+                    self.send_header("X-Xet-Hash", digest)
                     self.send_header("X-Xet-Refresh-Route", f"{hub.url}/api/models/{repo_id}/xet-read-token/{COMMIT}")
                 if start:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")

@@ -16,7 +16,7 @@ import pytest
 
 from checkpoints import booby_trapped_pickle, save_pretrained_layout, sharded, tiny_tensors
 from conftest import ROOT, TINY, run_main
-from fake_hub import FakeHub
+from fake_hub import FakeHub, client_env
 from plumbing.hub import ORPHAN
 
 DEFAULT_REPO = "openai-community/gpt2"
@@ -44,8 +44,7 @@ def hub(repo):
 
 
 def env_for(tmp_path, endpoint, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    return dict(env, HF_HOME=str(tmp_path / "hf-home"), HF_ENDPOINT=endpoint, **extra)
+    return client_env(tmp_path / "hf-home", endpoint, **extra)
 
 
 def run(*args, env, timeout=120):
