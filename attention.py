@@ -1,6 +1,7 @@
 """Causal multi-head self-attention: [n_seq, n_embd] -> [n_seq, n_embd].
 
-Called by layer.py. Each position builds a query ("what am I looking for?"), a key ("what do I
+Called by layer.py. (Every function here also takes a stack of sequences, [..., n_seq, n_embd]: the
+experiments run several patched copies of a prompt at once. The leading axes just come along.) Each position builds a query ("what am I looking for?"), a key ("what do I
 hold?") and a value ("what do I pass on?"). A position's output is the average of the values of the
 positions whose keys best match its query. The n_head heads do this independently on slices of
 d_head = n_embd / n_head numbers, so each can track a different relation (the previous word, the
@@ -15,26 +16,29 @@ from params import Attention
 from tensor_ops import linear, softmax
 
 
-def causal_mask(n_seq):
-    """[n_seq, n_seq]: 0 where position i may look at position j (j <= i), -inf above the diagonal.
+def causal_mask(n_q, n_k=None):
+    """[n_q, n_k]: 0 where a query may look at a key (a position at or before its own), -inf elsewhere.
 
     GPT-2 is trained to predict each next token from the ones before it, so a position must never
     see the tokens after it. Adding -inf to those scores makes their softmax weight exactly zero.
+    The queries are the last n_q of the n_k positions: the whole prompt when n_q = n_k (the default),
+    the KV cache's one new token when n_q = 1 (a row of zeros: it may see every cached token).
     It is built once per forward pass and shared by every block.
     """
-    return np.triu(np.full((n_seq, n_seq), -np.inf, dtype=np.float32), k=1)
+    n_k = n_q if n_k is None else n_k
+    return np.triu(np.full((n_q, n_k), -np.inf, dtype=np.float32), k=n_k - n_q + 1)
 
 
 def split_heads(x, n_head):
-    """[n_seq, n_embd] -> [n_head, n_seq, d_head]: one reshape, one transpose, no copy."""
-    n_seq, n_embd = x.shape
-    return x.reshape(n_seq, n_head, n_embd // n_head).transpose(1, 0, 2)
+    """[..., n_seq, n_embd] -> [..., n_head, n_seq, d_head]: one reshape, one transpose, no copy."""
+    *stack, n_seq, n_embd = x.shape
+    return x.reshape(*stack, n_seq, n_head, n_embd // n_head).swapaxes(-3, -2)
 
 
 def merge_heads(x):
-    """[n_head, n_seq, d_head] -> [n_seq, n_embd]: the heads' outputs side by side again."""
-    n_head, n_seq, d_head = x.shape
-    return x.transpose(1, 0, 2).reshape(n_seq, n_head * d_head)
+    """[..., n_head, n_seq, d_head] -> [..., n_seq, n_embd]: the heads' outputs side by side again."""
+    *stack, n_head, n_seq, d_head = x.shape
+    return x.swapaxes(-3, -2).reshape(*stack, n_seq, n_head * d_head)
 
 
 def qkv_heads(x, p: Attention, config: Config):
@@ -53,7 +57,7 @@ def attention_weights(q, k, mask):
     not n_q * n_k. The scores are then changed in place, as softmax does, because on a long prompt
     they are the largest array in the model and a fresh array that size costs more than the sum.)
     """
-    scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(0, 2, 1)  # [n_head, n_q, n_k]
+    scores = (q / math.sqrt(q.shape[-1])) @ k.swapaxes(-1, -2)  # [n_head, n_q, n_k]
     scores += mask
     return softmax(scores)
 
@@ -71,13 +75,13 @@ def attend(q, k, v, mask):
     On a long prompt that skips almost half of the work, all of it multiplied by zero weights, and
     keeps the arrays [n_head, QUERY_ROWS, keys] instead of [n_head, n_q, n_k].
     """
-    n_q, n_k = q.shape[1], k.shape[1]
+    n_q, n_k = q.shape[-2], k.shape[-2]
     out = np.empty_like(q)  # [n_head, n_q, d_head], in q's memory order: merge_heads needs no copy
     for start in range(0, n_q, QUERY_ROWS):
         end = min(start + QUERY_ROWS, n_q)
         seen = n_k - n_q + end  # the keys up to the slice's last query
-        weights = attention_weights(q[:, start:end], k[:, :seen], mask[start:end, :seen])
-        out[:, start:end] = weights @ v[:, :seen]  # [n_head, rows, seen] @ [n_head, seen, d_head]
+        weights = attention_weights(q[..., start:end, :], k[..., :seen, :], mask[start:end, :seen])
+        out[..., start:end, :] = weights @ v[..., :seen, :]  # [n_head, rows, seen] @ [n_head, seen, d_head]
     return out
 
 

@@ -45,5 +45,8 @@ def log_softmax(x):
 
 
 def linear(x, layer: Linear):
-    """A fully connected layer; GPT-2's weights are already [n_in, n_out], so no transpose."""
-    return x @ layer.weight + layer.bias  # [..., n_in] -> [..., n_out]
+    """A fully connected layer; GPT-2's weights are already [n_in, n_out], so no transpose.
+    A stack of sequences is multiplied as one matrix of all its rows: NumPy would multiply a stack one
+    matrix at a time, reading the weights anew for each (2.7 times slower for 22 copies of 22 tokens)."""
+    rows = x.reshape(-1, x.shape[-1]) @ layer.weight + layer.bias  # [rows, n_in] -> [rows, n_out]
+    return rows.reshape(*x.shape[:-1], rows.shape[-1])  # [..., n_out]

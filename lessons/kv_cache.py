@@ -60,7 +60,7 @@ def next_logits(window, params: GPT2, config: Config, cache: KVCache):
     new = window[len(cache.ids):]  # [n_new]: the whole window, or one token
     start = len(cache.ids)  # the position of new[0]
     x = embed(new, params, start)  # [n_new, n_embd]
-    mask = causal_mask(len(new))  # prefill: as in forward; one token: [[0]], it may see every cached token
+    mask = causal_mask(len(new), len(window))  # the new tokens are the last of the window's positions
     eps = config.layer_norm_epsilon
     for layer, p in enumerate(params.h):
         x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, layer, mask)
