@@ -1,0 +1,485 @@
+"use strict";
+// The page of --report (its data embedded below the body) and of --serve (the same page, live: its data come
+// from the server's /api/page). Every text from the prompt or the model reaches the page through textContent
+// or setAttribute, never as markup.
+window.onerror = function (message, source, line) {
+  document.getElementById("errors").textContent += "JavaScript error: " + message + " (line " + line + ")\n";
+};
+const $ = (id) => document.getElementById(id);
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+const shade = (p, rgb) => `rgba(${rgb || "8,48,107"},${Math.max(0, Math.min(1, p)).toFixed(3)})`;
+const ink = (p) => (p > 0.55 ? "#fff" : "#222");
+const label = (t) => t[2];
+const whole = (text, low, high, otherwise) => {  // a whole number from a link, or otherwise
+  const n = /^-?\d+$/.test(text || "") ? Number(text) : NaN;
+  return Number.isInteger(n) && n >= low && n <= high ? n : otherwise;
+};
+
+let D = JSON.parse($("data").textContent);
+const LIVE = D.live;
+
+// ---- what one run shows ----
+
+function meta() {
+  const m = $("meta");
+  m.textContent = "";
+  if (!D.json) return;
+  m.appendChild(el("p", {}, `Checkpoint: ${D.model} (n_layer ${D.config.n_layer}, n_head ${D.config.n_head}, n_embd ${D.config.n_embd}, n_ctx ${D.config.n_ctx}, vocab_size ${D.config.vocab_size})`));
+  m.appendChild(el("p", {}, LIVE ? "The same run in a terminal: " : "Made by: ")).appendChild(el("code", {class: "long", id: "command"}, D.command));
+  m.appendChild(el("p", {}, "Prompt: ")).appendChild(el("code", {class: "long"}, JSON.stringify(D.prompt)));
+  for (const note of D.left_out) m.appendChild(el("p", {class: "note"}, "Left out: " + note));
+}
+
+function tokens() {
+  const box = $("tokens"), s = $("steps");
+  box.textContent = "";
+  s.textContent = "";
+  const add = (t, i, cls) => box.appendChild(el("span", {class: cls, "data-i": i,
+      title: `#${i}  id ${t[0]}  vocab.json ${t[1]}  bytes ${t[3]}`}, label(t)));
+  D.tokens.forEach((t, i) => add(t, i, "tok"));
+  D.generated.forEach((t, i) => add(t, D.tokens.length + i, "tok new"));
+  if (!D.top.length) return;
+  s.appendChild(el("p", {class: "how"}, `At each generated step, the ${D.top[0].length} likeliest next tokens (the model's probabilities) and, in bold, the one chosen.`));
+  const table = el("table");
+  D.top.forEach((step, i) => {
+    const tr = table.appendChild(el("tr"));
+    tr.appendChild(el("th", {class: "row"}, `step ${i + 1}`));
+    for (const [id, , p] of step) {
+      const td = tr.appendChild(el("td", {style: `background:${shade(p)};color:${ink(p)}`}, `${D.texts[id]} ${p.toFixed(3)}`));
+      if (D.generated[i] && id === D.generated[i][0]) td.style.fontWeight = "bold";
+    }
+  });
+  s.appendChild(table);
+}
+
+// ---- attention: one block and head at a time, on a canvas ----
+
+const view = {block: 0, head: 0, cell: null};  // cell: [row, column] as positions of the prompt
+
+function weight(block, head, row, col) {
+  // the map's lower triangle, row by row, counted from the first position kept: row r starts at r * (r + 1) / 2
+  const A = D.attention, r = row - A.first, c = col - A.first;
+  const maps = head < 0 ? A.maps[block] : [A.maps[block][head]];
+  let sum = 0;
+  for (const m of maps) sum += m[r * (r + 1) / 2 + c];
+  return sum / maps.length / 1000;
+}
+
+function controls() {
+  const c = $("controls"), A = D.attention;
+  c.textContent = "";
+  const select = (name, options, value, onchange) => {
+    const s = el("select", {id: name});
+    options.forEach(([v, text]) => { const o = el("option", {value: v}, text); if (v === value) o.selected = true; s.appendChild(o); });
+    s.onchange = () => onchange(Number(s.value));
+    c.appendChild(el("label", {}, ` ${name} `)).appendChild(s);
+  };
+  select("block", [...Array(D.config.n_layer).keys()].map((b) => [b, String(b)]), view.block, (b) => show(b, view.head));
+  const heads = [[-1, "average of the heads"]];
+  if (A.per_head) for (let h = 0; h < D.config.n_head; h++) heads.push([h, String(h)]);
+  select("head", heads, view.head, (h) => show(view.block, h));
+  const button = (text, fn, attrs) => { const b = el("button", {type: "button", ...attrs}, text); b.onclick = fn; return c.appendChild(b); };
+  button("\u2190 head", () => step(0, -1));
+  button("head \u2192", () => step(0, 1));
+  button("\u2191 block", () => step(-1, 0));
+  button("block \u2193", () => step(1, 0));
+  if (LIVE && view.head >= 0) button(`remove head ${view.block}.${view.head}`, null, {"data-head": `${view.block}.${view.head}`, id: "remove-shown"});
+  c.appendChild(el("span", {id: "readout"}, "hover a cell"));
+}
+
+function step(db, dh) {
+  const last = D.attention.per_head ? D.config.n_head - 1 : -1;  // -1 is the average of the heads
+  let h = view.head + dh;
+  if (h > last) h = -1;
+  if (h < -1) h = last;
+  show((view.block + db + D.config.n_layer) % D.config.n_layer, h);
+}
+
+function show(block, head) {
+  view.block = block;
+  view.head = head;
+  controls();
+  draw();
+  const cell = view.cell ? "&cell=" + view.cell.join(",") : "";
+  location.replace("#block=" + block + "&head=" + (head < 0 ? "avg" : head) + cell);
+}
+
+const positions = () => D.tokens.slice(D.attention.first);
+function geometry() {
+  const n = positions().length;
+  const cell = Math.max(2, Math.min(22, Math.floor(900 / n)));
+  const margin = n <= 80 ? 120 : 10;
+  return {n, cell, margin};
+}
+
+function draw() {
+  const {n, cell, margin} = geometry(), first = D.attention.first;
+  const canvas = $("map"), g = canvas.getContext("2d");
+  canvas.width = margin + n * cell + 10;
+  canvas.height = margin + n * cell + 10;
+  g.font = "11px monospace";
+  const labels = positions().map(label);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      if (c > r) { g.fillStyle = (r + c) % 2 ? "#ddd" : "#e9e9e9"; }
+      else { g.fillStyle = shade(weight(view.block, view.head, r + first, c + first)); }
+      g.fillRect(margin + c * cell, margin + r * cell, cell, cell);
+    }
+  }
+  if (margin > 10) {
+    g.fillStyle = "#222";
+    g.textAlign = "right";
+    labels.forEach((t, i) => g.fillText(t.slice(0, 16), margin - 4, margin + i * cell + cell * 0.75));
+    labels.forEach((t, i) => { g.save(); g.translate(margin + i * cell + cell * 0.75, margin - 4); g.rotate(-Math.PI / 3);
+      g.textAlign = "left"; g.fillText(t.slice(0, 16), 0, 0); g.restore(); });
+  }
+  if (view.cell) readout(...view.cell);
+}
+
+function readout(row, col) {
+  const first = D.attention.first, {cell, margin} = geometry(), box = $("cursor");
+  Object.assign(box.style, {display: "block", left: `${margin + (col - first) * cell - 2}px`, top: `${margin + (row - first) * cell - 2}px`,
+                            width: `${cell}px`, height: `${cell}px`});
+  const name = (t) => label(D.tokens[t]);
+  const text = col > row ? `${name(row)} -> ${name(col)}: masked (the future)`
+    : `block ${view.block}, ${view.head < 0 ? "average of the heads" : "head " + view.head}: row ${row} ${name(row)} -> column ${col} ${name(col)}: ${weight(view.block, view.head, row, col).toFixed(3)}`;
+  $("readout").textContent = text;
+}
+
+$("map").addEventListener("mousemove", (e) => {
+  if (!D.json) return;
+  const {n, cell, margin} = geometry(), first = D.attention.first;
+  const rect = e.target.getBoundingClientRect();
+  const c = Math.floor((e.clientX - rect.left - margin) / cell), r = Math.floor((e.clientY - rect.top - margin) / cell);
+  if (r >= 0 && c >= 0 && r < n && c < n) { view.cell = [r + first, c + first]; readout(r + first, c + first); }
+});
+document.addEventListener("keydown", (e) => {
+  if (!D.json || ["SELECT", "INPUT", "TEXTAREA"].includes(e.target.tagName)) return;
+  const moves = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0]};
+  if (moves[e.key]) { e.preventDefault(); step(...moves[e.key]); }
+});
+
+function fromFragment() {
+  // #block=B&head=H (or avg)&cell=ROW,COLUMN: any value that does not name something on the page is ignored
+  const f = new URLSearchParams(location.hash.slice(1)), A = D.attention, n = D.tokens.length;
+  const block = whole(f.get("block"), 0, D.config.n_layer - 1, 0);
+  const head = f.get("head") === "avg" || !A.per_head ? -1 : whole(f.get("head"), 0, D.config.n_head - 1, view.head);
+  const cell = (f.get("cell") || "").split(",");
+  const row = whole(cell[0], A.first, n - 1, null), col = whole(cell[1], A.first, n - 1, null);
+  view.cell = row !== null && col !== null ? [row, col] : null;
+  show(block, head);
+}
+
+function lens() {
+  const box = $("lens");
+  box.textContent = "";
+  const table = el("table", {id: "lens-table"});
+  const head = table.appendChild(el("tr"));
+  head.appendChild(el("th", {class: "row"}, "layer"));
+  D.tokens.forEach((t) => head.appendChild(el("th", {}, label(t))));
+  D.lens.ids.forEach((row, layer) => {
+    const tr = table.appendChild(el("tr"));
+    tr.appendChild(el("th", {class: "row"}, layer === 0 ? "0 embeddings" : `${layer} after block ${layer - 1}`));
+    row.forEach((ids, t) => {
+      const probs = D.lens.probs[layer][t];
+      const p = probs[0] / 1000;
+      const top = ids.map((id, k) => `${D.texts[id]} ${(probs[k] / 1000).toFixed(3)}`).join("\n");
+      tr.appendChild(el("td", {"data-layer": layer, "data-position": t, "data-id": ids[0], title: top,
+        style: `background:${shade(p)};color:${ink(p)}`}, D.texts[ids[0]]));
+    });
+  });
+  box.appendChild(table);
+}
+
+// ---- the experiments: every head that appears is a cell with data-head="L.H" (on the live page, a click removes it) ----
+
+function section(title, how) {
+  const box = $("experiments");
+  box.appendChild(el("h2", {}, title));
+  box.appendChild(el("p", {class: "how"}, how));
+  return box;
+}
+
+function headTable(id, cell) {
+  // n_layer rows of n_head cells; cell(block, head) -> [text, shade 0..1, title]
+  const table = el("table", {id: id, class: "heads"});
+  const top = table.appendChild(el("tr"));
+  top.appendChild(el("th", {class: "row"}, "block \\ head"));
+  for (let h = 0; h < D.config.n_head; h++) top.appendChild(el("th", {}, String(h)));
+  for (let b = 0; b < D.config.n_layer; b++) {
+    const tr = table.appendChild(el("tr"));
+    tr.appendChild(el("th", {class: "row"}, String(b)));
+    for (let h = 0; h < D.config.n_head; h++) {
+      const [text, s, title] = cell(b, h);
+      const attrs = {title: `head ${b}.${h}` + (title ? ": " + title : ""), style: `background:${shade(s)};color:${ink(s)}`};
+      if (text !== "") attrs["data-head"] = `${b}.${h}`;
+      tr.appendChild(el("td", attrs, text));
+    }
+  }
+  return table;
+}
+
+function positionTable(id, cells, rowName, share, format) {
+  const table = el("table", {id: id});
+  const top = table.appendChild(el("tr"));
+  top.appendChild(el("th", {class: "row"}, rowName(-1)));
+  D.tokens.forEach((t) => top.appendChild(el("th", {}, label(t))));
+  cells.forEach((row, r) => {
+    const tr = table.appendChild(el("tr"));
+    tr.appendChild(el("th", {class: "row"}, rowName(r)));
+    row.forEach((v, t) => {
+      const x = v === null ? 0 : share(v);
+      tr.appendChild(el("td", {title: v === null ? "not patched" : format(v), style: `background:${shade(x)};color:${ink(x)}`},
+                           v === null ? "" : format(v)));
+    });
+  });
+  return table;
+}
+
+const PATCHED = {
+  grid: ["resid", "the residual stream entering block i (row i; the last row is after the last block)"],
+  attn: ["attn", "what block L's attention adds to the stream (after c_proj), at that position"],
+  mlp: ["mlp", "what block L's MLP adds to the stream, at that position"],
+  heads: ["heads", "the head's output (its pattern times its values), at the positions patched"],
+  pattern: ["pattern", "the head's attention pattern only: its values stay the corrupted run's"],
+  values: ["values", "the head's values only: its pattern stays the corrupted run's"],
+};
+
+function experiments() {
+  const box = $("experiments");
+  box.textContent = "";
+  const J = D.json, text = (id) => D.texts[id];
+  if (!J) return;
+  if (J.ablate) section("Ablation", `Every number on this page was computed with these heads removed (their output set to ${J.ablate_with === "mean" ? "its mean over the prompt's positions" : "zero"}): ` +
+      J.ablate.map(([b, h]) => `${b}.${h}`).join(", ") + ". Compare with a run without them.");
+  if (J.heads) {
+    const box = section("Head roles", `Four scores per head, each between 0 and 1: previous-token (position t looks at t-1), first-token (t looks at position 0), induction (on ${J.heads.period} random tokens repeated, t looks at the token after t's earlier occurrence) and duplicate-token (t looks at that earlier occurrence itself). A dark cell is a head that does that one thing.`);
+    ["previous-token", "first-token", "induction", "duplicate-token"].forEach((role, k) => {
+      box.appendChild(el("p", {}, role));
+      const table = headTable(`heads-${role}`, (b, h) => { const s = J.heads.scores[b * D.config.n_head + h][2 + k]; return [s.toFixed(2), s, `${role} ${s.toFixed(3)}`]; });
+      table.setAttribute("data-role", role);
+      box.appendChild(table);
+    });
+  }
+  if (J.copying) {
+    const box = section("Copying scores", `For each head: the share of the prompt's positions whose own token is among the ${J.copying.k} likeliest of what the head would write if it attended to that position alone (its values through c_proj, read by the unembedding). A dark cell is a head that copies what it attends to, as the IOI paper's name movers do.`);
+    box.appendChild(headTable("copying", (b, h) => { const s = J.copying.scores[b * D.config.n_head + h][2]; return [s.toFixed(2), s, `copying ${s.toFixed(3)}`]; }));
+  }
+  if (J.attribution) {
+    const A2 = J.attribution;
+    const what = A2.versus === null ? `The logit of ${text(A2.target)}` : `The logit difference ${text(A2.target)} minus ${text(A2.versus)}`;
+    const box = section("Direct logit attribution", `${what} (${A2.logit.toFixed(3)}) split into what each part of the network added to the final residual stream, with the final LayerNorm's scale frozen. Green bars pushed it up, red ones down. The 20 largest parts:`);
+    const parts = [...A2.parts].sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 20);
+    const biggest = Math.max(...parts.map((p) => Math.abs(p[1]))) || 1;
+    const table = box.appendChild(el("table", {id: "attribution"}));
+    for (const [name, value] of parts) {
+      const tr = table.appendChild(el("tr", /^\d+\.\d+$/.test(name) ? {"data-head": name} : {}));
+      tr.appendChild(el("th", {class: "row"}, name));
+      tr.appendChild(el("td", {}, value.toFixed(3)));
+      const bar = tr.appendChild(el("td")).appendChild(el("span", {class: "bar"}));
+      bar.style.width = `${Math.round(Math.abs(value) / biggest * 300)}px`;
+      bar.style.background = value > 0 ? "#2a2" : "#c33";
+    }
+    box.appendChild(el("p", {}, `All ${A2.parts.length} parts add up to ${A2.parts.reduce((s, p) => s + p[1], 0).toFixed(3)}.`));
+  }
+  if (J.patch) patching(J.patch, text);
+  if (J.path) pathPatching(J.path, J.patch, text);
+}
+
+function metricName(P, text) {
+  return P.versus === null ? `P(${text(P.target)})` : `logit(${text(P.target)}) - logit(${text(P.versus)})`;
+}
+const formatter = (P) => (v) => (P.metric === "probability" ? v.toFixed(3) : (v >= 0 ? "+" : "") + v.toFixed(2));
+
+function patching(P, text) {
+  const span = (P.clean - P.corrupted) || 1, format = formatter(P), share = (v) => (v - P.corrupted) / span;
+  section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Hover for the number.`);
+  for (const [key, [kind, what]] of Object.entries(PATCHED)) {
+    if (!P[key]) continue;
+    const box = $("experiments");
+    box.appendChild(el("h3", {}, kind));
+    box.appendChild(el("p", {class: "how"}, "Put back: " + what + "."));
+    if (["grid", "attn", "mlp"].includes(key)) {
+      box.appendChild(positionTable(`patch-${kind}`, P[key], (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format));
+    } else {
+      box.appendChild(headTable(`patch-${kind}`, (b, h) => [format(P[key][b][h]), share(P[key][b][h]), `${metricName(P, text)} = ${format(P[key][b][h])}`]));
+    }
+  }
+}
+
+function pathPatching(R, P, text) {
+  const format = formatter(P), span = (P.clean - P.corrupted) || 1;
+  const receiver = R.receiver === "logits" ? "the logits" : `the ${{q: "queries", k: "keys", v: "values"}[R.receiver[2]]} of head ${R.receiver[0]}.${R.receiver[1]}`;
+  const box = section("Path patching", `Each cell is a run of the prompt in which that head's output comes from the corrupted run and reaches ${receiver} only directly: every other head's output is frozen at its value in the prompt's run. It shows ${metricName(P, text)} (${format(P.clean)} unchanged, ${format(P.corrupted)} for the corrupted prompt); the darker the cell, the more of the answer that head's direct path carries. Empty cells are heads that cannot send to the receiver.`);
+  box.appendChild(headTable("path", (b, h) => {
+    const v = R.grid[b][h];
+    return v === null ? ["", 0, "not a sender"] : [format(v), (P.clean - v) / span, `${metricName(P, text)} = ${format(v)}`];
+  }));
+}
+
+function render() {
+  document.body.classList.toggle("live", LIVE);
+  meta();
+  if (!D.json) return;
+  tokens();
+  fromFragment();
+  lens();
+  experiments();
+  markAblated();
+}
+
+// ---- the live page: the form is the run, the address bar holds it, a click on a head removes it ----
+
+const FIELDS = ["prompt", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "kv_cache", "lens", "heads",
+                "attribute", "copying", "patch", "patch_at", "patch_positions", "path", "target", "versus", "ablate_with"];
+let ablated = [];  // "L.H" strings
+let baseline = null;  // the last run without removed heads: what the comparison starts from
+
+function fill(options) {
+  for (const name of FIELDS) {
+    const input = $("o-" + name), value = options[name];
+    if (input.type === "checkbox") input.checked = value === true || value === "true";
+    else if (value !== undefined && value !== null) input.value = value;
+  }
+  ablated = options.ablate ? String(options.ablate).split(",").filter((h) => h) : [];
+  showAblated();
+}
+
+function options() {
+  // the API's keys, as the command line takes them; what is left at its default is left out
+  const o = {};
+  for (const name of FIELDS) {
+    const input = $("o-" + name);
+    if (input.type === "checkbox") { if (input.checked) o[name] = true; }
+    else if (input.value !== "" && !(name === "ablate_with" && (input.value === "zero" || !ablated.length))) o[name] = name === "prompt" || input.type !== "number" ? input.value : Number(input.value);
+  }
+  if (!("prompt" in o)) o.prompt = "";
+  if (ablated.length) o.ablate = ablated.join(",");
+  return o;
+}
+
+function showAblated() {
+  const box = $("ablated-set");
+  box.textContent = ablated.length ? "" : "none: click a head anywhere on the page to remove it";
+  for (const h of ablated) box.appendChild(el("span", {class: "chip"}, h));
+  markAblated();
+}
+
+function markAblated() {
+  for (const e of document.querySelectorAll("[data-head]")) e.classList.toggle("ablated", ablated.includes(e.getAttribute("data-head")));
+}
+
+function followed(page) {
+  // the token the comparison follows: --target's, else the baseline's first new token, else its likeliest next token
+  const J = page.json;
+  if (J.patch) return J.patch.target;
+  if (J.attribution) return J.attribution.target;
+  return page.next_id;
+}
+
+function compare() {
+  const box = $("compare");
+  box.textContent = "";
+  if (!ablated.length || !baseline || !D.json) return;
+  const id = followed(baseline);
+  const side = (title, page, cls) => {
+    const d = box.appendChild(el("div", {class: cls}));
+    d.appendChild(el("b", {}, title));
+    d.appendChild(el("div", {class: "answer"}, page.prompt + page.generated.map(label).join("")));
+    const p = page.watched[id];
+    d.appendChild(el("div", {class: "probability"}, `P(${page.texts[id] || baseline.texts[id]}) at the last prompt position: ${p === undefined ? "?" : p.toFixed(4)}`));
+  };
+  side("with every head", baseline, "without-ablation");
+  side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, D, "with-ablation");
+}
+
+let reading = null;  // the response being read, so that Stop can cancel it
+
+async function run() {
+  const o = options();
+  history.replaceState(null, "", "/?" + new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString() + location.hash);
+  $("problem").textContent = "";
+  $("stream").textContent = "";
+  $("status").textContent = "running...";
+  $("run").disabled = true;
+  $("stop").disabled = false;
+  const watch = ablated.length && baseline ? [followed(baseline)] : [];
+  try {
+    const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json"},
+                                                body: JSON.stringify({options: o, watch: watch})});
+    if (!response.ok && response.headers.get("Content-Type") !== "application/x-ndjson") {
+      const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
+      throw new Error(answer.error);
+    }
+    reading = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reading.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      let end;
+      while ((end = buffer.indexOf("\n")) >= 0) {
+        event(JSON.parse(buffer.slice(0, end)));
+        buffer = buffer.slice(end + 1);
+      }
+    }
+  } catch (e) {
+    $("problem").textContent = e.message;
+  } finally {
+    reading = null;
+    $("run").disabled = false;
+    $("stop").disabled = true;
+    $("progress").hidden = true;
+    if ($("status").textContent === "running...") $("status").textContent = "";
+  }
+}
+
+function event(e) {
+  if (e.token !== undefined) $("stream").textContent += e.text;
+  if (e.progress) {
+    const bar = $("progress");
+    bar.hidden = false;
+    bar.max = e.progress.total;
+    bar.value = e.progress.done;
+    $("status").textContent = `${e.progress.what}: ${e.progress.done} of ${e.progress.total}`;
+  }
+  if (e.error) { $("problem").textContent = e.error; $("status").textContent = ""; }
+  if (e.stopped) $("status").textContent = "stopped";
+  if (e.page) {
+    D = e.page;
+    $("stream").textContent = "";
+    if (!ablated.length) baseline = D;
+    $("status").textContent = "done";
+    render();
+    compare();
+  }
+}
+
+if (LIVE) {
+  $("ask").hidden = false;
+  $("ask").addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  $("stop").onclick = () => { fetch("/api/stop", {method: "POST"}); if (reading) reading.cancel(); };
+  $("clear").onclick = () => { ablated = []; showAblated(); run(); };
+  document.addEventListener("click", (e) => {
+    const target = e.target.closest("[data-head]");
+    if (!target || $("run").disabled) return;
+    const h = target.getAttribute("data-head");
+    ablated = ablated.includes(h) ? ablated.filter((x) => x !== h) : [...ablated, h];
+    showAblated();
+    run();
+  });
+  const query = new URLSearchParams(location.search);
+  fill(Object.fromEntries(query.entries()));
+  render();
+  if (query.has("prompt")) run();
+} else {
+  $("offline-note").hidden = false;
+  render();
+}
+document.body.setAttribute("data-ready", "yes");
