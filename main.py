@@ -15,8 +15,9 @@ import os  # noqa: E402
 
 from config import ModelError  # noqa: E402
 from generate import generate  # noqa: E402
-from instruments.ablate import ablate  # noqa: E402
-from instruments.explain import check, explain, write_page  # noqa: E402
+from instruments.ablate import ablate, mean_outputs  # noqa: E402
+from instruments.explain import check, instruments, print_instruments, write_page  # noqa: E402
+from instruments.probe import probe  # noqa: E402
 from instruments.top_tokens import recording  # noqa: E402
 from lessons.kv_cache import cached_step  # noqa: E402
 from lessons.sampling import sampler  # noqa: E402
@@ -24,6 +25,7 @@ from lessons.score import perplexity, token_logprobs  # noqa: E402
 from load import load_model, model_folder  # noqa: E402
 from plumbing.arguments import parse_args  # noqa: E402
 from plumbing.files import OutputError, check_writable  # noqa: E402
+from plumbing.progress import progress_bar  # noqa: E402
 from tokenizer import load_tokenizer  # noqa: E402
 
 
@@ -67,27 +69,30 @@ def run(parser, args):
         raise ModelError(f"the tokenizer in {folder} has {tok.size} tokens but the model only {config.vocab_size}: "
                          "they come from different models")
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
-    mistake = check_with_model(args, ids, config, tok)
+    mistake = check_with_model(args, ids, params, config, tok)
     if mistake:
         parser.error(mistake)
-    params = ablate(params, args.ablate, config)  # no heads: the same weights
-    extra = explain(args, ids[-config.n_ctx:], params, config, tok)  # the learning tools and experiments
+    window = ids[-config.n_ctx:]  # what the learning tools and experiments read
+    means = mean_outputs(probe(window, params, config), args.ablate) if args.ablate_with == "mean" else None
+    params = ablate(params, args.ablate, config, means)  # no heads: the same weights
+    extra, seen = instruments(args, window, params, config, tok, progress_bar)
+    print_instruments(args, extra, seen, window, params, config, tok)
     report = (print_score if args.score else print_generation)(args, ids, params, config, tok)
     if args.report:
-        write_page(args, ids[-config.n_ctx:], params, config, tok, {**report, **extra})
+        write_page(args, window, seen, params, config, tok, {**report, **extra})
     if args.json:
         ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"  # then \u escapes keep it valid JSON
         print(json.dumps({**report, **extra}, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON
 
 
-def check_with_model(args, ids, config, tok):
+def check_with_model(args, ids, params, config, tok):
     """The first option that this model makes impossible, as a sentence; None if all are fine."""
     if len(ids) > config.n_ctx and not args.score:
         return f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}"
     if args.stride and args.stride >= config.n_ctx:
         return (f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
                 "windows overlap and every token has context")
-    return check(args, ids, config, tok)
+    return check(args, ids[-config.n_ctx:], params, config, tok)
 
 
 def print_generation(args, ids, params, config, tok):

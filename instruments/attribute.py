@@ -10,49 +10,53 @@ it at this run's value and the logit splits into one number per part (each part 
 that std, times ln_f.weight, dotted with wte[target]), plus ln_f.bias . wte[target]: the parts
 add up to the logit exactly, up to float32 round-off. A large positive part pushed the target up.
 
+With --versus, the same for logit(target) - logit(versus): the dot product is then with
+wte[target] - wte[versus], and a part is positive when it favours the target over the other token.
+
 "Direct" is the word to keep in mind: a head that helps only by changing what later blocks read
 gets no credit here. --patch measures that indirect effect.
 """
 import math
 
 from config import Config
-from instruments.probe import probe
-from model import embed
+from instruments.probe import Probe
 from params import GPT2
 
 
-def parts(ids, params: GPT2, config: Config):
+def parts(seen: Probe, params: GPT2, config: Config):
     """[(label, vector [n_embd])]: the terms that add up to the final residual stream at the last position."""
-    seen = probe(ids, params, config)
     d_head = config.n_embd // config.n_head
-    terms = [("embed", embed(ids, params)[-1])]
+    terms = [("embed", seen.states[0][-1])]  # wte + wpe of the last token
     for n_block, p in enumerate(params.h):
         rows = p.attn.c_proj.weight.reshape(config.n_head, d_head, config.n_embd)  # head h's rows of c_proj
         for head in range(config.n_head):
             terms.append((f"{n_block}.{head}", seen.heads[n_block][head, -1] @ rows[head]))
         terms.append((f"{n_block}.attn_bias", p.attn.c_proj.bias))
         terms.append((f"{n_block}.mlp", seen.mlp[n_block][-1]))
-    return terms, seen
+    return terms
 
 
-def attribute(ids, target, params: GPT2, config: Config):
-    """(the target's logit, [[label, contribution]]), the contributions adding up to the logit."""
-    terms, seen = parts(ids, params, config)
+def attribute(seen: Probe, target, params: GPT2, config: Config, versus=None):
+    """(the target's logit, or logit(target) - logit(versus), and [[label, contribution]] adding up to it)."""
     x = seen.states[-1][-1]  # [n_embd]: the final stream, the sum of the terms
     std = math.sqrt(float(x.var()) + config.layer_norm_epsilon)  # frozen at this run's value
-    direction = params.ln_f.weight * params.wte[target]  # [n_embd]
-    contributions = [[label, float((v - v.mean()) / std @ direction)] for label, v in terms]
-    contributions.append(["ln_f.bias", float(params.ln_f.bias @ params.wte[target])])
-    return float(seen.logits[-1, target]), contributions
+    token = params.wte[target] if versus is None else params.wte[target] - params.wte[versus]  # [n_embd]
+    direction = params.ln_f.weight * token
+    contributions = [[label, float((v - v.mean()) / std @ direction)] for label, v in parts(seen, params, config)]
+    contributions.append(["ln_f.bias", float(params.ln_f.bias @ token)])
+    logit = seen.logits[-1, target] - (0 if versus is None else seen.logits[-1, versus])
+    return float(logit), contributions
 
 
-def print_attribution(logit, contributions, target_text, shown=12):
+def print_attribution(logit, contributions, target_text, versus_text=None, shown=12):
     total = sum(value for _, value in contributions)
-    print(f"direct logit attribution of {target_text} at the last position: the {shown} largest parts")
+    what = target_text if versus_text is None else f"{target_text} minus {versus_text}"
+    print(f"direct logit attribution of {what} at the last position: the {shown} largest parts")
     biggest = max(abs(value) for _, value in contributions) or 1.0
     for label, value in sorted(contributions, key=lambda c: -abs(c[1]))[:shown]:
         bar = ("+" if value > 0 else "-") * round(abs(value) / biggest * 30)
         print(f"  {label:<12} {value:+9.3f}  {bar}")
-    print(f"  the {len(contributions)} parts add up to {total:.4f}; the logit is {logit:.4f}"
-          f" (difference {abs(total - logit):.1e}, float32 round-off)")
+    name = "logit" if versus_text is None else "logit difference"
+    print(f"  the {len(contributions)} parts add up to {total:.4f}; the {name} is {logit:.4f} "
+          f"({abs(total - logit):.1e} apart: float32 round-off)")
     print()

@@ -1,9 +1,14 @@
-"""The instruments on the command line: main.py's options -> what each tool prints and adds to --json.
+"""The instruments on the command line: main.py's options -> what each tool computes, prints and adds to --json.
 
-main.py calls check() once the model is loaded (a mistake found there ends as a usage error, exit 2,
-before anything is printed) and explain() before it generates or scores. The tools run in the order
-a reader would ask: how is the prompt cut, what shapes flow, what does each layer predict, where
-does attention look, then the experiments.
+One function per job, in the order main.py calls them:
+  check              the first option that this model and prompt make impossible, as a sentence (a usage
+                     error, exit 2, before anything is printed)
+  instruments        what the tools and experiments compute, as --json holds it; nothing is printed, and the
+                     prompt is probed once for all of them
+  print_instruments  what the terminal shows of them, in the order a reader would ask: how is the prompt
+                     cut, what shapes flow, what does each layer predict, where does attention look, then
+                     the experiments
+  write_page         --report's page
 """
 import os
 import shlex
@@ -14,37 +19,101 @@ import numpy as np
 from instruments.ablate import check_heads
 from instruments.attention_map import summary, write_svg
 from instruments.attribute import attribute, print_attribution
+from instruments.copying import copying_scores, print_copying
 from instruments.head_roles import head_scores, print_heads
 from instruments.logit_lens import lens_grid, logit_lens, print_lens
-from instruments.patch import patch_grid, print_patch
+from instruments.patch import measure, patching, print_patch
+from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.report import attention_maps, rounded, write_report
 from instruments.shape_trace import print_trace, trace
 from instruments.token_view import describe, print_bpe, print_tokens, shown, token_bytes
 from model import forward
+from tensor_ops import softmax
 
 
-def check(args, ids, config, tok):
-    """The first option the model makes impossible, as a sentence; None if every one is fine."""
+def check(args, ids, params, config, tok):
+    """The first option the model or the prompt ids (at most n_ctx of them) make impossible, as a sentence;
+    None if every one is fine."""
     missing_head = check_heads(args.ablate, config)
     if missing_head:
         return missing_head
-    target = tok.encode(args.target) if args.target is not None else [None]
-    if len(target) != 1:
-        return (f"--target must be one token; {args.target!r} is {len(target)} "
-                "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
-    corrupted = (tok.encode(args.patch) or [tok.eos_id]) if args.patch is not None else None
-    if corrupted is not None and len(corrupted) != len(ids[-config.n_ctx:]):
+    for option, text in (("--target", args.target), ("--versus", args.versus)):
+        if text is not None and len(tok.encode(text)) != 1:
+            return (f"{option} must be one token; {text!r} is {len(tok.encode(text))} "
+                    "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
+    if args.versus is not None and tok.encode(args.versus)[0] == target_id(args, ids, params, config, tok):
+        return f"--versus must be another token than the target: {args.versus!r} is the target"
+    corrupted = None if args.patch is None else tok.encode(args.patch) or [tok.eos_id]
+    if corrupted is not None and len(corrupted) != len(ids):
         return (f"--patch needs a corrupted prompt with as many tokens as the prompt: the prompt has "
-                f"{len(ids[-config.n_ctx:])}, {args.patch!r} has {len(tok.encode(args.patch))}")
+                f"{len(ids)}, {args.patch!r} has {len(corrupted)}")
+    if args.patch_positions is not None and not positions(args, ids):
+        return (f"--patch-positions {args.patch_positions.start}:{args.patch_positions.stop} holds no position of "
+                f"the prompt's {len(ids)} (0 to {len(ids) - 1})")
+    if args.path not in (None, "logits"):
+        n_block, head, _ = args.path
+        if check_heads([(n_block, head)], config):
+            return "--path: " + check_heads([(n_block, head)], config)
+        if n_block == 0:
+            return "--path needs a receiver after block 0: the senders are the heads of the blocks before it"
     if args.heads and len(ids) < 2:
         return "--heads needs a prompt of at least two tokens, to see where each position looks"
     return None
 
 
-def explain(args, ids, params, config, tok):
-    """Run the tools asked for on the prompt ids (at most n_ctx of them); returns what they add to --json."""
+def target_id(args, ids, params, config, tok):
+    """The token --patch, --path and --attribute follow: --target's, or the model's greedy next token."""
+    if args.target is not None:
+        return tok.encode(args.target)[0]
+    return int(np.argmax(forward(ids, params, config, last_only=True)[-1]))
+
+
+def positions(args, ids):
+    """The positions --patch puts things back at: --patch-positions, or all of them."""
+    return list(range(len(ids)))[args.patch_positions or slice(None)]
+
+
+def needs_probe(args):
+    return any((args.lens, args.attention, args.report, args.heads, args.copying, args.attribute,
+                args.patch is not None))
+
+
+def instruments(args, ids, params, config, tok, progress=lambda steps, what: steps):
+    """(what the tools and experiments add to --json, the probe of the prompt or None). ids: the prompt, at
+    most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops."""
+    seen = probe(ids, params, config) if needs_probe(args) else None
     extra = {}
+    if args.lens:
+        extra["lens"] = logit_lens(seen, params, config, tok)
+    if args.ablate:
+        extra["ablate"] = [list(h) for h in args.ablate]
+        extra["ablate_with"] = args.ablate_with or "zero"
+    if args.heads:
+        sequence, period, scores = head_scores(seen, params, config, tok.eos_id)
+        extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
+    if args.copying:
+        extra["copying"] = {"k": 5, "scores": copying_scores(ids, seen, params, config)}
+    if args.attribute or args.patch is not None:
+        target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(seen.logits[-1]))
+        versus = tok.encode(args.versus)[0] if args.versus is not None else None
+    if args.attribute:
+        logit, parts = attribute(seen, target, params, config, versus)
+        extra["attribution"] = {"target": target, "versus": versus, "logit": logit, "parts": parts}
+    if args.patch is not None:
+        corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config)
+        kinds = args.patch_at or ([] if args.path else ["resid"])  # --path alone: no activation-patching grid
+        extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
+                                  progress)
+        if args.path:
+            grid = path_grid(args.path, seen, corrupted, measure(target, versus, params, config), params, config,
+                             lambda steps: progress(steps, "path"))
+            extra["path"] = {"receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
+    return extra, seen
+
+
+def print_instruments(args, extra, seen, ids, params, config, tok):
+    """What the terminal shows of the tools and experiments asked for (extra and seen: instruments())."""
     labels = [shown for _, _, shown, _ in describe(ids, tok)]
     if args.tokens:
         print_tokens(ids, tok)
@@ -52,62 +121,62 @@ def explain(args, ids, params, config, tok):
         print_bpe(args.prompt, tok)
     if args.trace:
         print_trace(trace(ids, params, config), config)
-    seen = probe(ids, params, config) if args.lens or args.attention else None
     if args.lens:
-        extra["lens"] = logit_lens(seen, params, config, tok)
         print_lens(extra["lens"])
     if args.attention:
         note = write_svg(args.attention, seen.attention, labels, f"{args.model}: {args.prompt[:80]!r}")
         if note:
             print(note, file=sys.stderr)
         print("\n".join(summary(seen.attention, labels)) + f"\nwrote {args.attention}\n")
-    return {**extra, **experiment(args, ids, params, config, tok, labels)}
-
-
-def experiment(args, ids, params, config, tok, labels):
-    """The experiments asked for: --ablate (already in params: this only says so), --heads, --attribute, --patch."""
-    extra = {}
     if args.ablate:
-        extra["ablate"] = [list(h) for h in args.ablate]
         names = ", ".join(f"{b}.{h}" for b, h in args.ablate)
+        instead = "its mean output over the prompt" if args.ablate_with == "mean" else "nothing"
         print(f"ablated: head {names} writes" if len(args.ablate) == 1 else f"ablated: heads {names} write",
-              "nothing into the residual stream, in every forward pass of this run\n")
+              f"{instead} into the residual stream, in every forward pass of this run\n")
     if args.heads:
-        sequence, period, scores = head_scores(ids, params, config, tok.eos_id)
-        extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
-        print_heads(scores, period)
-    if args.attribute or args.patch is not None:
-        target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(forward(ids, params, config, last_only=True)[-1]))
+        print_heads(extra["heads"]["scores"], extra["heads"]["period"])
+    if args.copying:
+        print_copying(extra["copying"]["scores"])
+    found = extra.get("attribution") or extra.get("patch")
+    if found:
+        target, versus = shown(tok, found["target"]), None if found["versus"] is None else shown(tok, found["versus"])
     if args.attribute:
-        logit, parts = attribute(ids, target, params, config)
-        extra["attribution"] = {"target": target, "logit": logit, "parts": parts}
-        print_attribution(logit, parts, shown(tok, target))
+        print_attribution(extra["attribution"]["logit"], extra["attribution"]["parts"], target, versus)
     if args.patch is not None:
-        extra["patch"] = patch_grid(ids, tok.encode(args.patch) or [tok.eos_id], target, params, config)
-        print_patch(extra["patch"], labels, shown(tok, target))
-    return extra
+        print_patch(extra["patch"], labels, target, versus)
+    if args.path:
+        print_path(extra["path"], extra["patch"], target, versus)
 
 
-def write_page(args, ids, params, config, tok, report):
-    """--report: gather what the page shows (report is the run's --json object) and write it."""
-    seen = probe(ids, params, config)
+def write_page(args, ids, seen, params, config, tok, report):
+    """--report: the page of one run, written to args.report."""
+    command = shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:])  # as the user typed it
+    write_report(args.report, page_data(args, ids, seen, params, config, tok, report, command))
+    print(f"wrote {args.report}", file=sys.stderr)
+
+
+def page_data(args, ids, seen, params, config, tok, report, command, watch=(), live=False):
+    """What the page shows of a run (seen: the prompt's probe; report: the run's --json object; watch: token
+    ids whose probability at the last prompt position the live page compares)."""
     maps, note = attention_maps(seen.attention, config.n_head)
     lens_ids, lens_probs = lens_grid(seen, params, config)
+    followed = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
+                for key in ("target", "versus") if part[key] is not None]
     referenced = (set(lens_ids.ravel().tolist()) | {i for step in report.get("top", []) for i, _, _ in step}
-                  | {part["target"] for part in (report.get("patch"), report.get("attribution")) if part})
+                  | set(followed))
     generated = report.get("generated_ids", [])
-    data = {
-        "model": args.model, "prompt": args.prompt,
-        "command": shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:]),  # as the user typed it
+    probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
+    next_id = int(np.argmax(probs))
+    return {
+        "live": live, "model": args.model, "prompt": args.prompt, "command": command,
         "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
         "tokens": token_rows(ids, tok), "generated": token_rows(generated, tok) if generated else [],
         "top": rounded(report.get("top", []), 3), "attention": maps,
         "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
-        "texts": {int(i): shown(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
+        "texts": {int(i): shown(tok, i) for i in sorted(referenced | {next_id, *watch})},  # as the terminal prints them
         "left_out": [note] if note else [], "json": rounded(report),
+        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in watch},
     }
-    write_report(args.report, data)
-    print(f"wrote {args.report}", file=sys.stderr)
 
 
 def token_rows(ids, tok):

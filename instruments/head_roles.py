@@ -1,4 +1,4 @@
-"""--heads: what each attention head does, as three scores between 0 and 1.
+"""--heads: what each attention head does, as four scores between 0 and 1.
 
 Some heads do one simple thing everywhere, and their patterns show it:
   previous-token  position t looks at t - 1. Such a head copies "which token came before me" into
@@ -8,14 +8,18 @@ Some heads do one simple thing everywhere, and their patterns show it:
   induction       on a text that repeats, position t looks at the token that followed t's earlier
                   occurrence, and so predicts that the text goes on as it went before: "A B ... A" -> B.
                   This is how a model continues a pattern it has never seen in training.
+  duplicate       on a text that repeats, position t looks at the earlier occurrence of its own token:
+                  it notices "this token came before" (the IOI circuit's duplicate-token heads).
 
-The first two are measured on the prompt, the third on a sequence of R random tokens repeated twice
-(after <|endoftext|>): random, so that only copying can predict the second copy.
+The first two are measured on the prompt, the last two on a sequence of R random tokens repeated twice
+(after <|endoftext|>): random, so that only the repetition can tell a head where to look.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from config import Config
-from instruments.probe import probe
+from instruments.probe import Probe, probe
 from params import GPT2
 
 PERIOD = 50  # R, the length of the random sequence (shorter if the model's context is)
@@ -32,31 +36,45 @@ def repeated_tokens(config: Config, eos_id):
     return [eos_id] + r + r, period
 
 
-def head_scores(prompt_ids, params: GPT2, config: Config, eos_id):
-    """(sequence, R, [[block, head, previous, first, induction] for every head])."""
+class HeadScores(NamedTuple):  # --json writes it as a list: [block, head, previous, first, induction, duplicate]
+    block: int
+    head: int
+    previous: float
+    first: float
+    induction: float
+    duplicate: float
+
+
+def head_scores(on_prompt: Probe, params: GPT2, config: Config, eos_id):
+    """(sequence, R, [HeadScores for every head]): on_prompt is the probe of the prompt (two tokens or more)."""
     sequence, period = repeated_tokens(config, eos_id)
-    on_prompt = probe(prompt_ids, params, config).attention
     on_repeat = probe(sequence, params, config).attention
-    t = np.arange(1, len(prompt_ids))  # positions with an earlier one
-    second = np.arange(period + 1, len(sequence))  # the second copy; t - R + 1 follows t's earlier occurrence
+    t = np.arange(1, len(on_prompt.states[0]))  # the prompt's positions with an earlier one
+    second = np.arange(period + 1, len(sequence))  # the second copy: t - R is t's earlier occurrence
     scores = []
     for n_block in range(config.n_layer):
-        previous = on_prompt[n_block][:, t, t - 1].mean(axis=-1)  # [n_head]
-        first = on_prompt[n_block][:, t, 0].mean(axis=-1)
-        induction = on_repeat[n_block][:, second, second - period + 1].mean(axis=-1)
+        prompt, repeat = on_prompt.attention[n_block], on_repeat[n_block]  # [n_head, n_seq, n_seq]
+        previous = prompt[:, t, t - 1].mean(axis=-1)  # [n_head]
+        first = prompt[:, t, 0].mean(axis=-1)
+        induction = repeat[:, second, second - period + 1].mean(axis=-1)  # the token after the earlier occurrence
+        duplicate = repeat[:, second, second - period].mean(axis=-1)  # the earlier occurrence itself
         for head in range(config.n_head):
-            scores.append([n_block, head, float(previous[head]), float(first[head]), float(induction[head])])
+            scores.append(HeadScores(n_block, head, float(previous[head]), float(first[head]),
+                                     float(induction[head]), float(duplicate[head])))
     return sequence, period, scores
 
 
-ROLES = [(2, "previous-token", "copies which token came before each position"),
-         (3, "first-token", "rests on position 0 when nothing else is relevant"),
-         (4, "induction", "looks for the token after an earlier occurrence of the current one")]
+ROLES = [("previous", "previous-token", "copies which token came before each position"),
+         ("first", "first-token", "rests on position 0 when nothing else is relevant"),
+         ("induction", "induction", "looks for the token after an earlier occurrence of the current one"),
+         ("duplicate", "duplicate-token", "looks at an earlier occurrence of the current token")]
 
 
 def print_heads(scores, period, shown=5):
-    print(f"heads: the {shown} highest scores for each role (induction measured on {period} random tokens repeated)")
-    for column, role, meaning in ROLES:
-        best = sorted(scores, key=lambda s: -s[column])[:shown]
-        print(f"  {role:<15} " + "  ".join(f"{s[0]}.{s[1]} {s[column]:.2f}" for s in best) + f"   ({meaning})")
+    print(f"heads: the {shown} highest scores for each role (induction and duplicate-token measured on {period} "
+          "random tokens repeated)")
+    for score, role, meaning in ROLES:
+        best = sorted(scores, key=lambda s: -getattr(s, score))[:shown]
+        print(f"  {role:<15} " + "  ".join(f"{s.block}.{s.head} {getattr(s, score):.2f}" for s in best)
+              + f"   ({meaning})")
     print()

@@ -1,67 +1,251 @@
-"""--patch CORRUPTED: activation patching (causal tracing). Where does the information travel?
+"""--patch CORRUPTED: activation patching. Where does the information travel, and through what?
 
 Two prompts of the same length that differ in a detail: the clean one ("... is yellow ...") and a
 corrupted one ("... is green ..."). The clean run gives the target (" yellow") a high probability,
-the corrupted run a low one. Now run the corrupted prompt again, but at one layer i and one position
-t replace the residual stream with the clean run's, and let the remaining blocks compute as usual.
-If the probability comes back, everything the model needed from the difference was, at that point,
-in that one vector. The grid of all (i, t) shows the information's path: at layer 0 it sits at the
-changed token, and where the grid lights up further down shows when attention moved it elsewhere.
+the corrupted run a low one. Now run the corrupted prompt again, but put back one thing from the
+clean run and let the rest compute as usual. If the answer comes back, everything the model needed
+from the difference went through that one thing. --patch-at chooses what is put back:
 
-The residual stream is where this can be done, because it is the only thing a block passes on: the
-blocks from i on see the patched stream and nothing else of the corrupted run.
+  resid    the residual stream entering block i at position t (i = n_layer: after the last block).
+           At layer 0 the information sits at the changed token; where the grid lights up further
+           down shows when attention moved it elsewhere. The residual stream is the only thing a
+           block passes on, so the blocks from i on see the patched stream and nothing else.
+  attn     what block L's attention adds to the stream at position t (after c_proj, bias included)
+  mlp      what block L's MLP adds to the stream at position t
+  heads    head L.H's output (its pattern times its values, before c_proj) at every position: which
+           head carries the difference
+  pattern  head L.H's attention pattern only; its values stay the corrupted run's
+  values   head L.H's values only; its pattern stays the corrupted run's. Together with pattern:
+           does the head matter through where it looks, or through what it moves?
+
+The measure (the metric) is read at the last position: the target's probability, or with --versus the
+logit difference logit(target) - logit(versus), the measure of the indirect-object literature.
+
+Two facts make a grid cheap, and the code below is built on them. A change at position t changes
+nothing before t (the causal mask), so those positions stay the corrupted run's in every block, keys and
+values included: they are read from the probe, as the KV cache reads its cache (lessons/kv_cache.py),
+and only the positions from the first patched one on are computed. And the patches of one layer are
+independent runs of the same blocks, so they go through the network together, as a stack of copies
+[n_copies, n_rows, n_embd] (the core's functions take any leading axes).
 """
 import numpy as np
 
-from attention import causal_mask
+from attention import attend, causal_mask, merge_heads, qkv_heads
 from config import Config
-from instruments.probe import probe
-from layer import block
+from instruments.probe import Probe
+from mlp import mlp
 from model import unembed
 from params import GPT2
-from tensor_ops import softmax
+from tensor_ops import layer_norm, linear, softmax
+
+KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
+ROWS = 256  # rows (copies x positions) run together, at most: larger stacks are no faster, only bigger
 
 
-def target_probability(x, target, params: GPT2, config: Config):
-    """The probability of `target` as the next token, read from the final stream [n_seq, n_embd]."""
-    return float(softmax(unembed(x[-1], params, config))[target])
+def measure(target, versus, params: GPT2, config: Config):
+    """The metric: the final stream at the last position [..., n_embd] -> one number per run [...]."""
+    def metric(x):
+        logits = unembed(x, params, config)  # [..., vocab_size]
+        if versus is None:
+            return softmax(logits)[..., target]
+        return logits[..., target] - logits[..., versus]
+    return metric
 
 
-def patch_grid(clean_ids, corrupted_ids, target, params: GPT2, config: Config):
-    """{"target", "clean", "corrupted", "grid"}: grid[i][t] is the target's probability when the
-    corrupted run takes the clean stream at layer i, position t."""
-    assert len(clean_ids) == len(corrupted_ids), "patching swaps vectors position for position"
-    clean = probe(clean_ids, params, config).states  # n_layer + 1 arrays [n_seq, n_embd]
-    corrupted = probe(corrupted_ids, params, config).states
-    mask = causal_mask(len(clean_ids))
-    grid = []
-    for layer in range(config.n_layer + 1):
-        row = []
-        for t in range(len(clean_ids)):
-            x = corrupted[layer].copy()
-            x[t] = clean[layer][t]  # the patch
-            for p in params.h[layer:]:  # the blocks after layer `layer`, as forward runs them
-                x = block(x, p, config, mask)
-            row.append(target_probability(x, target, params, config))
-        grid.append(row)
-    return {"target": target, "clean": target_probability(clean[-1], target, params, config),
-            "corrupted": target_probability(corrupted[-1], target, params, config), "grid": grid}
+def with_earlier(kept, new):
+    """The keys (or values) of every position: kept [n_head, start, d_head], those of the positions before the
+    patch (the same in every copy), then each copy's own new [..., n_head, n_rows, d_head]."""
+    return np.concatenate([np.broadcast_to(kept, new.shape[:-2] + kept.shape[-2:]), new], axis=-2)
 
 
-SHADES = " .:-=+*#%@"  # 0 .. 1 of the way from the corrupted probability to the clean one
+def run_on(x, n_block, start, base: Probe, params: GPT2, config: Config):
+    """Blocks n_block, n_block + 1, ... on x [..., n_rows, n_embd]: the residual stream at positions start..
+    of a run that is base's before start. Returns the final stream at the last position, [..., n_embd]."""
+    eps = config.layer_norm_epsilon
+    mask = causal_mask(x.shape[-2], start + x.shape[-2])  # the rows are the last of the positions
+    for b in range(n_block, config.n_layer):
+        p = params.h[b]  # layer.block, with the earlier positions' keys and values read from base
+        q, k, v = qkv_heads(layer_norm(x, p.ln_1, eps), p.attn, config)  # 3 x [..., n_head, n_rows, d_head]
+        k, v = with_earlier(base.k[b][:, :start], k), with_earlier(base.v[b][:, :start], v)
+        if b == config.n_layer - 1:  # only the last position is read after the last block: its query alone
+            x, q, mask = x[..., -1:, :], q[..., -1:, :], mask[-1:]
+        x = x + linear(merge_heads(attend(q, k, v, mask)), p.attn.c_proj)
+        x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
+    return x[..., -1, :]
 
 
-def print_patch(result, labels, target_text):
+def after_attention(a, n_block, start, base: Probe, params: GPT2, config: Config):
+    """The stream after block n_block [..., n_rows, n_embd] when its attention adds a (positions start..)."""
+    x = base.states[n_block][start:] + a
+    return x + mlp(layer_norm(x, params.h[n_block].ln_2, config.layer_norm_epsilon), params.h[n_block].mlp)
+
+
+def put_back(rows, start, ts, clean):
+    """One copy of rows [n_rows, ...] (positions start..) per position t in ts, copy j with position ts[j]
+    taken from clean [n_seq, ...]: [len(ts), n_rows, ...]."""
+    copies = np.repeat(rows[None], len(ts), axis=0)
+    copies[np.arange(len(ts)), np.array(ts) - start] = clean[ts]
+    return copies
+
+
+def position_runs(kind, n_block, ts, clean: Probe, corrupted: Probe, params: GPT2, config: Config):
+    """The final streams [len(ts), n_embd] of the runs with one thing put back at each position of ts
+    (ascending), one run per position."""
+    start = ts[0]  # the first position patched: the rows before it are the corrupted run's
+    if kind == "resid":  # n_block is the layer: the stream entering that block
+        x = put_back(corrupted.states[n_block][start:], start, ts, clean.states[n_block])
+        return run_on(x, n_block, start, corrupted, params, config)
+    if kind == "attn":
+        a = put_back(corrupted.attn[n_block][start:], start, ts, clean.attn[n_block])
+        x = after_attention(a, n_block, start, corrupted, params, config)
+    else:  # mlp: the stream halfway through the block, plus the MLP's output
+        m = put_back(corrupted.mlp[n_block][start:], start, ts, clean.mlp[n_block])
+        x = corrupted.states[n_block][start:] + corrupted.attn[n_block][start:] + m
+    return run_on(x, n_block + 1, start, corrupted, params, config)
+
+
+def chunks(positions, n_seq):
+    """The positions in runs of consecutive ones, each small enough to go through the network together:
+    a run starting at t holds n_seq - t rows per copy."""
+    out = []
+    for t in positions:
+        if out and (len(out[-1]) + 1) * (n_seq - out[-1][0]) <= ROWS:
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
+
+
+def position_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config,
+                  progress=iter):
+    """resid, attn or mlp: n_layer rows (n_layer + 1 for resid) of n_seq cells, None at positions not chosen."""
+    n_seq, n_rows = len(clean.states[0]), config.n_layer + (kind == "resid")
+    found = {"resid": lambda run: run.states, "attn": lambda run: run.attn, "mlp": lambda run: run.mlp}[kind]
+    unchanged = float(metric(corrupted.states[-1][-1]))
+    grid = [[unchanged if t in positions else None for t in range(n_seq)] for _ in range(n_rows)]
+    cells, finals = [], []
+    for n_block in progress(range(n_rows)):
+        new, old = found(clean)[n_block], found(corrupted)[n_block]  # [n_seq, n_embd]
+        changed = [t for t in positions if not np.array_equal(new[t], old[t])]  # the same vector put back: no run
+        for ts in chunks(changed, n_seq):
+            finals.append(position_runs(kind, n_block, ts, clean, corrupted, params, config))
+            cells += [(n_block, t) for t in ts]
+    if finals:  # unembedded all at once: wte, the largest matrix, is then read once
+        for (n_block, t), value in zip(cells, metric(np.concatenate(finals)).tolist()):
+            grid[n_block][t] = value
+    return grid
+
+
+def new_head_outputs(kind, n_block, positions, clean: Probe, corrupted: Probe):
+    """What each head of block n_block outputs [n_head, n_seq, d_head] with its output (heads), its pattern's
+    rows (pattern) or its values (values) put back from the clean run at the positions chosen."""
+    start, end = positions[0], positions[-1] + 1
+    if kind == "heads":
+        new = corrupted.heads[n_block].copy()
+        new[:, start:end] = clean.heads[n_block][:, start:end]
+        return new
+    if kind == "pattern":  # the queries at the positions chosen look where they look in the clean run
+        pattern = corrupted.attention[n_block].copy()  # [n_head, n_seq, n_seq]
+        pattern[:, start:end] = clean.attention[n_block][:, start:end]
+        return pattern @ corrupted.v[n_block]
+    v = corrupted.v[n_block].copy()  # values: what the positions chosen hand on, for every later query
+    v[:, start:end] = clean.v[n_block][:, start:end]
+    return corrupted.attention[n_block] @ v
+
+
+def head_runs(new, n_block, corrupted: Probe, params: GPT2, config: Config):
+    """The final streams [n_head, n_embd] of n_head runs of the corrupted prompt, run h with head h of block
+    n_block outputting new[h] [n_seq, d_head] instead of its own."""
+    old = corrupted.heads[n_block]  # [n_head, n_seq, d_head]
+    changed = np.flatnonzero((new != old).any(axis=(0, 2)))  # the positions where some head's output changes
+    if not len(changed):
+        return np.repeat(corrupted.states[-1][-1:], config.n_head, axis=0)
+    start, n_head = int(changed[0]), config.n_head
+    heads = np.repeat(old[None, :, start:], n_head, axis=0)  # [n_head copies, n_head, n_rows, d_head]
+    heads[np.arange(n_head), np.arange(n_head)] = new[:, start:]  # copy h: head h's new output
+    a = linear(merge_heads(heads), params.h[n_block].attn.c_proj)  # [n_head copies, n_rows, n_embd]
+    x = after_attention(a, n_block, start, corrupted, params, config)
+    return run_on(x, n_block + 1, start, corrupted, params, config)
+
+
+def head_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter):
+    """heads, pattern or values: n_layer rows of n_head cells."""
+    finals = [head_runs(new_head_outputs(kind, n_block, positions, clean, corrupted), n_block, corrupted,
+                        params, config) for n_block in progress(range(config.n_layer))]
+    return metric(np.stack(finals)).tolist()  # [n_layer, n_head], unembedded all at once
+
+
+def grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter):
+    """One grid of --patch-at, every cell holding the metric of one run."""
+    found = position_grid if kind in ("resid", "attn", "mlp") else head_grid
+    return found(kind, clean, corrupted, metric, positions, params, config, progress)
+
+
+def patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, params: GPT2, config: Config,
+             progress=lambda steps, kind: steps):
+    """The --json object of --patch: the metric of both runs, and one grid per kind asked for (resid's is "grid").
+    progress(steps, kind) wraps each grid's loop (the command line's progress bar)."""
+    metric = measure(target, versus, params, config)
+    result = {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
+              "clean": float(metric(clean.states[-1][-1])), "corrupted": float(metric(corrupted.states[-1][-1]))}
+    for kind in kinds:
+        result["grid" if kind == "resid" else kind] = grid(kind, clean, corrupted, metric, positions, params, config,
+                                                          lambda steps: progress(steps, kind))
+    return result
+
+
+SHADES = " .:-=+*#%@"  # 0 .. 1 of the way from the corrupted metric to the clean one
+PUT_BACK = {"resid": "the clean residual stream entering that block", "attn": "what the block's attention adds",
+            "mlp": "what the block's MLP adds", "heads": "the head's output",
+            "pattern": "the head's attention pattern (its values stay the corrupted run's)",
+            "values": "the head's values (its pattern stays the corrupted run's)"}
+
+
+def shade(share):
+    return SHADES[int(np.clip(share, 0, 1) * (len(SHADES) - 1))]
+
+
+def as_metric(result, value):
+    return f"{value:.2%}" if result["metric"] == "probability" else f"{value:+.3f}"
+
+
+def print_patch(result, labels, target_text, versus_text=None):
     clean, corrupted = result["clean"], result["corrupted"]
-    print(f"activation patching: P({target_text}) is {clean:.2%} in the clean run and {corrupted:.2%} in the "
-          "corrupted one;\neach cell: the corrupted run with the clean residual stream at that layer and "
-          f"position ({SHADES[0]!r} none of the difference back, {SHADES[-1]!r} all of it)")
+    metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
+    print(f"activation patching: {metric} is {as_metric(result, clean)} in the clean run and "
+          f"{as_metric(result, corrupted)} in the corrupted one. Each cell is a run of the corrupted prompt with one "
+          f"thing put back from the clean run, shown as the share of the difference it brings back "
+          f"({SHADES[0]!r} none, {SHADES[-1]!r} all of it)")
     span = clean - corrupted or 1.0
+    for kind in KINDS:
+        cells = result.get("grid" if kind == "resid" else kind)
+        if cells is None:
+            continue
+        print(f"\n  {kind}: {PUT_BACK[kind]}")
+        if kind in ("resid", "attn", "mlp"):
+            print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
+        else:
+            print_head_grid(cells, lambda v: (v - corrupted) / span)
+        best = sorted(((v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row) if v is not None),
+                      key=lambda c: -(c[0] - corrupted) / span)[:5]
+        name = (lambda b, i: f"{'layer' if kind == 'resid' else 'block'} {b} at {labels[i]} (#{i})") \
+            if kind in ("resid", "attn", "mlp") else (lambda b, i: f"head {b}.{i}")
+        print("  the best: " + ", ".join(f"{name(b, i)} {as_metric(result, v)}" for v, b, i in best))
+    print()
+
+
+def print_position_grid(kind, cells, labels, share):
     width = max(len(label) for label in labels)
     for t, label in enumerate(labels):
-        cells = "".join(SHADES[int(np.clip((row[t] - corrupted) / span, 0, 1) * (len(SHADES) - 1))]
-                        for row in result["grid"])
-        best = max(row[t] for row in result["grid"])
-        print(f"  {label:>{width}} |{cells}|  best {best:.2%}")
-    print(f"  {'':>{width}}  layers 0 (embeddings) to {len(result['grid']) - 1} (after the last block), left to right")
-    print()
+        column = [row[t] for row in cells]
+        if column[0] is not None:  # a position chosen (--patch-positions)
+            print(f"  {label:>{width}} |{''.join(shade(share(v)) for v in column)}|")
+    what = "layers 0 (the embeddings) to" if kind == "resid" else "blocks 0 to"
+    print(f"  {'':>{width}}  {what} {len(cells) - 1}{' (after the last block)' if kind == 'resid' else ''}, "
+          "left to right")
+
+
+def print_head_grid(cells, share):
+    print("  block  heads 0 to", len(cells[0]) - 1, "left to right")
+    for n_block, row in enumerate(cells):
+        print(f"  {n_block:>5} |{''.join(' ' if v is None else shade(share(v)) for v in row)}|")

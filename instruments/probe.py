@@ -5,8 +5,10 @@ functions in the same order, and keeps what the instruments read at these named 
 
   states[i]     layer i: the residual stream entering block i, [n_seq, n_embd]. states[0] is the
                 embeddings' output, states[n_layer] the stream after the last block.
+  q[L], k[L], v[L]  block L's queries, keys and values, [n_head, n_seq, d_head].
   attention[L]  block L's attention pattern, [n_head, n_seq, n_seq]: row t is where position t looked.
   heads[L]      each head's output before c_proj (its pattern times the values), [n_head, n_seq, d_head].
+  attn[L]       block L's attention output, as added to the stream (after c_proj), [n_seq, n_embd].
   mlp[L]        block L's MLP output, as added to the stream, [n_seq, n_embd].
   logits        [n_seq, vocab_size], model.forward's: bit for bit up to attention.QUERY_ROWS tokens;
                 beyond, at float32 round-off, as attention.attend then sums in slices (tested).
@@ -31,8 +33,12 @@ from tensor_ops import layer_norm, linear
 @dataclass
 class Probe:
     states: list = field(default_factory=list)  # n_layer + 1 arrays [n_seq, n_embd]
+    q: list = field(default_factory=list)  # n_layer arrays [n_head, n_seq, d_head]
+    k: list = field(default_factory=list)
+    v: list = field(default_factory=list)
     attention: list = field(default_factory=list)  # n_layer arrays [n_head, n_seq, n_seq]
     heads: list = field(default_factory=list)  # n_layer arrays [n_head, n_seq, d_head]
+    attn: list = field(default_factory=list)  # n_layer arrays [n_seq, n_embd]
     mlp: list = field(default_factory=list)  # n_layer arrays [n_seq, n_embd]
     logits: object = None  # [n_seq, vocab_size]
 
@@ -46,11 +52,16 @@ def probe(ids, params: GPT2, config: Config) -> Probe:
         q, k, v = qkv_heads(layer_norm(x, p.ln_1, eps), p.attn, config)  # 3 x [n_head, n_seq, d_head]
         weights = attention_weights(q, k, mask)  # [n_head, n_seq, n_seq]
         heads = weights @ v  # [n_head, n_seq, d_head]
-        x = x + linear(merge_heads(heads), p.attn.c_proj)  # [n_seq, n_embd]
+        a = linear(merge_heads(heads), p.attn.c_proj)  # [n_seq, n_embd]
+        x = x + a
         m = mlp(layer_norm(x, p.ln_2, eps), p.mlp)  # [n_seq, n_embd]
         x = x + m
+        seen.q.append(q)
+        seen.k.append(k)
+        seen.v.append(v)
         seen.attention.append(weights)
         seen.heads.append(heads)
+        seen.attn.append(a)
         seen.mlp.append(m)
         seen.states.append(x)
     seen.logits = unembed(x, params, config)  # [n_seq, vocab_size]

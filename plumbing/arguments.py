@@ -81,18 +81,38 @@ def add_learning_tools(group):
     group.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
 
 
+PATCH_KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
+
+
 def add_experiments(group):
     group.add_argument("--ablate", type=head_list, default=[], metavar="L.H[,L.H...]",
                        help="remove these attention heads from every forward pass of the run")
+    group.add_argument("--ablate-with", choices=("zero", "mean"), default=None,
+                       help="what an ablated head outputs instead: zero (the default), or its mean output over the "
+                            "prompt's positions")
     group.add_argument("--patch", metavar="CORRUPTED",
-                       help="activation patching: run CORRUPTED (as many tokens as PROMPT) with PROMPT's residual "
-                            "stream patched in at each layer and position, and show the target's probability")
+                       help="activation patching: run CORRUPTED (as many tokens as PROMPT) with one thing put back "
+                            "from PROMPT's run at a time (--patch-at), and show how much of the answer comes back")
+    group.add_argument("--patch-at", type=patch_kinds, default=None, metavar="WHAT[,WHAT...]",
+                       help="what --patch puts back: resid (the residual stream; the default), attn, mlp (what a "
+                            "block's attention or MLP adds), heads (each head's output), pattern, values")
+    group.add_argument("--patch-positions", type=position_range, default=None, metavar="A:B",
+                       help="patch only positions A to B-1 (0-based, as a Python slice: -5: is the last five)")
+    group.add_argument("--path", type=receiver, default=None, metavar="RECEIVER",
+                       help="path patching with --patch: which heads act directly on RECEIVER, logits or L.H.q, "
+                            "L.H.k, L.H.v (the queries, keys or values of head L.H)")
     group.add_argument("--attribute", action="store_true",
                        help="direct logit attribution: how much each head, MLP and the embeddings wrote the target's logit")
     group.add_argument("--heads", action="store_true",
-                       help="score every head as previous-token, first-token and induction head")
+                       help="score every head as previous-token, first-token, induction and duplicate-token head")
+    group.add_argument("--copying", action="store_true",
+                       help="copying scores: does each head write the token it attends to?")
     group.add_argument("--target", metavar="TEXT",
-                       help="the token --patch and --attribute follow (one token; default: the model's greedy next token)")
+                       help="the token --patch, --path and --attribute follow (one token; default: the model's greedy "
+                            "next token)")
+    group.add_argument("--versus", metavar="TEXT",
+                       help="measure the logit difference logit(target) - logit(TEXT) instead of the target's "
+                            "probability (one token)")
 
 
 def contradiction(args):
@@ -109,6 +129,14 @@ def contradiction(args):
             option for option, given in generation_only.items() if given)
     if args.target is not None and not (args.attribute or args.patch is not None):
         return "--target names the token --attribute and --patch follow: give one of them too"
+    if args.versus is not None and not (args.attribute or args.patch is not None):
+        return "--versus sets what --attribute and --patch measure: give one of them too"
+    for option, given in (("--patch-at", args.patch_at), ("--patch-positions", args.patch_positions),
+                          ("--path", args.path)):
+        if given is not None and args.patch is None:
+            return f"{option} shapes --patch: give --patch CORRUPTED too"
+    if args.ablate_with is not None and not args.ablate:
+        return "--ablate-with says how --ablate removes heads: give --ablate too"
     for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report),
                           ("--patch", args.patch)):
         if value == "" and option != "--patch":
@@ -142,6 +170,38 @@ def head_list(text):
         n_block, head = item.split(".")
         heads.append((int(n_block), int(head)))
     return sorted(set(heads))
+
+
+def patch_kinds(text):
+    """argparse type for --patch-at: "heads,pattern" -> ["heads", "pattern"], in the order the grids are shown."""
+    kinds = {item.strip() for item in text.split(",")}
+    unknown = sorted(kinds - set(PATCH_KINDS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{unknown[0]!r} cannot be patched: choose among {', '.join(PATCH_KINDS)}")
+    return [kind for kind in PATCH_KINDS if kind in kinds]
+
+
+def position_range(text):
+    """argparse type for --patch-positions: "A:B" (either may be left out or negative, as in Python) -> a slice;
+    a single position T is T:T+1. The prompt's length checks it."""
+    match = re.fullmatch(r"\s*(-?[0-9]+)?\s*(:\s*(-?[0-9]+)?)?\s*", text)
+    if not match or not (match[1] or match[2]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range of positions: write A:B (0-based, B not included)")
+    start = int(match[1]) if match[1] else None
+    if match[2] is None:  # one position
+        return slice(start, start + 1 or None)
+    return slice(start, int(match[3]) if match[3] else None)
+
+
+def receiver(text):
+    """argparse type for --path: "logits", or "L.H.q" (.k, .v) -> (L, H, "q"). The model checks the range."""
+    if text.strip() == "logits":
+        return "logits"
+    match = re.fullmatch(r"\s*([0-9]+)\.([0-9]+)\.([qkv])\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a receiver: write logits, or L.H.q, L.H.k or L.H.v "
+                                         "(the queries, keys or values of head H of block L)")
+    return int(match[1]), int(match[2]), match[3]
 
 
 def whole_number(text, least):

@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, run_main
 from instruments.ablate import ablate
 from instruments.head_roles import head_scores
+from instruments.probe import probe
 from lessons.score import token_logprobs
 from load import load_model
 from tokenizer import load_tokenizer
@@ -41,27 +42,31 @@ def repeat_loss(ids, params, config):
     return -statistics.mean(token_logprobs(ids, params, config)[1 + PERIOD:])
 
 
-def ranked(scores, column):
-    return [(b, h) for b, h, *_ in sorted(scores, key=lambda s: -s[column])]
+def ranked(scores, role):
+    return [(s.block, s.head) for s in sorted(scores, key=lambda s: -getattr(s, role))]
+
+
+def roles(ids, params, config, tok):
+    return head_scores(probe(ids, params, config), params, config, tok.eos_id)[2]
 
 
 def test_heads_ranks_one_induction_head_first(model):
     params, config, tok = model
-    _, _, scores = head_scores(tok.encode(repeated_text()), params, config, tok.eos_id)
-    induction = ranked(scores, 4)[0]
-    score = {(b, h): s for b, h, *s in scores}
+    scores = roles(tok.encode(repeated_text()), params, config, tok)
+    induction = ranked(scores, "induction")[0]
+    score = {(s.block, s.head): s for s in scores}
     assert induction[0] == 1, "an induction head needs a previous-token head in an earlier block"
-    assert score[induction][2] > 0.6, score[induction]  # measured 0.77 (by hand; the tests do not pin it)
-    assert ranked(scores, 2)[0][0] == 0, "the previous-token head sits in block 0"
+    assert score[induction].induction > 0.6, score[induction]  # measured 0.77 (by hand; the tests do not pin it)
+    assert ranked(scores, "previous")[0][0] == 0, "the previous-token head sits in block 0"
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_ablating_the_induction_head_makes_the_repeats_unpredictable_and_another_head_does_not(model, seed):
     params, config, tok = model
     ids = tok.encode(repeated_text(seed))
-    _, _, scores = head_scores(ids, params, config, tok.eos_id)
-    induction, previous = ranked(scores, 4)[0], ranked(scores, 2)[0]
-    bystander = next((b, h) for b, h, p, f, i in sorted(scores, key=lambda s: s[2] + s[4]) if b == 1)
+    scores = roles(ids, params, config, tok)
+    induction, previous = ranked(scores, "induction")[0], ranked(scores, "previous")[0]
+    bystander = next((s.block, s.head) for s in sorted(scores, key=lambda s: s.previous + s.induction) if s.block == 1)
     plain = repeat_loss(ids, params, config)
     without_induction = repeat_loss(ids, ablate(params, [induction], config), config)
     without_bystander = repeat_loss(ids, ablate(params, [bystander], config), config)
@@ -81,7 +86,7 @@ def test_the_cli_shows_the_same(model):
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.splitlines()[-1])
     heads = run("-n", "0", "--heads")["heads"]
-    top = max(heads["scores"], key=lambda s: s[4])
+    top = max(heads["scores"], key=lambda s: s[4])  # [block, head, previous, first, induction, duplicate]
     plain = run("--score")["logprobs"][1 + PERIOD:]
     ablated = run("--score", "--ablate", f"{top[0]}.{top[1]}")["logprobs"][1 + PERIOD:]
     assert -statistics.mean(ablated) > -statistics.mean(plain) + 1.5

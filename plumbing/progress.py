@@ -1,0 +1,13 @@
+"""A progress bar on stderr for long work (the patching grids): the tqdm that huggingface_hub brings along.
+
+It is drawn only on a terminal (not when stderr goes to a file or a pipe), and honours
+HF_HUB_DISABLE_PROGRESS_BARS as huggingface_hub's own bars do. The bar is cleared when the work ends.
+"""
+import sys
+
+from huggingface_hub.utils import tqdm
+
+
+def progress_bar(steps, what):
+    """steps, iterated with a bar that names what is being computed."""
+    return tqdm(steps, desc=what, file=sys.stderr, leave=False, disable=None, unit="block")
