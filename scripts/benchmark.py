@@ -13,7 +13,11 @@ kept in a temporary folder and reused), then reports:
   read once per token: weight bytes / bandwidth);
 - at each prompt length, medians over --runs runs of prefill time, per-token decode time and tokens/s
   of the naive and the KV-cache paths, with --new-tokens new tokens, greedy;
-- --score on one window of n_ctx tokens.
+- --score on one window of n_ctx tokens;
+- the experiments' grids on the founding prompt (22 tokens, " yellow" against " green"): each --patch-at
+  kind, path patching to the logits and to a head's queries, and the copying scores, in forward-pass
+  equivalents: each grid's median time over the median time of one forward pass of the same prompt
+  (model.forward, every position's logits), both taken in this process.
 
 When torch and transformers are importable it also times transformers' GPT2LMHeadModel on the same
 checkpoint (generate with use_cache off and on, greedy, and one forward pass for --score),
@@ -42,6 +46,7 @@ from generate import generate  # noqa: E402
 from lessons.kv_cache import cached_step  # noqa: E402
 from lessons.score import token_logprobs  # noqa: E402
 from load import expected_shapes, load_model  # noqa: E402
+from model import forward  # noqa: E402
 
 SHAPES = {"small": (12, 12, 768), "medium": (24, 16, 1024), "large": (36, 20, 1280), "xl": (48, 25, 1600)}
 TOKENIZER = os.path.join(ROOT, "tests", "fixtures", "tiny-gpt2")  # GPT-2's vocab.json and merges.txt
@@ -193,6 +198,9 @@ def measure(shape, args):
     if args.memory_only:
         return results
     params, config = load_model(folder)
+    results["grids"] = time_grids(params, config, args.runs)
+    if args.grids_only:
+        return results
     read_per_token = weight_bytes - params.wpe.nbytes  # one row of wpe is read, all else once
     bw = bandwidth()
     results.update(bandwidth=bw, floor_seconds_per_token=read_per_token / bw)
@@ -220,6 +228,40 @@ def measure(shape, args):
         if hf:
             score["hf_forward_s"].append(time_transformers_forward(hf, ids))
     results["score"] = {key: statistics.median(times) for key, times in score.items() if times}
+    return results
+
+
+FOUNDING = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat is"
+GRID_TARGET = 40  # forward-pass equivalents, at most, for each grid on the founding prompt
+
+
+def time_grids(params, config, runs):
+    """{what: (median seconds, forward-pass equivalents)} of each experiment's grid on the founding prompt."""
+    from instruments.copying import copying_scores
+    from instruments.patch import KINDS, grid, measure
+    from instruments.path_patch import path_grid
+    from instruments.probe import probe
+    from tokenizer import load_tokenizer
+    tok = load_tokenizer(TOKENIZER)
+    ids, corrupted_ids = tok.encode(FOUNDING), tok.encode(FOUNDING.replace("yellow", "green"))
+    target = tok.encode(" yellow")[0]
+    clean, corrupted = probe(ids, params, config), probe(corrupted_ids, params, config)
+    metric = measure(target, None, params, config)
+    receiver = (config.n_layer - 3, 0, "q")  # a head late in the network: many senders
+    work = {f"--patch-at {kind}": (lambda kind=kind: grid(kind, clean, corrupted, metric, list(range(len(ids))),
+                                                         params, config)) for kind in KINDS}
+    work["--path logits"] = lambda: path_grid("logits", clean, corrupted, metric, params, config)
+    work[f"--path {receiver[0]}.{receiver[1]}.q"] = lambda: path_grid(receiver, clean, corrupted, metric, params, config)
+    work["--copying"] = lambda: copying_scores(ids, clean, params, config)
+    work["--patch-at heads (logit difference)"] = lambda: grid("heads", clean, corrupted,
+                                                               measure(target, tok.encode(" green")[0], params, config),
+                                                               list(range(len(ids))), params, config)
+    one_pass = median_time(lambda: forward(ids, params, config), 9)
+    results = {"n_seq": len(ids), "forward_s": one_pass,
+               "forward_last_only_s": median_time(lambda: forward(ids, params, config, last_only=True), 9)}
+    for what, f in work.items():
+        seconds = median_time(f, runs)
+        results[what] = (seconds, seconds / one_pass)
     return results
 
 
@@ -258,6 +300,16 @@ def report(r, runs, new_tokens):
     for run, (anon, hwm) in r["memory"].items():
         print(f"| {run} | {anon / 1e6:.0f} MB | {anon / wb:.2f} {verdict(anon / wb, TARGETS['memory'], False)} "
               f"| {hwm / 1e6:.0f} MB | {hwm / wb:.2f} |")
+    if "grids" in r:
+        g = r["grids"]
+        print(f"\nexperiments on the founding prompt ({g['n_seq']} tokens): one forward pass {g['forward_s'] * 1e3:.0f} ms "
+              f"(last position only: {g['forward_last_only_s'] * 1e3:.0f} ms); medians of {runs} runs\n")
+        print("| grid | time | forward-pass equivalents | against the last-position-only pass |")
+        print("| --- | --- | --- | --- |")
+        for what, value in g.items():
+            if isinstance(value, (list, tuple)):
+                print(f"| {what} | {value[0]:.2f} s | {value[1]:.1f} {verdict(value[1], GRID_TARGET, False)} "
+                      f"| {value[0] / g['forward_last_only_s']:.1f} |")
     if "bandwidth" not in r:
         return
     print(f"\nmemory bandwidth: {r['bandwidth'] / 1e9:.1f} GB/s (the fastest of 15 runs) -> floor "
@@ -297,6 +349,7 @@ def main():
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the checkpoints are built")
     parser.add_argument("--no-transformers", action="store_true", help="measure numpy-gpt2 alone")
     parser.add_argument("--memory-only", action="store_true", help="load time and peak memory, no timings")
+    parser.add_argument("--grids-only", action="store_true", help="memory, then the experiments' grids only")
     parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     args = parser.parse_args()
     m = machine()

@@ -328,3 +328,33 @@ def test_bad_values_end_in_one_sentence_and_exit_2(args, message):
     result = run("hi there", *args, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
     assert message in result.stderr, result.stderr
+
+
+def test_patch_positions_limits_the_grid_in_the_cli():
+    report = last_json(run("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
+                           "--patch-positions", "2:5", "--patch-at", "resid,mlp"))
+    for grid in (report["patch"]["grid"], report["patch"]["mlp"]):
+        assert all([t for t, v in enumerate(row) if v is not None] == [2, 3, 4] for row in grid)
+    last = last_json(run("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
+                         "--patch-positions=-1"))
+    assert all([t for t, v in enumerate(row) if v is not None] == [len(row) - 1] for row in last["patch"]["grid"])
+
+
+def test_ctrl_c_during_a_long_grid_stops_at_once_and_quietly(tmp_path):
+    """A 1000-token grid on a small model takes about 8 s; Ctrl-C after 2 s ends it within a block's work."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from checkpoints import random_checkpoint, write
+    folder = write(tmp_path, *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
+    prompt = "hello " * 999
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), prompt, "--model", folder, "-n", "0",
+                                "--patch", prompt.replace("hello", "world", 1)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.endswith("interrupted\n") and "Traceback" not in stderr, stderr
+    assert time.monotonic() - sent < 3 and stdout == ""

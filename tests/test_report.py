@@ -37,7 +37,8 @@ def run(*args):
 def page(tmp_path_factory):
     """(path, the page's embedded data, the run's --json) of one run with every experiment."""
     path = tmp_path_factory.mktemp("report") / "cat.html"
-    out = run(PROMPT, "-n", "3", "--report", str(path), "--json", "--heads", "--attribute", "--patch", CORRUPTED)
+    out = run(PROMPT, "-n", "3", "--report", str(path), "--json", "--heads", "--attribute", "--copying", "--patch", CORRUPTED,
+              "--patch-at", "resid,heads,values", "--path", "logits")
     text = path.read_text(encoding="utf-8")
     data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
                       .group(1).replace("<\\/", "</"))
@@ -58,7 +59,7 @@ def test_the_embedded_data_is_the_runs_json(page):
     assert data["json"] == rounded(report)
     assert [t[0] for t in data["tokens"]] == report["prompt_ids"]
     assert [t[0] for t in data["generated"]] == report["generated_ids"]
-    assert set(report) >= {"patch", "attribution", "heads", "top"}
+    assert set(report) >= {"patch", "attribution", "heads", "top", "copying", "path"}
 
 
 def test_the_lens_and_attention_data_are_the_probes(page, tiny, tok):
@@ -110,6 +111,28 @@ def test_in_a_browser_every_token_and_every_lens_cell_is_shown(page, tiny, tok, 
     assert len(cells) == top.size
     for layer, t, token_id, text in cells:
         assert int(token_id) == top[int(layer), int(t)] and unescape(text) == shown(tok, int(token_id))
+
+
+@needs_browser
+def test_in_a_browser_every_head_table_shows_the_runs_numbers_and_names_its_heads(page, tmp_path):
+    path, data, _ = page
+    dom = chromium(str(tmp_path / "profile"), "--dump-dom", url=path.as_uri())
+    assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
+    J, n_head = data["json"], data["config"]["n_head"]
+    signed = lambda v: f"{'+' if v >= 0 else ''}{v:.2f}"  # noqa: E731
+    tables = {"heads-induction": [f"{s[4]:.2f}" for s in J["heads"]["scores"]],
+              "heads-duplicate-token": [f"{s[5]:.2f}" for s in J["heads"]["scores"]],
+              "copying": [f"{s[2]:.2f}" for s in J["copying"]["scores"]],
+              "patch-heads": [f"{v:.3f}" for row in J["patch"]["heads"] for v in row],
+              "patch-values": [f"{v:.3f}" for row in J["patch"]["values"] for v in row],
+              "path": [f"{v:.3f}" for row in J["path"]["grid"] for v in row]}
+    assert J["patch"]["metric"] == "probability" and signed(1.0) == "+1.00"
+    for table, expected in tables.items():
+        html_table = re.search(f'<table id="{table}".*?</table>', dom, re.S).group(0)
+        cells = re.findall(r'<td title="head (\d+)\.(\d+)[^"]*" style="[^"]*" data-head="(\d+)\.(\d+)">(.*?)</td>', html_table)
+        assert [f"{b}.{h}" for b, h, *_ in cells] == [f"{b}.{h}" for b in range(len(expected) // n_head) for h in range(n_head)]
+        assert all((b, h) == (b2, h2) for b, h, b2, h2, _ in cells), "each cell's data-head is the head it shows"
+        assert [text for *_, text in cells] == expected, table
 
 
 @needs_browser
