@@ -1,88 +1,111 @@
 """Run GPT-2 from the command line: python main.py "The color of the cat"
 
-The top of the call chain: read the arguments (plumbing/arguments.py), load the tokenizer
-(tokenizer.py) and the weights (load.py), then either continue the prompt (generate.py) or score it
-(lessons/score.py), printing the text as it is produced. Reading order: this file, generate.py,
-model.py, layer.py, attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
+The top of the call chain, and this file reads as the chain: read the options, load the model, encode
+the prompt, run the learning tools and experiments asked for (instruments/), then continue the prompt
+(generate.py) or score it (lessons/score.py), printing the text as it is produced. `--serve` runs the
+same chain for the live page (plumbing/server.py). What the process does around it (signals, exit codes,
+the standard streams) is plumbing/process.py. Reading order: this file, generate.py, model.py, layer.py,
+attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
 """
-import signal
-import sys
+from plumbing.process import quiet_interrupts
 
-signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # Ctrl-C while the imports below load: no traceback
+quiet_interrupts()  # Ctrl-C while the imports below load: no traceback
 
 import json  # noqa: E402
-import os  # noqa: E402
+import sys  # noqa: E402
+from typing import NamedTuple  # noqa: E402
 
 from config import ModelError  # noqa: E402
 from generate import generate  # noqa: E402
 from instruments.ablate import ablate, mean_outputs  # noqa: E402
 from instruments.explain import check, instruments, print_instruments, write_page  # noqa: E402
 from instruments.probe import probe  # noqa: E402
-from instruments.top_tokens import recording  # noqa: E402
+from instruments.top_tokens import print_step, recording  # noqa: E402
 from lessons.kv_cache import cached_step  # noqa: E402
 from lessons.sampling import sampler  # noqa: E402
 from lessons.score import perplexity, token_logprobs  # noqa: E402
 from load import load_model, model_folder  # noqa: E402
-from plumbing.arguments import parse_args  # noqa: E402
-from plumbing.files import OutputError, check_writable  # noqa: E402
+from plumbing.arguments import UsageError, command_line, parse_args  # noqa: E402
+from plumbing.files import check_writable  # noqa: E402
+from plumbing.process import run_as_process, standard_streams, usage_error  # noqa: E402
 from plumbing.progress import progress_bar  # noqa: E402
 from tokenizer import load_tokenizer  # noqa: E402
 
 
+class Model(NamedTuple):
+    name: str  # as --model gave it
+    params: object  # params.GPT2
+    config: object  # config.Config
+    tok: object  # tokenizer.GPT2Tokenizer
+
+
 def main(argv=None):
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C is KeyboardInterrupt, below
-    if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":  # a terminal that cannot show every character
-        sys.stdout.reconfigure(errors="backslashreplace")
-    parser, args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP):  # kill, a closed terminal: stop as Ctrl-C does, cleaning up
-        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
+    standard_streams()
+    parser = command_line()
     try:
-        run(parser, args)
-    except (ModelError, OutputError) as e:
-        if args.debug:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # stdout closed early, e.g. `| head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        return 1
-    except OSError as e:  # writing the output failed: `> /dev/full`, a disk that filled up
-        if args.debug:
-            raise
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        print(f"error: cannot write the output: {e.strerror or e}", file=sys.stderr)
-        return 1
-    return 0
+        args = parse_args(parser, argv)
+    except UsageError as e:
+        return usage_error(parser, e)
+    return run_as_process(lambda: run(parser, args), parser, args.debug)
 
 
 def run(parser, args):
     for path in (args.attention, args.report):  # before any work, not after it
         if path:
             check_writable(path)
-    folder = model_folder(args.model)
+    model = load(args.model)
+    if args.serve:
+        from plumbing.server import serve
+        return serve(model, args.port, parser, answer)
+    on_step = (lambda n, chosen, top: print_step(n, chosen, top, model.tok)) if args.show_top else None
+    report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step, on_tools=print_instruments)
+    if args.score and not args.json:
+        print_scores(report, model)
+    if args.report:
+        write_page(args, page, model, report)
+    if args.json:
+        ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"  # then \u escapes keep it valid JSON
+        print(json.dumps(report, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON
+
+
+def load(name):
+    folder = model_folder(name)
     tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
     params, config = load_model(folder)
     if tok.size > config.vocab_size:
         raise ModelError(f"the tokenizer in {folder} has {tok.size} tokens but the model only {config.vocab_size}: "
                          "they come from different models")
+    return Model(name, params, config, tok)
+
+
+def answer(args, model, progress=lambda steps, what: steps, on_text=lambda text: None, on_step=None,
+           on_tools=lambda *shown: None, for_page=False):
+    """One run: the --json object, and what the page shows besides (a Page). on_text gets the continuation as it
+    comes, on_step each step's likeliest tokens, on_tools what the tools and experiments found; progress wraps
+    the long loops (a patching grid's); for_page: the Page is wanted (--report, the live page)."""
+    params, config, tok = model.params, model.config, model.tok
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
     mistake = check_with_model(args, ids, params, config, tok)
     if mistake:
-        parser.error(mistake)
+        raise UsageError(mistake)
     window = ids[-config.n_ctx:]  # what the learning tools and experiments read
     means = mean_outputs(probe(window, params, config), args.ablate) if args.ablate_with == "mean" else None
     params = ablate(params, args.ablate, config, means)  # no heads: the same weights
-    extra, seen = instruments(args, window, params, config, tok, progress_bar)
-    print_instruments(args, extra, seen, window, params, config, tok)
-    report = (print_score if args.score else print_generation)(args, ids, params, config, tok)
-    if args.report:
-        write_page(args, window, seen, params, config, tok, {**report, **extra})
-    if args.json:
-        ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"  # then \u escapes keep it valid JSON
-        print(json.dumps({**report, **extra}, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON
+    extra, seen = instruments(args, window, params, config, tok, progress, for_page or bool(args.report))
+    on_tools(args, extra, seen, window, params, config, tok)
+    steps = []  # the likeliest tokens at each generated step
+    if args.score:
+        report = score(args, ids, params, config)
+    else:
+        report = generation(args, ids, params, config, tok, on_text, on_step, steps)
+    return {"model": args.model, **report, **extra}, Page(window, seen, params, steps)
+
+
+class Page(NamedTuple):  # what the page shows of a run besides its --json object
+    window: list  # the prompt's ids that the tools read (at most n_ctx)
+    seen: object  # their probe (instruments/probe.py)
+    params: object  # the weights the run used: with the ablated heads removed
+    steps: list  # the likeliest tokens at each generated step
 
 
 def check_with_model(args, ids, params, config, tok):
@@ -95,35 +118,27 @@ def check_with_model(args, ids, params, config, tok):
     return check(args, ids[-config.n_ctx:], params, config, tok)
 
 
-def print_generation(args, ids, params, config, tok):
-    choose = sampler(args.temperature, args.top_k, args.top_p, args.seed)
-    steps = []  # --show-top's record of each step, which --report shows too
-    if args.show_top:
-        choose = recording(choose, args.show_top, tok, steps)
-        print(f"step  chosen         | the {args.show_top} likeliest next tokens (the model's probabilities)")
-    elif args.report:
-        choose = recording(choose, 5, tok, steps, show=False)
+def generation(args, ids, params, config, tok, on_text, on_step, steps):
+    """Continue the prompt: its --json object; steps gets the k likeliest tokens at each step (--show-top's k, or
+    the page's 5)."""
+    choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
+                       on_step)
     step = cached_step(params, config, len(ids) + args.max_new_tokens) if args.kv_cache else None
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
                        sliding_window=args.sliding_window, next_logits=step)
-    if args.show_top:  # one line per step as it comes, then the text
-        new_ids = list(new_ids)
-        write(args.prompt + tok.decode(new_ids))
-    else:
-        write(args.prompt)
-        new_ids = stream(new_ids, tok)
-    write("\n")
+    on_text(args.prompt)
+    new_ids = stream(new_ids, tok, on_text)
+    on_text("\n")
     if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:
         print(f"note: stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens",
               file=sys.stderr)
-    report = {"model": args.model, "prompt_ids": ids, "generated_ids": new_ids,
-              "text": args.prompt + tok.decode(new_ids)}
-    return dict(report, top=steps) if args.show_top or args.report else report
+    report = {"prompt_ids": ids, "generated_ids": new_ids, "text": args.prompt + tok.decode(new_ids)}
+    return dict(report, top=steps) if args.show_top or args.report else report  # --report: as before the page existed
 
 
-def stream(new_ids, tok):
-    """Print the continuation as the ids arrive and return them. A token may end in the middle of a
+def stream(new_ids, tok, on_text):
+    """Hand on the continuation as the ids arrive and return them. A token may end in the middle of a
     UTF-8 character (an emoji is often two or three tokens); decoding it alone would show the
     replacement character "\ufffd", so such text is held back until the character is complete."""
     generated, shown = [], ""
@@ -131,9 +146,9 @@ def stream(new_ids, tok):
         generated.append(next_id)
         text = tok.decode(generated)
         if not text.endswith("\ufffd"):
-            write(text[len(shown):])
+            on_text(text[len(shown):])
             shown = text
-    write(tok.decode(generated)[len(shown):])  # whatever was held back at the end
+    on_text(tok.decode(generated)[len(shown):])  # whatever was held back at the end
     return generated
 
 
@@ -142,16 +157,19 @@ def write(text):
     sys.stdout.flush()
 
 
-def print_score(args, ids, params, config, tok):
+
+def score(args, ids, params, config):
     logprobs = token_logprobs(ids, params, config, args.stride)
-    ppl = perplexity(logprobs)
-    if not args.json:
-        for i, lp in list(zip(ids, logprobs))[:config.n_ctx]:
-            print(f"{i:>6}  {tok.decode([i])!r:<20} {'' if lp is None else f'{lp:9.4f}'}")
-        if len(ids) > config.n_ctx:
-            print(f"... and {len(ids) - config.n_ctx} more tokens, scored with a sliding window")
-        print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")
-    return {"ids": ids, "logprobs": logprobs, "perplexity": ppl}
+    return {"ids": ids, "logprobs": logprobs, "perplexity": perplexity(logprobs)}
+
+
+def print_scores(report, model):
+    ids, logprobs, ppl, n_ctx = report["ids"], report["logprobs"], report["perplexity"], model.config.n_ctx
+    for i, lp in list(zip(ids, logprobs))[:n_ctx]:
+        print(f"{i:>6}  {model.tok.decode([i])!r:<20} {'' if lp is None else f'{lp:9.4f}'}")
+    if len(ids) > n_ctx:
+        print(f"... and {len(ids) - n_ctx} more tokens, scored with a sliding window")
+    print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")
 
 
 if __name__ == "__main__":

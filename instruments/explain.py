@@ -75,14 +75,14 @@ def positions(args, ids):
 
 
 def needs_probe(args):
-    return any((args.lens, args.attention, args.report, args.heads, args.copying, args.attribute,
-                args.patch is not None))
+    return any((args.lens, args.attention, args.heads, args.copying, args.attribute, args.patch is not None))
 
 
-def instruments(args, ids, params, config, tok, progress=lambda steps, what: steps):
+def instruments(args, ids, params, config, tok, progress=lambda steps, what: steps, for_page=False):
     """(what the tools and experiments add to --json, the probe of the prompt or None). ids: the prompt, at
-    most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops."""
-    seen = probe(ids, params, config) if needs_probe(args) else None
+    most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops;
+    for_page: probe the prompt for the page even if no tool needs it."""
+    seen = probe(ids, params, config) if for_page or needs_probe(args) else None
     extra = {}
     if args.lens:
         extra["lens"] = logit_lens(seen, params, config, tok)
@@ -148,34 +148,36 @@ def print_instruments(args, extra, seen, ids, params, config, tok):
         print_path(extra["path"], extra["patch"], target, versus)
 
 
-def write_page(args, ids, seen, params, config, tok, report):
-    """--report: the page of one run, written to args.report."""
+def write_page(args, page, model, report):
+    """--report: the page of one run (page: main.Page; report: its --json object), written to args.report."""
     command = shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:])  # as the user typed it
-    write_report(args.report, page_data(args, ids, seen, params, config, tok, report, command))
+    write_report(args.report, page_data(args, page, model, report, command))
     print(f"wrote {args.report}", file=sys.stderr)
 
 
-def page_data(args, ids, seen, params, config, tok, report, command, watch=(), live=False):
-    """What the page shows of a run (seen: the prompt's probe; report: the run's --json object; watch: token
-    ids whose probability at the last prompt position the live page compares)."""
-    maps, note = attention_maps(seen.attention, config.n_head)
-    lens_ids, lens_probs = lens_grid(seen, params, config)
+def page_data(args, page, model, report, command, watch=(), live=False):
+    """What the page shows of a run. "watched" holds the probability after the prompt of the model's next token,
+    of the token the experiments follow, and of watch's ids (the live page compares them with and without
+    the heads it removed)."""
+    config, tok = model.config, model.tok
+    maps, note = attention_maps(page.seen.attention, config.n_head)
+    lens_ids, lens_probs = lens_grid(page.seen, page.params, config)
     followed = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
                 for key in ("target", "versus") if part[key] is not None]
-    referenced = (set(lens_ids.ravel().tolist()) | {i for step in report.get("top", []) for i, _, _ in step}
-                  | set(followed))
-    generated = report.get("generated_ids", [])
-    probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
+    probs = softmax(page.seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
+    referenced = ({next_id, *watch, *followed} | set(lens_ids.ravel().tolist())
+                  | {i for step in page.steps for i, _, _ in step})
+    generated = report.get("generated_ids", [])
     return {
         "live": live, "model": args.model, "prompt": args.prompt, "command": command,
         "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
-        "tokens": token_rows(ids, tok), "generated": token_rows(generated, tok) if generated else [],
-        "top": rounded(report.get("top", []), 3), "attention": maps,
+        "tokens": token_rows(page.window, tok), "generated": token_rows(generated, tok) if generated else [],
+        "top": rounded(page.steps, 3), "attention": maps,
         "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
-        "texts": {int(i): shown(tok, i) for i in sorted(referenced | {next_id, *watch})},  # as the terminal prints them
+        "texts": {int(i): shown(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
         "left_out": [note] if note else [], "json": rounded(report),
-        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in watch},
+        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *followed, *watch}},
     }
 
 

@@ -17,13 +17,21 @@ def likeliest(logits, k):
     return [(int(i), float(probs[i])) for i in best]
 
 
-def recording(choose, k, tok: GPT2Tokenizer, steps, show=True):
-    """choose, also appending to `steps` each step's top k, and with show=True printing them and the choice."""
-    def choose_and_show(logits):
+def recording(choose, k, tok: GPT2Tokenizer, steps, on_step=None):
+    """choose, also appending to `steps` each step's top k as [id, text, probability], and handing
+    on_step(step number, the id chosen, [(id, probability)]) each step as it comes."""
+    def choose_and_record(logits):
         top, chosen = likeliest(logits, k), choose(logits)
         steps.append([[i, tok.decode([i]), p] for i, p in top])
-        if show:
-            options = "  ".join(f"{tok.decode([i])!r} {p:.1%}" for i, p in top)
-            print(f"{len(steps):>4}  {tok.decode([chosen])!r:<14} | {options}", flush=True)
+        if on_step:
+            on_step(len(steps), chosen, top)
         return chosen
-    return choose_and_show
+    return choose_and_record
+
+
+def print_step(n, chosen, top, tok: GPT2Tokenizer):
+    """--show-top's line for one step: the token chosen, then the k likeliest."""
+    if n == 1:
+        print(f"step  chosen         | the {len(top)} likeliest next tokens (the model's probabilities)")
+    options = "  ".join(f"{tok.decode([i])!r} {p:.1%}" for i, p in top)
+    print(f"{n:>4}  {tok.decode([chosen])!r:<14} | {options}", flush=True)

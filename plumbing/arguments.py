@@ -1,8 +1,12 @@
 """The command line of main.py: its options, and a clear error for every value it cannot use.
 
-argparse prints "usage: ..." and one sentence, and exits with status 2, for any mistake found here.
+A mistake found here is a UsageError: main.py prints "usage: ..." and its one sentence, and exits with
+status 2, as argparse does; the live page's server answers it with 400 and the same sentence. The
+server's requests are options too: as_argv turns one into the command line it stands for, so that both
+go through the same checks.
 """
 import argparse
+import json
 import math
 import os
 import re
@@ -11,16 +15,49 @@ import sys
 from config import DEFAULT_MODEL
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog=os.environ.get("GPT2_COMMAND"),  # run.sh sets it to the name typed
-                                     usage="%(prog)s PROMPT [options]  (see --help)",
-                                     description="Continue a text with GPT-2, in plain NumPy.")
+class UsageError(Exception):
+    """A mistake in the options, as one sentence."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own mistakes too: raised, not printed, so that the server can answer them
+        raise UsageError(message)
+
+
+def command_line():
+    parser = Parser(prog=os.environ.get("GPT2_COMMAND"),  # run.sh sets it to the name typed
+                    usage="%(prog)s PROMPT [options]  (see --help)",
+                    description="Continue a text with GPT-2, in plain NumPy.")
     add_run_options(parser)
     add_learning_tools(parser.add_argument_group("learning tools: what GPT-2 does with the prompt"))
     add_experiments(parser.add_argument_group(
         "experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)"))
+    serving = parser.add_argument_group("the live page")
+    serving.add_argument("--serve", action="store_true",
+                         help="serve a page on 127.0.0.1 where the prompt, the tools and the experiments are chosen, "
+                              "and a click on a head removes it; no PROMPT")
+    serving.add_argument("--port", type=port, default=None, metavar="N",
+                         help=f"the port --serve listens on (default {DEFAULT_PORT}; 0: any free one)")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    return parser
+
+
+DEFAULT_PORT = 8765
+
+
+def parse_args(parser, argv):
+    """The options of argv, checked; raises UsageError."""
     args = parser.parse_args(argv)
+    if args.serve:
+        given = ["PROMPT" if dest == "prompt" else "--" + dest.replace("_", "-") for dest, value in vars(args).items()
+                 if dest not in ("serve", "port", "model", "debug") and value != parser.get_default(dest)]
+        if given:
+            parser.error(f"--serve takes only --model and --port: the prompt and the rest are chosen on the page "
+                         f"(leave out {', '.join(given)})")
+        args.port = DEFAULT_PORT if args.port is None else args.port
+        return args
+    if args.port is not None:
+        parser.error("--port is where --serve listens: give --serve too")
     if args.prompt_file is not None:
         if args.prompt is not None:
             parser.error("give the prompt or --prompt-file, not both")
@@ -32,7 +69,8 @@ def parse_args(argv):
         parser.error(mistake)
     if args.max_new_tokens is None:
         args.max_new_tokens = 40
-    return parser, args
+    return args
+
 
 
 def add_run_options(parser):
@@ -204,6 +242,14 @@ def receiver(text):
     return int(match[1]), int(match[2]), match[3]
 
 
+def port(text):
+    """argparse type for --port: 0 (any free port) to 65535."""
+    n = whole_number(text, 0)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"{n} is not a port: give 0 to 65535 (0: any free one)")
+    return n
+
+
 def whole_number(text, least):
     try:
         n = int(text)
@@ -247,3 +293,39 @@ def probability(text):
     if not 0 < x <= 1:
         raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
     return x
+
+
+# The live page's options: the command line's long options, "_" for "-" (what prints only to a terminal, and
+# files, are left out). A value is what the command line takes: text, a number, or true for a flag.
+API_OPTIONS = {"prompt": "text", "max_new_tokens": "number", "temperature": "number", "top_k": "number",
+               "top_p": "number", "seed": "number", "kv_cache": "flag", "ignore_eos": "flag", "sliding_window": "flag",
+               "score": "flag", "stride": "number", "show_top": "number", "lens": "flag", "ablate": "text",
+               "ablate_with": "text", "patch": "text", "patch_at": "text", "patch_positions": "text", "path": "text",
+               "attribute": "flag", "heads": "flag", "copying": "flag", "target": "text", "versus": "text"}
+
+
+def as_argv(options):
+    """The command line that a request's options stand for, prompt last; a request that is not options raises
+    UsageError, and the command line's own checks do the rest."""
+    if not isinstance(options, dict):
+        raise UsageError('the options must be a JSON object, such as {"prompt": "The color of the cat", "heads": true}')
+    argv = []
+    for key, value in options.items():
+        kind, option = API_OPTIONS.get(key), "--" + key.replace("_", "-")
+        if kind is None:
+            raise UsageError(f"{key!r} is not an option of the page; they are {', '.join(API_OPTIONS)}")
+        if kind == "flag" and not isinstance(value, bool):
+            raise UsageError(f"{key} is a flag: give true or false, not {json.dumps(value)[:40]}")
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
+            raise UsageError(f"{key} takes a number, not {json.dumps(value)[:40]}")
+        if kind == "text" and not isinstance(value, str):
+            raise UsageError(f"{key} takes text, as the command line does, not {json.dumps(value)[:40]}")
+        if key == "prompt":
+            continue
+        if kind == "flag":
+            argv += [option] if value else []
+        else:
+            argv.append(f"{option}={value}")  # with "=": a value may start with "-"
+    if "prompt" not in options:
+        raise UsageError('give a prompt ("" starts from <|endoftext|>)')
+    return argv + ["--", options["prompt"]]

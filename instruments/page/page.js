@@ -338,7 +338,8 @@ function render() {
 const FIELDS = ["prompt", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "kv_cache", "lens", "heads",
                 "attribute", "copying", "patch", "patch_at", "patch_positions", "path", "target", "versus", "ablate_with"];
 let ablated = [];  // "L.H" strings
-let baseline = null;  // the last run without removed heads: what the comparison starts from
+let baseline = null;  // {page, options}: the run without removed heads that the comparison starts from
+const DEFAULTS = {temperature: "0", ablate_with: "zero"};  // as the command line's: left out of the options
 
 function fill(options) {
   for (const name of FIELDS) {
@@ -356,7 +357,9 @@ function options() {
   for (const name of FIELDS) {
     const input = $("o-" + name);
     if (input.type === "checkbox") { if (input.checked) o[name] = true; }
-    else if (input.value !== "" && !(name === "ablate_with" && (input.value === "zero" || !ablated.length))) o[name] = name === "prompt" || input.type !== "number" ? input.value : Number(input.value);
+    else if (input.value !== "" && input.value !== DEFAULTS[name] && !(name === "ablate_with" && !ablated.length)) {
+      o[name] = input.type === "number" ? Number(input.value) : input.value;
+    }
   }
   if (!("prompt" in o)) o.prompt = "";
   if (ablated.length) o.ablate = ablated.join(",");
@@ -375,7 +378,7 @@ function markAblated() {
 }
 
 function followed(page) {
-  // the token the comparison follows: --target's, else the baseline's first new token, else its likeliest next token
+  // the token the comparison follows: the experiments' target, else the model's next token after the prompt
   const J = page.json;
   if (J.patch) return J.patch.target;
   if (J.attribution) return J.attribution.target;
@@ -386,15 +389,15 @@ function compare() {
   const box = $("compare");
   box.textContent = "";
   if (!ablated.length || !baseline || !D.json) return;
-  const id = followed(baseline);
+  const id = followed(baseline.page);
   const side = (title, page, cls) => {
     const d = box.appendChild(el("div", {class: cls}));
     d.appendChild(el("b", {}, title));
     d.appendChild(el("div", {class: "answer"}, page.prompt + page.generated.map(label).join("")));
     const p = page.watched[id];
-    d.appendChild(el("div", {class: "probability"}, `P(${page.texts[id] || baseline.texts[id]}) at the last prompt position: ${p === undefined ? "?" : p.toFixed(4)}`));
+    d.appendChild(el("div", {class: "probability"}, `P(${page.texts[id] || baseline.page.texts[id]}) after the prompt: ${p === undefined ? "?" : p.toFixed(4)}`));
   };
-  side("with every head", baseline, "without-ablation");
+  side("with every head", baseline.page, "without-ablation");
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, D, "with-ablation");
 }
 
@@ -402,63 +405,72 @@ let reading = null;  // the response being read, so that Stop can cancel it
 
 async function run() {
   const o = options();
-  history.replaceState(null, "", "/?" + new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString() + location.hash);
+  location.replace("/?" + new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString() + location.hash);
   $("problem").textContent = "";
-  $("stream").textContent = "";
-  $("status").textContent = "running...";
   $("run").disabled = true;
   $("stop").disabled = false;
-  const watch = ablated.length && baseline ? [followed(baseline)] : [];
   try {
-    const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json"},
-                                                body: JSON.stringify({options: o, watch: watch})});
-    if (!response.ok && response.headers.get("Content-Type") !== "application/x-ndjson") {
-      const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
-      throw new Error(answer.error);
-    }
-    reading = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const {value, done} = await reading.read();
-      if (done) break;
-      buffer += decoder.decode(value, {stream: true});
-      let end;
-      while ((end = buffer.indexOf("\n")) >= 0) {
-        event(JSON.parse(buffer.slice(0, end)));
-        buffer = buffer.slice(end + 1);
+    if (ablated.length) {  // the comparison starts from the same run with every head: asked for first if not here
+      const plain = {...o};
+      delete plain.ablate;
+      delete plain.ablate_with;
+      if (!baseline || JSON.stringify(baseline.options) !== JSON.stringify(plain)) {
+        const page = await ask(plain, []);
+        if (!page) return;
+        baseline = {page: page, options: plain};
       }
     }
+    const page = await ask(o, ablated.length ? [followed(baseline.page)] : []);
+    if (!page) return;
+    D = page;
+    if (!ablated.length) baseline = {page: page, options: o};
+    render();
+    compare();
   } catch (e) {
     $("problem").textContent = e.message;
+    $("status").textContent = "";
   } finally {
     reading = null;
     $("run").disabled = false;
     $("stop").disabled = true;
     $("progress").hidden = true;
-    if ($("status").textContent === "running...") $("status").textContent = "";
   }
 }
 
-function event(e) {
-  if (e.token !== undefined) $("stream").textContent += e.text;
-  if (e.progress) {
-    const bar = $("progress");
-    bar.hidden = false;
-    bar.max = e.progress.total;
-    bar.value = e.progress.done;
-    $("status").textContent = `${e.progress.what}: ${e.progress.done} of ${e.progress.total}`;
+async function ask(o, watch) {
+  // one run on the server: its events as they come, then its page's data (null if it was stopped)
+  $("stream").textContent = "";
+  $("status").textContent = "running...";
+  const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json"},
+                                              body: JSON.stringify({options: o, watch: watch})});
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
+    throw new Error(answer.error);
   }
-  if (e.error) { $("problem").textContent = e.error; $("status").textContent = ""; }
-  if (e.stopped) $("status").textContent = "stopped";
-  if (e.page) {
-    D = e.page;
-    $("stream").textContent = "";
-    if (!ablated.length) baseline = D;
-    $("status").textContent = "done";
-    render();
-    compare();
+  reading = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "", page = null;
+  for (;;) {
+    const {value, done} = await reading.read();
+    if (done) break;
+    buffer += decoder.decode(value, {stream: true});
+    let end;
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      const e = JSON.parse(buffer.slice(0, end));
+      buffer = buffer.slice(end + 1);
+      if (e.token) $("stream").textContent += e.text;
+      if (e.progress) {
+        const bar = $("progress");
+        bar.hidden = false;
+        bar.max = e.progress.total;
+        bar.value = e.progress.done;
+        $("status").textContent = `${e.progress.what}: ${e.progress.done} of ${e.progress.total}`;
+      }
+      if (e.page) { page = e.page; $("status").textContent = "done"; $("stream").textContent = ""; }
+    }
   }
+  if (!page) $("status").textContent = "stopped";
+  return page;
 }
 
 if (LIVE) {

@@ -1,0 +1,74 @@
+"""The process around a run of main.py: signals, the standard streams, and how each kind of failure ends.
+
+Every mistake a user can make ends in one sentence on stderr and an exit code, never a traceback:
+2 for a mistake in the options (UsageError, said with the usage line as argparse says its own), 1 for a
+problem with the model, the hub or a file, 130 after Ctrl-C, 128 + N after signal N (kill: 143, a closed
+terminal: 129). --debug shows the traceback instead. Closing the output early (`| head`) stops quietly.
+"""
+import os
+import signal
+import sys
+
+from config import ModelError
+from plumbing.arguments import UsageError
+from plumbing.files import OutputError
+from plumbing.server import ServeError
+
+
+def quiet_interrupts():
+    """Ctrl-C before the program is ready (while the imports load, or the prompt is read from a pipe): exit 130
+    with no traceback."""
+    signal.signal(signal.SIGINT, interrupted)
+
+
+def interrupted(signum, frame):
+    print("\ninterrupted", file=sys.stderr)
+    sys.exit(130)
+
+
+def standard_streams():
+    """A closed standard stream (`>&-`, `2>&-`, `<&-`) becomes /dev/null, so that writing to it is no traceback and
+    nothing meant for one stream lands in another. A terminal that cannot show every character gets escapes."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: what the program opens next would take its number
+            os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))
+    if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
+def usage_error(parser, e):
+    """A mistake in the options, as argparse says it: the usage line, then the sentence; exit 2."""
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {e}", file=sys.stderr)
+    return 2
+
+
+def run_as_process(body, parser, debug=False):
+    """body(), with every failure turned into its sentence and exit code; returns the exit code."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C is KeyboardInterrupt, below
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # kill, a closed terminal: stop as Ctrl-C does, cleaning up
+        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        return body() or 0
+    except UsageError as e:
+        return usage_error(parser, e)
+    except (ModelError, OutputError, ServeError) as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout closed early, e.g. `| head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
+    except OSError as e:  # writing the output failed: `> /dev/full`, a disk that filled up
+        if debug:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"error: cannot write the output: {e.strerror or e}", file=sys.stderr)
+        return 1

@@ -1,0 +1,316 @@
+"""--serve: the live page's server, driven with a real HTTP client on 127.0.0.1.
+
+Each server is main.py --serve in a process of its own, on a port the system picks (--port 0), stopped
+by the test. Every answer of /api/run is compared with what main.py --json prints for the same options;
+every bad request gets its status and sentence, and the next good request is served as usual.
+"""
+import contextlib
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from checkpoints import random_checkpoint, write
+from conftest import ROOT, TINY, run_main
+
+INDUCTION = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+MAIN = os.path.join(ROOT, "main.py")
+PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
+CORRUPTED = PROMPT.replace("yellow", "green")
+
+
+class Served:
+    """main.py --serve on a free port; request() speaks HTTP to it."""
+
+    def __init__(self, model, *extra):
+        self.process = subprocess.Popen([sys.executable, MAIN, "--serve", "--model", model, "--port", "0", *extra],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + self.process.stderr.read()
+        self.port = int(match[1])
+
+    def request(self, method, path, body=None, headers=None, timeout=120):
+        """(status, headers, body text)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+            connection.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read().decode("utf-8")
+        finally:
+            connection.close()
+
+    def run(self, options):
+        status, _, text = self.request("POST", "/api/run", options)
+        assert status == 200, text
+        return json.loads(text)
+
+    def stop(self, signum=signal.SIGINT):
+        self.process.send_signal(signum)
+        try:
+            _, stderr = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        return self.process.returncode, stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_server():
+    served = Served(TINY)
+    yield served
+    code, stderr = served.stop()
+    assert code == 130 and "Traceback" not in stderr, stderr
+
+
+@pytest.fixture(scope="module")
+def induction_server():
+    served = Served(INDUCTION)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory):
+    """A GPT-2 with 1024 positions: a long generation or grid takes seconds, long enough to interrupt."""
+    tensors, config = random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024)
+    served = Served(write(tmp_path_factory.mktemp("slow"), tensors, config))
+    yield served
+    served.stop()
+
+
+def cli(model, options):
+    """What main.py --json prints for the same options."""
+    argv = []
+    for key, value in options.items():
+        if key != "prompt":
+            argv += [f"--{key.replace('_', '-')}"] if value is True else [f"--{key.replace('_', '-')}={value}"]
+    result = run_main(*argv, "--model", model, "--json", "--", options["prompt"])
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+RUNS = [
+    {"prompt": PROMPT, "max_new_tokens": 5},
+    {"prompt": PROMPT, "max_new_tokens": 5, "kv_cache": True},
+    {"prompt": PROMPT, "max_new_tokens": 4, "temperature": 0.8, "top_k": 40, "seed": 3},
+    {"prompt": PROMPT, "max_new_tokens": 3, "ablate": "0.1,2.3"},
+    {"prompt": PROMPT, "max_new_tokens": 3, "ablate": "0.1,2.3", "ablate_with": "mean", "kv_cache": True},
+    {"prompt": PROMPT, "max_new_tokens": 0, "lens": True, "heads": True, "attribute": True, "copying": True},
+    {"prompt": PROMPT, "max_new_tokens": 0, "patch": CORRUPTED, "patch_at": "resid,heads,values", "versus": " cat"},
+    {"prompt": PROMPT, "max_new_tokens": 0, "patch": CORRUPTED, "path": "2.1.k", "target": " dog"},
+    {"prompt": PROMPT, "score": True, "ablate": "1.1"},
+    {"prompt": PROMPT, "max_new_tokens": 3, "show_top": 4},
+    {"prompt": "", "max_new_tokens": 3},
+    {"prompt": "-hello <!--<script>", "max_new_tokens": 2},
+]
+
+
+@pytest.mark.parametrize("options", RUNS, ids=lambda o: ",".join(o)[:60])
+def test_an_answer_is_what_the_command_line_prints(tiny_server, options):
+    assert tiny_server.run(options) == cli(TINY, options)
+
+
+def test_the_induction_models_experiments_are_the_command_lines(induction_server):
+    options = {"prompt": "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "max_new_tokens": 4, "heads": True, "copying": True,
+               "patch": "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk", "patch_at": "heads,pattern,values", "versus": "t",
+               "path": "1.0.v", "ablate": "1.1", "ablate_with": "mean"}
+    assert induction_server.run(options) == cli(INDUCTION, options)
+
+
+BAD = [
+    # (method, path, body, headers, status, sentence)
+    ("POST", "/api/run", {"prompt": "hi", "ablate": "3.0"}, {}, 400, "there is no head 3.0"),
+    ("POST", "/api/run", {"prompt": "hi", "patch": "hi", "target": " yellow cat"}, {}, 400, "--target must be one token"),
+    ("POST", "/api/run", {"prompt": "hi there", "patch": "hi"}, {}, 400, "--patch needs a corrupted prompt with as many tokens"),
+    ("POST", "/api/run", {"prompt": "hi " * 70}, {}, 400, "tokens; this model reads at most 64"),
+    ("POST", "/api/run", {"prompt": "hi", "max_new_tokens": 65}, {}, 400, "max_new_tokens is at most 64 here"),
+    ("POST", "/api/run", {"prompt": "hi", "max_new_tokens": "ten"}, {}, 400, "'ten' is not a whole number"),
+    ("POST", "/api/run", {"prompt": "hi", "seed": 3}, {}, 400, "give a --temperature above 0 too"),
+    ("POST", "/api/run", {"prompt": "hi", "show_top": 101}, {}, 400, "show_top is at most 100 here"),
+    ("POST", "/api/run", {"prompt": "hi", "kv_cache": "yes"}, {}, 400, 'kv_cache is a flag: give true or false, not "yes"'),
+    ("POST", "/api/run", {"prompt": 5}, {}, 400, "prompt takes text"),
+    ("POST", "/api/run", {"prompt": "hi", "ablate": ["1.2"]}, {}, 400, "ablate takes text"),
+    ("POST", "/api/run", {"prompt": "hi", "model": "gpt2"}, {}, 400, "'model' is not an option of the page"),
+    ("POST", "/api/run", {"prompt": "hi", "prompt_file": "/etc/passwd"}, {}, 400, "'prompt_file' is not an option"),
+    ("POST", "/api/run", {"max_new_tokens": 3}, {}, 400, "give a prompt"),
+    ("POST", "/api/run", [1, 2], {}, 400, "the options must be a JSON object"),
+    ("POST", "/api/run", b"{not json", {}, 400, "the request is not JSON"),
+    ("POST", "/api/run", b'{"prompt": NaN}', {}, 400, "NaN is not a JSON number"),
+    ("POST", "/api/run", b"\xff\xfe", {}, 400, "the request is not JSON"),
+    ("POST", "/api/page", {"options": {"prompt": "hi"}, "watch": [99999999]}, {}, 400, "watch is a list of at most 10"),
+    ("POST", "/api/page", {"prompt": "hi"}, {}, 400, 'the page asks with {"options"'),
+    ("POST", "/api/page", {"options": {"prompt": "hi", "heads": True}}, {}, 400, "--heads needs a prompt of at least two"),
+    ("GET", "/api/run", None, {}, 405, "/api/run takes POST, not GET"),
+    ("DELETE", "/", None, {}, 405, "/ takes GET, not DELETE"),
+    ("PUT", "/api/page", None, {}, 405, "/api/page takes POST"),
+    ("GET", "/etc/passwd", None, {}, 404, "there is nothing at /etc/passwd"),
+    ("GET", "/../main.py", None, {}, 404, "there is nothing at"),
+    ("GET", "/instruments/page/page.js", None, {}, 404, "there is nothing at"),
+    ("GET", "/", None, {"Host": "evil.example:80"}, 403, "this server answers only requests to 127.0.0.1"),
+    ("POST", "/api/run", {"prompt": "hi"}, {"Origin": "http://evil.example"}, 403, "requests from other pages are refused"),
+]
+
+
+@pytest.mark.parametrize("method, path, body, headers, status, sentence", BAD, ids=[f"{b[0]} {b[1]} {b[4]} {b[5][:30]}" for b in BAD])
+def test_a_bad_request_gets_its_status_and_sentence_and_the_server_goes_on(tiny_server, method, path, body, headers,
+                                                                         status, sentence):
+    got, response_headers, text = tiny_server.request(method, path, body, headers)
+    assert got == status, text
+    assert sentence in json.loads(text)["error"], text
+    if status == 405:
+        assert response_headers["Allow"] in ("GET", "POST")
+    assert tiny_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"], "and the next request is served"
+
+
+def raw(served, head):
+    """What the server answers to a request written by hand (head: its lines, up to the body)."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=30) as s:
+        s.sendall(head.encode())
+        answer = b""
+        while chunk := s.recv(10000):  # the server closes the connection after its answer
+            answer += chunk
+        return answer.decode()
+
+
+def test_a_body_too_large_or_without_a_length_or_with_a_host_of_another_port(tiny_server):
+    host = f"Host: 127.0.0.1:{tiny_server.port}"
+    answer = raw(tiny_server, f"POST /api/run HTTP/1.1\r\n{host}\r\nContent-Length: {(1 << 20) + 1}\r\n\r\nxxxx")
+    assert answer.startswith("HTTP/1.0 413") and "a request is at most 1048576 bytes; this one is 1048577" in answer
+    assert raw(tiny_server, f"POST /api/run HTTP/1.1\r\n{host}\r\n\r\n").startswith("HTTP/1.0 411")
+    assert raw(tiny_server, f"POST /api/run HTTP/1.1\r\n{host}\r\nContent-Length: -5\r\n\r\n").startswith("HTTP/1.0 413")
+    status, _, _ = tiny_server.request("GET", "/", headers={"Host": f"127.0.0.1:{tiny_server.port + 1}"})
+    assert status == 403
+    status, _, _ = tiny_server.request("GET", "/", headers={"Host": f"localhost:{tiny_server.port}"})
+    assert status == 200
+
+
+def test_the_page_is_served_from_memory_and_the_api_is_for_its_origin(tiny_server):
+    status, headers, text = tiny_server.request("GET", "/?prompt=hi&heads=true")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8" and text.startswith("<!DOCTYPE html>")
+    origin = {"Origin": f"http://127.0.0.1:{tiny_server.port}"}
+    status, _, _ = tiny_server.request("POST", "/api/run", {"prompt": "hi", "max_new_tokens": 1}, origin)
+    assert status == 200
+
+
+def events(served, options, watch=()):
+    status, headers, text = served.request("POST", "/api/page", {"options": options, "watch": list(watch)})
+    assert status == 200 and headers["Content-Type"] == "application/x-ndjson", text
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_the_page_events_stream_the_continuation_then_the_page(tiny_server):
+    options = {"prompt": "café 😀", "max_new_tokens": 6}
+    got = events(tiny_server, options, watch=[464])
+    streamed = "".join(e["text"] for e in got if "token" in e)
+    page = got[-1]["page"]
+    expected = cli(TINY, options)
+    assert streamed == expected["text"] + "\n" and page["json"] == expected
+    assert page["live"] and [t[0] for t in page["generated"]] == expected["generated_ids"]
+    assert set(page["watched"]) >= {"464", str(page["next_id"])}
+    assert page["command"] == f"./run.sh 'café 😀' --max-new-tokens=6 --model {TINY}"
+
+
+def test_two_clients_at_once_get_their_own_answers(tiny_server):
+    prompts = ["The dog", "A cat", "Hello, my dog is", "Once upon a time"]
+    answers = {}
+
+    def ask(prompt):
+        answers[prompt] = tiny_server.run({"prompt": prompt, "max_new_tokens": 8, "lens": True})
+    threads = [threading.Thread(target=ask, args=(p,)) for p in prompts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for prompt in prompts:
+        assert answers[prompt] == cli(TINY, {"prompt": prompt, "max_new_tokens": 8, "lens": True})
+
+
+LONG = {"prompt": "hello " * 400, "max_new_tokens": 600}  # a few seconds on the slow model
+
+
+def test_a_client_that_goes_away_mid_run_leaves_the_server_free(slow_server):
+    with socket.create_connection(("127.0.0.1", slow_server.port)) as s:
+        body = json.dumps({"options": LONG}).encode()
+        s.sendall(f"POST /api/page HTTP/1.1\r\nHost: 127.0.0.1:{slow_server.port}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                  + body)
+        assert s.recv(100).startswith(b"HTTP/1.0 200")  # the run has begun
+    started = time.monotonic()
+    assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
+    assert time.monotonic() - started < 3, "the abandoned run stopped at its next step"
+
+
+def test_stop_ends_a_long_run_and_the_next_is_served(slow_server):
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(e=events(slow_server, LONG)))
+    thread.start()
+    time.sleep(1.5)
+    stopped_at = time.monotonic()
+    status, _, text = slow_server.request("POST", "/api/stop")
+    thread.join(timeout=30)
+    assert status == 200 and json.loads(text) == {"stopped": True}
+    assert time.monotonic() - stopped_at < 2 and result["e"][-1] == {"stopped": True}
+    assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
+
+
+def test_too_many_waiting_get_503_with_retry_after(slow_server):
+    results = []
+
+    def ask():
+        results.append(slow_server.request("POST", "/api/run", {"prompt": "hello " * 100, "max_new_tokens": 150}))
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(timeout=120)
+    busy = [r for r in results if r[0] == 503]
+    assert len(busy) == 3 and all(r[1]["Retry-After"] == "5" and "the server is busy" in r[2] for r in busy)
+    assert sum(r[0] == 200 for r in results) == 5, "the run in progress and the 4 that waited"
+
+
+def test_a_port_in_use_is_one_sentence_and_exit_1():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_main("--serve", "--model", TINY, "--port", str(port))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"error: cannot serve on 127.0.0.1:{port}: the port is in use; choose another with --port "
+                             "(--port 0 takes any free one)\n")
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_kill_during_a_run_stops_the_server_within_seconds(tmp_path, signum, code):
+    tensors, config = random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024)
+    served = Served(write(tmp_path, tensors, config))
+    def ask():
+        with contextlib.suppress(OSError, http.client.HTTPException):  # the server goes away mid-run
+            served.request("POST", "/api/run", LONG, timeout=60)
+    thread = threading.Thread(target=ask)
+    thread.start()
+    time.sleep(1)
+    started = time.monotonic()
+    returncode, stderr = served.stop(signum)
+    assert returncode == code and "Traceback" not in stderr and time.monotonic() - started < 5, stderr
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--serve", "hello"], "--serve takes only --model and --port: the prompt and the rest are chosen on the page (leave out PROMPT)"),
+    (["--serve", "--heads", "-n", "3"], "(leave out --max-new-tokens, --heads)"),
+    (["hello", "--port", "8000"], "--port is where --serve listens: give --serve too"),
+    (["--serve", "--port", "70000"], "70000 is not a port: give 0 to 65535"),
+])
+def test_serve_options_that_cannot_work_exit_2(args, message):
+    result = run_main(*args, "--model", TINY)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
