@@ -51,6 +51,8 @@ def test_the_page_parses_and_asks_the_network_for_nothing(page):
     html.parser.HTMLParser().feed(text)  # raises on nothing, but walks the whole file
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert "http://" not in text and "https://" not in text
+    assert text.count('<link rel="icon" href="data:,">') == 1, "an empty icon, so that the browser asks for none"
+    text = text.replace('<link rel="icon" href="data:,">', "")
     assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", text), "no external resource of any kind"
 
 

@@ -393,7 +393,7 @@ function compare() {
   const side = (title, page, cls) => {
     const d = box.appendChild(el("div", {class: cls}));
     d.appendChild(el("b", {}, title));
-    d.appendChild(el("div", {class: "answer"}, page.prompt + page.generated.map(label).join("")));
+    d.appendChild(el("div", {class: "answer"}, page.json.text === undefined ? page.prompt : page.json.text));
     const p = page.watched[id];
     d.appendChild(el("div", {class: "probability"}, `P(${page.texts[id] || baseline.page.texts[id]}) after the prompt: ${p === undefined ? "?" : p.toFixed(4)}`));
   };
@@ -405,7 +405,8 @@ let reading = null;  // the response being read, so that Stop can cancel it
 
 async function run() {
   const o = options();
-  location.replace("/?" + new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString() + location.hash);
+  const query = new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)]));
+  history.replaceState(null, "", "/?" + query.toString() + location.hash);  // the address holds the run (no reload)
   $("problem").textContent = "";
   $("run").disabled = true;
   $("stop").disabled = false;

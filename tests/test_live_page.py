@@ -1,0 +1,209 @@
+"""The live page in a real browser: Chromium driven by Selenium through Debian's chromedriver, against
+main.py --serve on 127.0.0.1 (a port the system picks).
+
+A learner types a prompt and runs it; the tokens and the continuation shown are the command line's. A
+click on a head in the head-role table removes it: the answer shown without it is the command line's
+--ablate answer, beside the answer with every head. The address then holds that state: opened in a
+new window, it does the same runs. No JavaScript error reaches the console. The tests skip, saying why,
+where Selenium, Chromium or chromedriver is missing (.ci/run installs them).
+"""
+import json
+import os
+import shlex
+import shutil
+
+import pytest
+
+from conftest import ROOT, TINY, run_main
+from png import pixels
+from test_server import Served
+
+os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium would otherwise report its use over the network
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+try:
+    import selenium  # noqa: F401
+    MISSING = None if CHROMIUM and CHROMEDRIVER else "no Chromium with chromedriver (apt-get install chromium chromium-driver; .ci/run installs them)"
+except ImportError:
+    MISSING = "Selenium is not installed (it is in requirements-dev.txt)"
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
+SCREENSHOTS = os.environ.get("NUMPY_GPT2_SCREENSHOTS")  # a folder: the README's screenshot is written there too
+
+
+@pytest.fixture(scope="module")
+def server():
+    served = Served(TINY)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def induction_server():
+    served = Served(os.path.join(ROOT, "tests", "fixtures", "induction-gpt2"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,1400", "--disable-extensions",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+        options.add_argument(flag)
+    options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait_until(driver, condition, timeout=60):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+
+
+def done(driver):
+    """Wait until the page's last run has ended, and return its status."""
+    wait_until(driver, lambda d: d.find_element("id", "run").is_enabled() and d.find_element("id", "status").text
+               in ("done", "stopped") or d.find_element("id", "problem").text)
+    return driver.find_element("id", "status").text
+
+
+def no_javascript_errors(driver, answered=()):
+    """Nothing severe in the console, but the network's note of the statuses in answered (a 400 is the server's
+    answer to a mistake, which the page shows)."""
+    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+              and not (entry["source"] == "network" and any(f"status of {s} " in entry["message"] for s in answered))]
+    assert not severe and driver.find_element("id", "errors").text == "", severe
+
+
+def cli(*args):
+    result = run_main(*args, "--model", TINY, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def shown_tokens(driver):
+    return [e.text for e in driver.find_elements("css selector", "#tokens .tok")], \
+           [e.text for e in driver.find_elements("css selector", "#tokens .tok.new")]
+
+
+def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(server, browser, tok):
+    from selenium.webdriver.common.by import By
+    browser.get(f"http://127.0.0.1:{server.port}/")
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    prompt = browser.find_element(By.ID, "o-prompt")
+    prompt.clear()
+    prompt.send_keys(PROMPT)
+    count = browser.find_element(By.ID, "o-max_new_tokens")
+    count.clear()
+    count.send_keys("5")
+    browser.find_element(By.ID, "o-heads").click()
+    browser.find_element(By.ID, "run").click()
+    assert done(browser) == "done"
+
+    plain = cli(PROMPT, "-n", "5", "--heads")
+    everything, generated = shown_tokens(browser)
+    ids = plain["prompt_ids"] + plain["generated_ids"]
+    assert everything == [repr(tok.decode([i])) for i in ids]  # every token of this prompt is whole characters
+    assert generated == [repr(tok.decode([i])) for i in plain["generated_ids"]]
+    command = shlex.join(["./run.sh", PROMPT, "--max-new-tokens=5", "--heads", "--model", TINY])
+    assert browser.find_element(By.ID, "command").text == command, "the same run in a terminal"
+    assert run_main(*shlex.split(command)[1:], "--json").stdout.splitlines()[-1] == json.dumps(plain)
+    no_javascript_errors(browser)
+
+    browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="2.3"]').click()
+    assert done(browser) == "done"
+    ablated = cli(PROMPT, "-n", "5", "--heads", "--ablate", "2.3")
+    assert ablated["generated_ids"] != plain["generated_ids"], "the head chosen must change the answer"
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
+    assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#ablated-set .chip")] == ["2.3"]
+    assert shown_tokens(browser)[1] == [repr(tok.decode([i])) for i in ablated["generated_ids"]]
+    shown_probability = browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .probability").text
+    assert shown_probability.startswith(f"P({tok.decode([plain['generated_ids'][0]])!r}) after the prompt: ")
+    no_javascript_errors(browser)
+
+    address = browser.current_url
+    assert "ablate=2.3" in address and "heads=true" in address and "max_new_tokens=5" in address
+    browser.switch_to.new_window("window")
+    browser.get(address)
+    assert done(browser) == "done"
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
+    assert browser.find_element(By.ID, "o-prompt").get_attribute("value") == PROMPT
+    no_javascript_errors(browser)
+
+
+def test_the_attention_map_draws_the_probes_weights(server, browser, tiny, tok):
+    """The canvas's pixels at a cell are the weight's shade: rgba(8, 48, 107, weight) on white."""
+    from selenium.webdriver.common.by import By
+    from instruments.probe import probe
+    ids = tok.encode(PROMPT)
+    weights = probe(ids, *tiny).attention
+    browser.get(f"http://127.0.0.1:{server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")
+    assert done(browser) == "done"
+    canvas = browser.find_element(By.ID, "map")
+    browser.execute_script("arguments[0].scrollIntoView()", canvas)  # all of it in the window: a screenshot shows what is
+    image = pixels(canvas.screenshot_as_png)
+    n = len(ids)
+    cell, margin = max(2, min(22, 900 // n)), 120
+    for row, col in ((20, 3), (5, 5), (12, 0), (3, 10)):
+        w = round(float(weights[1][2, row, col]) * 1000) / 1000 if col <= row else None
+        red, green, blue = image[margin + row * cell + cell // 2][margin + col * cell + cell // 2]
+        if w is None:
+            assert (red, green, blue) in ((0xdd,) * 3, (0xe9,) * 3), "the future is hatched grey"
+        else:
+            expected = tuple(round(255 + (c - 255) * w) for c in (8, 48, 107))
+            assert max(abs(a - b) for a, b in zip((red, green, blue), expected)) <= 3, (row, col, w, (red, green, blue))
+    no_javascript_errors(browser)
+
+
+def test_a_mistake_on_the_page_is_its_sentence_and_the_page_goes_on(server, browser):
+    from selenium.webdriver.common.by import By
+    browser.get(f"http://127.0.0.1:{server.port}/?prompt=hi&max_new_tokens=2&patch=hi%20there")
+    done(browser)
+    assert "--patch needs a corrupted prompt with as many tokens as the prompt" in browser.find_element(By.ID, "problem").text
+    browser.find_element(By.ID, "o-patch").clear()
+    browser.find_element(By.ID, "run").click()
+    assert done(browser) == "done" and browser.find_element(By.ID, "problem").text == ""
+    no_javascript_errors(browser, answered=[400])
+
+
+def test_text_from_the_prompt_never_becomes_markup(server, browser):
+    from selenium.webdriver.common.by import By
+    nasty = '<!-- <script>document.title="owned"</script> </script><img src=x onerror="document.title=1">'
+    browser.get(f"http://127.0.0.1:{server.port}/")
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    browser.find_element(By.ID, "o-prompt").send_keys(nasty)
+    browser.find_element(By.ID, "run").click()
+    assert done(browser) == "done"
+    assert browser.title == "numpy-gpt2" and not browser.find_elements(By.CSS_SELECTOR, "#tokens img, #meta img")
+    assert nasty in browser.find_element(By.ID, "command").text
+    no_javascript_errors(browser)
+
+
+def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(induction_server, browser):
+    """What the README's screenshot shows (NUMPY_GPT2_SCREENSHOTS=docs writes it there)."""
+    from selenium.webdriver.common.by import By
+    model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    prompt = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk"
+    browser.set_window_size(1300, 1000)
+    browser.get(f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=8&heads=true#block=1&head=0")
+    assert done(browser) == "done"
+    browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="1.0"]').click()
+    assert done(browser) == "done"
+    result = run_main(prompt, "--model", model, "-n", "8", "--heads", "--ablate", "1.0", "--json")
+    without = json.loads(result.stdout.splitlines()[-1])
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == without["text"]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == prompt + "bmyfpgdh"
+    no_javascript_errors(browser)
+    image = pixels(browser.get_screenshot_as_png())
+    assert (len(image[0]), len(image)) == tuple(browser.execute_script("return [innerWidth, innerHeight]"))
+    if SCREENSHOTS:
+        browser.execute_script("scrollTo(0, 0)")
+        browser.save_screenshot(os.path.join(SCREENSHOTS, "live.png"))
