@@ -19,28 +19,34 @@ from tokenizer import GPT2Tokenizer
 def logit_lens(seen: Probe, params: GPT2, config: Config, tok: GPT2Tokenizer):
     """[layer, id, token text, probability] of the top token at the last position, for every layer
     (0: the embeddings' output; i: after block i - 1)."""
-    rows = []
-    for layer, x in enumerate(seen.states):
-        probs = softmax(unembed(x[-1], params, config))  # [vocab_size]
-        best = int(np.argmax(probs))
-        rows.append([layer, best, tok.decode([best]), float(probs[best])])
-    return rows
+    probs = softmax(unembed(np.stack([x[-1] for x in seen.states]), params, config))  # [n_layer + 1, vocab_size]
+    best = np.argmax(probs, axis=-1)
+    return [[layer, int(i), tok.decode([int(i)]), float(probs[layer, i])] for layer, i in enumerate(best)]
 
 
 def lens_grid(seen: Probe, params: GPT2, config: Config, k=5, rows=128):
     """(ids, probabilities), each [n_layer + 1, n_seq, k]: the k likeliest tokens at every layer and position.
-    A long prompt is read `rows` positions at a time, so that no [n_seq, vocab_size] array is made."""
+    Every layer's stream is read as one stack of rows, `rows` at a time: no [n_seq, vocab_size] array is made
+    for a long prompt, and wte, the largest matrix, is read once per `rows` rows rather than once per layer."""
+    x = np.concatenate(seen.states)  # [(n_layer + 1) * n_seq, n_embd]
     ids, probs = [], []
-    for x in seen.states:
-        for start in range(0, len(x), rows):
-            p = softmax(unembed(x[start:start + rows], params, config))  # [rows, vocab_size]
-            best = np.argpartition(-p, k, axis=-1)[:, :k]  # the k likeliest, in no particular order
-            top = np.take_along_axis(p, best, axis=-1)
-            order = np.argsort(-top, axis=-1, kind="stable")
-            ids.append(np.take_along_axis(best, order, axis=-1))
-            probs.append(np.take_along_axis(top, order, axis=-1))
+    for start in range(0, len(x), rows):
+        logits = unembed(x[start:start + rows], params, config)  # [rows, vocab_size]
+        best = np.argpartition(logits, -k, axis=-1)[:, -k:]  # the k likeliest, in no particular order
+        top = np.take_along_axis(logits, best, axis=-1)
+        top = softmax_part(top, logits)  # their probabilities
+        order = np.argsort(-top, axis=-1, kind="stable")
+        ids.append(np.take_along_axis(best, order, axis=-1))
+        probs.append(np.take_along_axis(top, order, axis=-1))
     shape = (len(seen.states), len(seen.states[0]), k)
     return np.concatenate(ids).reshape(shape), np.concatenate(probs).reshape(shape)
+
+
+def softmax_part(part, logits):
+    """softmax(logits) at the entries part [..., k] was taken from: exp(x - max) / sum(exp(x - max)), the sum
+    over all of logits [..., vocab_size], the rest never divided."""
+    top = logits.max(axis=-1, keepdims=True)
+    return np.exp(part - top) / np.exp(logits - top).sum(axis=-1, keepdims=True)
 
 
 def layer_name(layer):

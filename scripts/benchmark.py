@@ -14,6 +14,8 @@ kept in a temporary folder and reused), then reports:
 - at each prompt length, medians over --runs runs of prefill time, per-token decode time and tokens/s
   of the naive and the KV-cache paths, with --new-tokens new tokens, greedy;
 - --score on one window of n_ctx tokens;
+- the live page's requests on the founding prompt (8 new tokens, --lens --heads --attribute, and a click that
+  removes a head), beside the same run's command line;
 - the experiments' grids on the founding prompt (22 tokens, " yellow" against " green"): each --patch-at
   kind, path patching to the logits and to a head's queries, and the copying scores, in forward-pass
   equivalents: each grid's median time over the median time of one forward pass of the same prompt
@@ -199,6 +201,7 @@ def measure(shape, args):
         return results
     params, config = load_model(folder)
     results["grids"] = time_grids(params, config, args.runs)
+    results["server"] = time_server(folder, args.runs)
     if args.grids_only:
         return results
     read_per_token = weight_bytes - params.wpe.nbytes  # one row of wpe is read, all else once
@@ -233,6 +236,7 @@ def measure(shape, args):
 
 FOUNDING = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat is"
 GRID_TARGET = 40  # forward-pass equivalents, at most, for each grid on the founding prompt
+SERVER_TARGET = 2.0  # seconds, at most, for the live page's run of the founding prompt, and for a click
 
 
 def time_grids(params, config, runs):
@@ -262,6 +266,41 @@ def time_grids(params, config, runs):
     for what, f in work.items():
         seconds = median_time(f, runs)
         results[what] = (seconds, seconds / one_pass)
+    return results
+
+
+def time_server(folder, runs):
+    """{what: (median seconds of the live page's request, of the same run's command line)} on the founding prompt."""
+    import http.client
+    import re
+    served = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--serve", "--model", folder, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", served.stdout.readline())[1])
+
+    def ask(path, body):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        text = connection.getresponse().read()
+        connection.close()
+        return text
+    run = {"prompt": FOUNDING, "max_new_tokens": 8, "lens": True, "heads": True, "attribute": True}
+    results = {}
+    try:
+        for what, options in (("a run: 8 new tokens, --lens --heads --attribute", run),
+                              ("the same with --kv-cache", dict(run, kv_cache=True)),
+                              ("a click that removes head 5.1", dict(run, ablate="5.1")),
+                              ("a click that removes head 5.1, --kv-cache", dict(run, ablate="5.1", kv_cache=True))):
+            ask("/api/page", {"options": options})  # warm up
+            page = median_time(lambda: ask("/api/page", {"options": options, "watch": [100]}), runs)
+            api = median_time(lambda: ask("/api/run", options), runs)
+            argv = [f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')}={v}" for k, v in options.items()
+                    if k != "prompt"]
+            command = [sys.executable, os.path.join(ROOT, "main.py"), FOUNDING, "--model", folder, "--json", *argv]
+            terminal = median_time(lambda: subprocess.run(command, capture_output=True, check=True), runs)
+            results[what] = (page, api, terminal)
+    finally:
+        served.terminate()
+        served.wait()
     return results
 
 
@@ -310,6 +349,14 @@ def report(r, runs, new_tokens):
             if isinstance(value, (list, tuple)):
                 print(f"| {what} | {value[0]:.2f} s | {value[1]:.1f} {verdict(value[1], GRID_TARGET, False)} "
                       f"| {value[0] / g['forward_last_only_s']:.1f} |")
+    if "server" in r:
+        print(f"\nthe live page (--serve), the founding prompt, medians of {runs} runs: the page's request (/api/page: the "
+              "run and the page's data), the API's (/api/run), and the same run's command line (a process of its own, "
+              "loading the model first)\n")
+        print("| run | /api/page | /api/run | command line |")
+        print("| --- | --- | --- | --- |")
+        for what, (page, api, terminal) in r["server"].items():
+            print(f"| {what} | {page:.2f} s {verdict(page, SERVER_TARGET, False)} | {api:.2f} s | {terminal:.2f} s |")
     if "bandwidth" not in r:
         return
     print(f"\nmemory bandwidth: {r['bandwidth'] / 1e9:.1f} GB/s (the fastest of 15 runs) -> floor "
@@ -349,7 +396,7 @@ def main():
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the checkpoints are built")
     parser.add_argument("--no-transformers", action="store_true", help="measure numpy-gpt2 alone")
     parser.add_argument("--memory-only", action="store_true", help="load time and peak memory, no timings")
-    parser.add_argument("--grids-only", action="store_true", help="memory, then the experiments' grids only")
+    parser.add_argument("--grids-only", action="store_true", help="memory, then the experiments' grids and the live page only")
     parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     args = parser.parse_args()
     m = machine()
