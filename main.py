@@ -11,9 +11,13 @@ from plumbing.process import quiet_interrupts
 
 quiet_interrupts()  # Ctrl-C while the imports below load: no traceback
 
+import itertools  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import sys  # noqa: E402
 from typing import NamedTuple  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from config import ModelError  # noqa: E402
 from generate import generate  # noqa: E402
@@ -24,9 +28,9 @@ from instruments.top_tokens import print_step, recording  # noqa: E402
 from lessons.kv_cache import cached_step  # noqa: E402
 from lessons.sampling import sampler  # noqa: E402
 from lessons.score import perplexity, token_logprobs  # noqa: E402
-from load import load_model, model_folder  # noqa: E402
+from load import computed, load_model, model_folder, overflowed  # noqa: E402
 from plumbing.arguments import UsageError, command_line, parse_args  # noqa: E402
-from plumbing.files import check_writable  # noqa: E402
+from plumbing.files import OutputError, check_writable, inputs_of  # noqa: E402
 from plumbing.process import run_as_process, standard_streams, usage_error  # noqa: E402
 from plumbing.progress import progress_bar  # noqa: E402
 from tokenizer import load_tokenizer  # noqa: E402
@@ -50,10 +54,13 @@ def main(argv=None):
 
 
 def run(parser, args):
-    for path in (args.attention, args.report):  # before any work, not after it
-        if path:
-            check_writable(path)
-    model = load(args.model)
+    outputs = [path for path in (args.attention, args.report) if path]
+    if len({check_writable(path) for path in outputs}) < len(outputs):  # before any work, not after it
+        raise OutputError(f"--attention and --report both name {outputs[0]}: give each a file of its own")
+    folder = model_folder(args.model)
+    for path in outputs:  # nor over what the run reads
+        check_writable(path, inputs_of(folder, args.prompt_file))
+    model = load(args.model, folder)
     if args.serve:
         from plumbing.server import serve
         return serve(model, args.port, parser, answer)
@@ -68,8 +75,7 @@ def run(parser, args):
         print(json.dumps(report, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON
 
 
-def load(name):
-    folder = model_folder(name)
+def load(name, folder):
     tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
     params, config = load_model(folder)
     if tok.size > config.vocab_size:
@@ -83,6 +89,14 @@ def answer(args, model, progress=lambda steps, what: steps, on_text=lambda text:
     """One run: the --json object, and what the page shows besides (a Page). on_text gets the continuation as it
     comes, on_step each step's likeliest tokens, on_tools what the tools and experiments found; progress wraps
     the long loops (a patching grid's); for_page: the Page is wanted (--report, the live page)."""
+    with np.errstate(over="raise", invalid="raise"):  # a trained GPT-2 never overflows float32: broken weights do
+        try:
+            return chain(args, model, progress, on_text, on_step, on_tools, for_page)
+        except FloatingPointError:
+            raise overflowed("its activations") from None
+
+
+def chain(args, model, progress, on_text, on_step, on_tools, for_page):
     params, config, tok = model.params, model.config, model.tok
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
     mistake = check_with_model(args, ids, params, config, tok)
@@ -115,7 +129,19 @@ def check_with_model(args, ids, params, config, tok):
     if args.stride and args.stride >= config.n_ctx:
         return (f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
                 "windows overlap and every token has context")
+    tools = window_tools(args)
+    if len(ids) > config.n_ctx and tools:  # --score: the text may be longer than the tools can read
+        return (f"the learning tools and experiments read at most {config.n_ctx} tokens and the text has {len(ids)}: "
+                f"give them a shorter text, or leave out {', '.join(tools)}")
     return check(args, ids[-config.n_ctx:], params, config, tok)
+
+
+def window_tools(args):
+    """The options given that read the prompt as one window of at most n_ctx tokens."""
+    given = {"--tokens": args.tokens, "--trace": args.trace, "--lens": args.lens, "--attention": args.attention,
+             "--report": args.report, "--heads": args.heads, "--copying": args.copying, "--attribute": args.attribute,
+             "--patch": args.patch is not None, "--ablate-with mean": args.ablate_with == "mean"}
+    return [option for option, on in given.items() if on]
 
 
 def generation(args, ids, params, config, tok, on_text, on_step, steps):
@@ -123,12 +149,17 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps):
     the page's 5)."""
     choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
                        on_step)
+    choose = speakable(choose, tok)
+    if tok.size < config.vocab_size:
+        print(f"note: the model scores {config.vocab_size} tokens and its tokenizer has text for {tok.size}: the other "
+              f"{config.vocab_size - tok.size} are never chosen", file=sys.stderr)
     step = cached_step(params, config, len(ids) + args.max_new_tokens) if args.kv_cache else None
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
                        sliding_window=args.sliding_window, next_logits=step)
-    on_text(args.prompt)
-    new_ids = stream(new_ids, tok, on_text)
+    if on_step:  # --show-top prints a line per step as it comes: the text after them
+        new_ids = list(new_ids)
+    new_ids = stream(new_ids, tok, on_text, args.prompt)
     on_text("\n")
     if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:
         print(f"note: stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens",
@@ -137,12 +168,28 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps):
     return dict(report, top=steps) if args.show_top or args.report else report  # --report: as before the page existed
 
 
-def stream(new_ids, tok, on_text):
-    """Hand on the continuation as the ids arrive and return them. A token may end in the middle of a
+def speakable(choose, tok):
+    """choose, on logits checked to be numbers, and never choosing an id the tokenizer has no text for (a
+    vocabulary padded beyond the tokenizer, as nanoGPT's 50304, scores ids that stand for nothing)."""
+    def checked(logits):
+        computed(logits, "the next token's logits")
+        if tok.size < len(logits):
+            logits = logits.copy()
+            logits[tok.size:] = -math.inf
+        return choose(logits)
+    return checked
+
+
+def stream(new_ids, tok, on_text, prompt):
+    """Hand on the prompt, then the continuation as the ids arrive, and return them. The prompt waits for the
+    first forward pass, so that a model that cannot run shows nothing. A token may end in the middle of a
     UTF-8 character (an emoji is often two or three tokens); decoding it alone would show the
     replacement character "\ufffd", so such text is held back until the character is complete."""
+    new_ids = iter(new_ids)
+    first = next(new_ids, None)
+    on_text(prompt)
     generated, shown = [], ""
-    for next_id in new_ids:
+    for next_id in itertools.chain([] if first is None else [first], new_ids):
         generated.append(next_id)
         text = tok.decode(generated)
         if not text.endswith("\ufffd"):
@@ -160,7 +207,12 @@ def write(text):
 
 def score(args, ids, params, config):
     logprobs = token_logprobs(ids, params, config, args.stride)
-    return {"ids": ids, "logprobs": logprobs, "perplexity": perplexity(logprobs)}
+    try:
+        if not all(lp is None or math.isfinite(lp) for lp in logprobs):
+            raise OverflowError
+        return {"ids": ids, "logprobs": logprobs, "perplexity": perplexity(logprobs)}
+    except OverflowError:  # a mean log-probability below -709: beyond what a float holds, and no trained GPT-2's
+        raise overflowed("the log-probabilities") from None
 
 
 def print_scores(report, model):

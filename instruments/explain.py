@@ -28,6 +28,7 @@ from instruments.probe import probe
 from instruments.report import attention_maps, rounded, write_report
 from instruments.shape_trace import print_trace, trace
 from instruments.token_view import describe, print_bpe, print_tokens, shown, token_bytes
+from load import computed
 from model import forward
 from tensor_ops import softmax
 
@@ -83,6 +84,8 @@ def instruments(args, ids, params, config, tok, progress=lambda steps, what: ste
     most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops;
     for_page: probe the prompt for the page even if no tool needs it."""
     seen = probe(ids, params, config) if for_page or needs_probe(args) else None
+    if seen is not None:
+        computed(seen.logits, "the prompt's logits")
     extra = {}
     if args.lens:
         extra["lens"] = logit_lens(seen, params, config, tok)
@@ -102,6 +105,7 @@ def instruments(args, ids, params, config, tok, progress=lambda steps, what: ste
         extra["attribution"] = {"target": target, "versus": versus, "logit": logit, "parts": parts}
     if args.patch is not None:
         corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config)
+        computed(corrupted.logits, "the corrupted prompt's logits")
         kinds = args.patch_at or ([] if args.path else ["resid"])  # --path alone: no activation-patching grid
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
                                   progress)

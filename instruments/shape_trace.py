@@ -5,7 +5,7 @@ checked to give exactly what layer.block gives; the other blocks have the same s
 """
 import numpy as np
 
-from attention import attention_weights, causal_mask, merge_heads, qkv_heads
+from attention import attend, attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from layer import block
 from model import embed, unembed
@@ -21,7 +21,7 @@ def trace(ids, params: GPT2, config: Config):
     h = layer_norm(x, p.ln_1, eps)
     q, k, v = qkv_heads(h, p.attn, config)
     w = attention_weights(q, k, mask)
-    a = linear(merge_heads(w @ v), p.attn.c_proj)
+    a = linear(merge_heads(attend(q, k, v, mask)), p.attn.c_proj)  # attend: w @ v, in slices beyond QUERY_ROWS
     m = gelu(linear(layer_norm(x + a, p.ln_2, eps), p.mlp.c_fc))
     after = x + a + linear(m, p.mlp.c_proj)
     assert np.array_equal(after, block(x, p, config, mask)), "the pieces must be layer.block"
@@ -35,7 +35,7 @@ def trace(ids, params: GPT2, config: Config):
         ("  h = layer_norm(x, ln_1)", "[n_seq, n_embd]", h.shape),
         ("  q, k, v = qkv_heads(h)  # c_attn, split", "3 x [n_head, n_seq, d_head]", q.shape),
         ("  w = attention_weights(q, k, mask)", "[n_head, n_seq, n_seq]", w.shape),
-        ("  a = linear(merge_heads(w @ v), c_proj)", "[n_seq, n_embd]", a.shape),
+        ("  a = linear(merge_heads(attend(q, k, v, mask)), c_proj)", "[n_seq, n_embd]", a.shape),
         ("  m = gelu(linear(layer_norm(x + a, ln_2), c_fc))", "[n_seq, n_inner]", m.shape),
         ("  x = x + a + linear(m, c_proj)", "[n_seq, n_embd]", after.shape),
         (f"blocks 1 to {config.n_layer - 1}: the same shapes" if config.n_layer > 1 else "(the only block)", "", None),
@@ -49,5 +49,5 @@ def print_trace(rows, config: Config):
     for code, symbolic, shape in rows:
         prefix = "3 x " if symbolic.startswith("3 x") else ""
         actual = "" if shape is None else prefix + str(list(shape))
-        print(f"  {code:<52} {symbolic:<28} {actual}".rstrip())
+        print(f"  {code:<56} {symbolic:<28} {actual}".rstrip())
     print()

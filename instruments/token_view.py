@@ -23,11 +23,14 @@ PRINTABLE_TO_BYTE = printable_to_byte()
 
 
 def token_bytes(tok: GPT2Tokenizer, token_id) -> bytes:
-    return bytes(PRINTABLE_TO_BYTE[c] for c in tok.entry(token_id))
+    return bytes(PRINTABLE_TO_BYTE[c] for c in tok.entry(token_id) or "")
 
 
 def shown(tok: GPT2Tokenizer, token_id):
-    """One token as the tools print it: its text quoted, or its bytes if they are not whole characters."""
+    """One token as the tools print it: its text quoted, or its bytes if they are not whole characters (or, for
+    an id of a vocabulary padded beyond the tokenizer, that it has no text)."""
+    if tok.entry(token_id) is None:
+        return f"<id {token_id}: no token>"
     piece = token_bytes(tok, token_id)
     try:
         return repr(piece.decode("utf-8"))

@@ -16,8 +16,9 @@ from tensor_ops import softmax
 
 
 def sampler(temperature=0.0, top_k=None, top_p=None, seed=None):
-    """A function logits [vocab_size] -> token id; the same seed gives the same choices."""
-    if temperature == 0:
+    """A function logits [vocab_size] -> token id; the same seed gives the same choices. A temperature that
+    rounds to 0 in float32 (below about 1e-45) is its limit: greedy (dividing by it would make NaN)."""
+    if np.float32(temperature) == 0:
         return greedy
     rng = np.random.default_rng(seed)
 
@@ -31,7 +32,8 @@ def sampler(temperature=0.0, top_k=None, top_p=None, seed=None):
 
 def filtered_probs(logits, temperature, top_k=None, top_p=None):
     """Probabilities after temperature, top-k and top-p, unnormalised: the discarded ones are 0."""
-    probs = softmax((logits - logits.max()) / temperature)  # [vocab_size]; shifted first, so no temperature overflows
+    with np.errstate(over="ignore"):  # a tiny temperature sends every score but the top one to -inf: probability 0
+        probs = softmax((logits - logits.max()) / temperature)  # [vocab_size]; shifted first: the top score is 0
     order = np.argsort(-probs, kind="stable")  # likeliest first
     keep = len(probs) if top_k is None else min(top_k, len(probs))
     if top_p is not None:

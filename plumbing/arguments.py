@@ -21,7 +21,30 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own mistakes too: raised, not printed, so that the server can answer them
+        words = re.fullmatch(r"argument (-\w)/--\w+: ignored explicit argument '(.*)'", message)  # -hello: -h, then "ello"
+        unknown = re.fullmatch(r"unrecognized arguments: (-\S*).*", message)
+        if words or unknown:
+            option = words[1] + words[2] if words else unknown[1]
+            raise UsageError(f"{option!r} is not an option; a prompt that starts with - goes after --, as in: "
+                             f"{self.prog} -- {option!r}")
         raise UsageError(message)
+
+
+class Once(argparse.Action):
+    """An option that takes one value: given twice, it is a mistake (rather than the last one silently kept)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.dest in vars(namespace).get("_given", ()):  # parse_args removes the note once parsing is done
+            raise argparse.ArgumentError(self, "is given twice: give it once")
+        namespace._given = vars(namespace).get("_given", set()) | {self.dest}
+        setattr(namespace, self.dest, values)
+
+
+class Heads(argparse.Action):
+    """--ablate: given twice, the heads of both."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, sorted(set(getattr(namespace, self.dest)) | set(values)))
 
 
 def command_line():
@@ -36,7 +59,7 @@ def command_line():
     serving.add_argument("--serve", action="store_true",
                          help="serve a page on 127.0.0.1 where the prompt, the tools and the experiments are chosen, "
                               "and a click on a head removes it; no PROMPT")
-    serving.add_argument("--port", type=port, default=None, metavar="N",
+    serving.add_argument("--port", action=Once, type=port, default=None, metavar="N",
                          help=f"the port --serve listens on (default {DEFAULT_PORT}; 0: any free one)")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return parser
@@ -47,7 +70,11 @@ DEFAULT_PORT = 8765
 
 def parse_args(parser, argv):
     """The options of argv, checked; raises UsageError."""
+    words = sys.argv[1:] if argv is None else argv
+    if "--" in words and len(words) - words.index("--") > 2:
+        raise UsageError("after --, everything is the prompt: give one prompt there, and the options before --")
     args = parser.parse_args(argv)
+    vars(args).pop("_given", None)
     if args.serve:
         given = ["PROMPT" if dest == "prompt" else "--" + dest.replace("_", "-") for dest, value in vars(args).items()
                  if dest not in ("serve", "port", "model", "debug") and value != parser.get_default(dest)]
@@ -76,30 +103,30 @@ def parse_args(parser, argv):
 def add_run_options(parser):
     parser.add_argument("prompt", nargs="?",
                         help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
-    parser.add_argument("--prompt-file", metavar="FILE",
+    parser.add_argument("--prompt-file", action=Once, metavar="FILE",
                         help="read the prompt from a UTF-8 text file instead (- for standard input): for texts longer "
                              "than a command line allows, such as a document to --score")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
+    parser.add_argument("--model", action=Once, default=DEFAULT_MODEL,
                         help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "
                              f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
-    parser.add_argument("-n", "--max-new-tokens", type=count, default=None, metavar="N",
+    parser.add_argument("-n", "--max-new-tokens", action=Once, type=count, default=None, metavar="N",
                         help="how many tokens to generate (default 40)")
     parser.add_argument("--kv-cache", action="store_true",
                         help="keep each block's keys and values between steps (lessons/kv_cache.py): much faster; "
                              "greedy gives the same ids")
-    parser.add_argument("--temperature", type=temperature, default=0.0, metavar="T",
+    parser.add_argument("--temperature", action=Once, type=temperature, default=0.0, metavar="T",
                         help="0 (the default) takes the likeliest token; above 0, sample: lower is surer, higher wilder")
-    parser.add_argument("--top-k", type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
-    parser.add_argument("--top-p", type=probability, default=None, metavar="P",
+    parser.add_argument("--top-k", action=Once, type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
+    parser.add_argument("--top-p", action=Once, type=probability, default=None, metavar="P",
                         help="sample only among the likeliest tokens whose probabilities add up to P")
-    parser.add_argument("--seed", type=count, default=None, metavar="S", help="the same seed gives the same sampled text")
+    parser.add_argument("--seed", action=Once, type=count, default=None, metavar="S", help="the same seed gives the same sampled text")
     parser.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|> instead of stopping")
     parser.add_argument("--sliding-window", action="store_true",
                         help="past the model's context, go on reading only the last n_ctx tokens instead of stopping")
     parser.add_argument("--json", action="store_true", help="end with one line of JSON: the ids and the text")
     parser.add_argument("--score", action="store_true",
                         help="instead of generating, print each prompt token's log-probability and the perplexity")
-    parser.add_argument("--stride", type=at_least_one, default=None, metavar="S",
+    parser.add_argument("--stride", action=Once, type=at_least_one, default=None, metavar="S",
                         help="--score on a text longer than the context: each window starts S tokens after the one "
                              "before (default half the context)")
 
@@ -108,12 +135,12 @@ def add_learning_tools(group):
     group.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
     group.add_argument("--bpe", action="store_true",
                        help="the byte-pair encoding at work on the prompt: its pieces, then the merges of one (lessons/bpe.py)")
-    group.add_argument("--show-top", type=at_least_one, default=None, metavar="K",
+    group.add_argument("--show-top", action=Once, type=at_least_one, default=None, metavar="K",
                        help="at each generated step, the K likeliest next tokens and the one chosen")
     group.add_argument("--lens", action="store_true",
                        help="the logit lens: what the model would predict at each layer, at the last prompt position")
-    group.add_argument("--attention", metavar="FILE.svg", help="draw where attention goes in the prompt, per block")
-    group.add_argument("--report", metavar="FILE.html",
+    group.add_argument("--attention", action=Once, metavar="FILE.svg", help="draw where attention goes in the prompt, per block")
+    group.add_argument("--report", action=Once, metavar="FILE.html",
                        help="write one page to explore in a browser: tokens, attention per head, the logit lens at "
                             "every position, and the experiments asked for")
     group.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
@@ -123,20 +150,20 @@ PATCH_KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
 
 
 def add_experiments(group):
-    group.add_argument("--ablate", type=head_list, default=[], metavar="L.H[,L.H...]",
-                       help="remove these attention heads from every forward pass of the run")
-    group.add_argument("--ablate-with", choices=("zero", "mean"), default=None,
+    group.add_argument("--ablate", action=Heads, type=head_list, default=[], metavar="L.H[,L.H...]",
+                       help="remove these attention heads from every forward pass of the run (given twice: all of them)")
+    group.add_argument("--ablate-with", action=Once, choices=("zero", "mean"), default=None,
                        help="what an ablated head outputs instead: zero (the default), or its mean output over the "
                             "prompt's positions")
-    group.add_argument("--patch", metavar="CORRUPTED",
+    group.add_argument("--patch", action=Once, metavar="CORRUPTED",
                        help="activation patching: run CORRUPTED (as many tokens as PROMPT) with one thing put back "
                             "from PROMPT's run at a time (--patch-at), and show how much of the answer comes back")
-    group.add_argument("--patch-at", type=patch_kinds, default=None, metavar="WHAT[,WHAT...]",
+    group.add_argument("--patch-at", action=Once, type=patch_kinds, default=None, metavar="WHAT[,WHAT...]",
                        help="what --patch puts back: resid (the residual stream; the default), attn, mlp (what a "
                             "block's attention or MLP adds), heads (each head's output), pattern, values")
-    group.add_argument("--patch-positions", type=position_range, default=None, metavar="A:B",
+    group.add_argument("--patch-positions", action=Once, type=position_range, default=None, metavar="A:B",
                        help="patch only positions A to B-1 (0-based, as a Python slice: -5: is the last five)")
-    group.add_argument("--path", type=receiver, default=None, metavar="RECEIVER",
+    group.add_argument("--path", action=Once, type=receiver, default=None, metavar="RECEIVER",
                        help="path patching with --patch: which heads act directly on RECEIVER, logits or L.H.q, "
                             "L.H.k, L.H.v (the queries, keys or values of head L.H)")
     group.add_argument("--attribute", action="store_true",
@@ -145,10 +172,10 @@ def add_experiments(group):
                        help="score every head as previous-token, first-token, induction and duplicate-token head")
     group.add_argument("--copying", action="store_true",
                        help="copying scores: does each head write the token it attends to?")
-    group.add_argument("--target", metavar="TEXT",
+    group.add_argument("--target", action=Once, metavar="TEXT",
                        help="the token --patch, --path and --attribute follow (one token; default: the model's greedy "
                             "next token)")
-    group.add_argument("--versus", metavar="TEXT",
+    group.add_argument("--versus", action=Once, metavar="TEXT",
                        help="measure the logit difference logit(target) - logit(TEXT) instead of the target's "
                             "probability (one token)")
 
@@ -165,6 +192,9 @@ def contradiction(args):
     if args.score and any(generation_only.values()):
         return "--score reads the prompt and generates nothing: leave out " + ", ".join(
             option for option, given in generation_only.items() if given)
+    del generation_only["-n"]
+    if args.max_new_tokens == 0 and any(generation_only.values()):
+        return "-n 0 generates nothing: leave out " + ", ".join(option for option, given in generation_only.items() if given)
     if args.target is not None and not (args.attribute or args.patch is not None):
         return "--target names the token --attribute and --patch follow: give one of them too"
     if args.versus is not None and not (args.attribute or args.patch is not None):
@@ -175,25 +205,40 @@ def contradiction(args):
             return f"{option} shapes --patch: give --patch CORRUPTED too"
     if args.ablate_with is not None and not args.ablate:
         return "--ablate-with says how --ablate removes heads: give --ablate too"
-    for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report),
-                          ("--patch", args.patch)):
-        if value == "" and option != "--patch":
+    for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report)):
+        if value == "":
             return f"{option} needs a value, not an empty string"
-    try:
-        args.prompt.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
-        return "the prompt is not valid UTF-8 text"
+    texts = {"the prompt": args.prompt, "the text of --patch": args.patch, "the text of --target": args.target,
+             "the text of --versus": args.versus, "the name of --model": args.model,
+             "the file name of --attention": args.attention, "the file name of --report": args.report}
+    for what, value in texts.items():
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
+            return f"{what} is not valid UTF-8 text"
     return None
 
 
+LONGEST_PROMPT = 1 << 20  # bytes read from --prompt-file: a book's chapter is a tenth of it
+
+
 def read_prompt(parser, path):
+    """The text of --prompt-file, at most LONGEST_PROMPT bytes (tokenizing costs about 130 bytes of memory per
+    byte of text: an endless /dev/zero, or a 50 MB file, would take gigabytes before any check)."""
     try:
-        if path == "-":
-            return sys.stdin.buffer.read().decode("utf-8")
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        path.encode("utf-8")
+        if path == "-" and sys.stdin is None:
+            parser.error("--prompt-file - reads standard input, which is closed")
+        with open(sys.stdin.fileno() if path == "-" else path, "rb", closefd=path != "-") as f:
+            data = f.read(LONGEST_PROMPT + 1)
+    except UnicodeEncodeError:
+        parser.error("the file name of --prompt-file is not valid UTF-8 text")
     except OSError as e:
         parser.error(f"cannot read the prompt from {path}: {e.strerror}")
+    if len(data) > LONGEST_PROMPT:
+        parser.error(f"the prompt in {path} is longer than {LONGEST_PROMPT // (1 << 20)} MiB; give a part of it")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         parser.error(f"the prompt in {path} is not UTF-8 text")
 
@@ -251,6 +296,8 @@ def port(text):
 
 
 def whole_number(text, least):
+    if re.fullmatch(r"\s*[+-]?[0-9]{19,}\s*", text):  # and int() refuses past 4300 digits, with its own words
+        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}... is too large: give a whole number below 10**18")
     try:
         n = int(text)
     except ValueError:
@@ -276,8 +323,10 @@ def real(text):
         x = float(text)
     except ValueError:
         x = math.nan
+    if math.isinf(x) and re.fullmatch(r"\s*[+-]?[0-9.]+(e[+-]?[0-9]+)?\s*", text, re.I):
+        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}{'...' if len(text.strip()) > 12 else ''} is too large a number")
     if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number")
     return x
 
 

@@ -39,6 +39,11 @@ from urllib.parse import urlparse
 
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # both read when huggingface_hub is imported, just below (see above)
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# huggingface_hub reads these as whole numbers when it is imported, and a value that is not one would stop every
+# run, --help and a local folder included, with its traceback. Such a value is set aside here, and a run that
+# needs the hub says what is wrong with it (settings_problem).
+WRONG = {name: os.environ.pop(name) for name in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT")
+         if name in os.environ and not re.fullmatch(r"\s*0*[1-9][0-9]{0,8}\s*", os.environ[name])}
 from huggingface_hub import (constants, get_hf_file_metadata, hf_hub_download, hf_hub_url,  # noqa: E402
                              try_to_load_from_cache)
 from huggingface_hub.errors import (HfHubHTTPError, HFValidationError, LocalEntryNotFoundError,  # noqa: E402
@@ -61,6 +66,9 @@ for log in RETRY_LOGS:  # except the first retry of a download, which RetryNote 
 
 def download(repo_id):
     """Fetch config.json, model.safetensors and the tokenizer; return the folder that holds them."""
+    problem = settings_problem()
+    if problem:
+        raise ModelError(problem)
     config_path = fetch(repo_id, "config.json")
     if fetch(repo_id, "model.safetensors", optional=True) is None:  # large models: parts, and an index of them
         index = fetch(repo_id, "model.safetensors.index.json", optional=True) or missing(repo_id, "model.safetensors")
@@ -100,6 +108,18 @@ def fetch(repo_id, filename, optional=False):
     finally:
         for log in RETRY_LOGS:
             log.removeHandler(note)
+
+
+def settings_problem():
+    """What is wrong with the settings the hub's files need (environment variables), as a sentence; or None."""
+    for name, value in WRONG.items():
+        return f"{name} is {value[:40]!r}: it must be a whole number of seconds, 1 or more; fix or unset it"
+    home = os.environ.get("HF_HOME")
+    if home is not None and not home.strip():
+        return "HF_HOME is set but empty: unset it (the cache is then ~/.cache/huggingface), or name a folder"
+    if os.path.exists(constants.HF_HOME) and not os.path.isdir(constants.HF_HOME):
+        return f"HF_HOME is {constants.HF_HOME}, which is not a folder: the Hugging Face cache goes in a folder"
+    return None
 
 
 class RetryNote(logging.Handler):
@@ -148,7 +168,7 @@ def check_hub(repo_id, filename):
 
 def check_room(size, filename, repo_id):
     """Refuse before downloading a file that the cache's disk has no room for."""
-    folder = constants.HF_HUB_CACHE
+    folder = os.path.abspath(constants.HF_HUB_CACHE)  # relative: from the current folder, as huggingface_hub reads it
     while not os.path.isdir(folder):  # the cache may not exist yet: ask its nearest parent
         folder = os.path.dirname(folder)
     free = shutil.disk_usage(folder).free
@@ -174,6 +194,9 @@ def failure(e, repo_id, filename, asking=False):
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
         return (f"cannot write {filename} of {repo_id} into the Hugging Face cache {constants.HF_HUB_CACHE}: "
                 f"{e.strerror}; set HF_HOME to a folder you can write, with room for the model")
+    if isinstance(e, OSError) and e.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ELOOP, errno.ENAMETOOLONG):
+        return (f"cannot use {e.filename or 'a file'} in the Hugging Face folder (HF_HOME, {constants.HF_HOME}): "
+                f"{e.strerror}; move what is in the way, or set HF_HOME to another folder")
     if "Connect" in name:  # refused, no route, no name, or no answer to the connection itself (ConnectTimeout)
         return (f"cannot download {repo_id}: the Hugging Face hub cannot be reached and {filename} is not in the "
                 "cache; connect once to download it, or give --model a folder holding config.json, "

@@ -9,10 +9,7 @@ import os
 import signal
 import sys
 
-from config import ModelError
-from plumbing.arguments import UsageError
-from plumbing.files import OutputError
-from plumbing.server import ServeError
+# Nothing else at the top: main.py imports this first, to catch Ctrl-C while the rest (NumPy...) loads.
 
 
 def quiet_interrupts():
@@ -27,14 +24,26 @@ def interrupted(signum, frame):
 
 
 def standard_streams():
-    """A closed standard stream (`>&-`, `2>&-`, `<&-`) becomes /dev/null, so that writing to it is no traceback and
-    nothing meant for one stream lands in another. A terminal that cannot show every character gets escapes."""
-    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+    """The standard streams, checked before anything else. A closed stdout (`>&-`) is one sentence: nothing
+    could show the text. A closed stderr (`2>&-`) takes the sentences to /dev/null (Python would otherwise print
+    them to stdout, among the text), and a closed stdin (`<&-`) is sys.stdin = None, which --prompt-file -
+    refuses. Their numbers are held by /dev/null, so that no file opened later takes them. A terminal that
+    cannot show every character gets escapes."""
+    closed = []
+    for fd in (0, 1, 2):
         try:
             os.fstat(fd)
-        except OSError:  # closed: what the program opens next would take its number
+        except OSError:
             os.dup2(os.open(os.devnull, os.O_RDWR), fd)
-            setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))
+            closed.append(fd)
+    if 2 in closed:
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
+    if 1 in closed:
+        print("error: standard output is closed, so nothing could show the text; send it to a file, or to "
+              "/dev/null", file=sys.stderr)
+        sys.exit(1)
+    if 0 in closed:
+        sys.stdin = None
     if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
         sys.stdout.reconfigure(errors="backslashreplace")
 
@@ -48,6 +57,10 @@ def usage_error(parser, e):
 
 def run_as_process(body, parser, debug=False):
     """body(), with every failure turned into its sentence and exit code; returns the exit code."""
+    from config import ModelError
+    from plumbing.arguments import UsageError
+    from plumbing.files import OutputError
+    from plumbing.server import ServeError
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C is KeyboardInterrupt, below
     for signum in (signal.SIGTERM, signal.SIGHUP):  # kill, a closed terminal: stop as Ctrl-C does, cleaning up
         signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))

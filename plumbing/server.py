@@ -35,6 +35,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from config import ModelError
 from instruments.explain import page_data
 from instruments.report import page
 from plumbing.arguments import UsageError, as_argv, parse_args
@@ -231,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
                                       on_step=lambda *step: tick(), for_page=for_page)
         except UsageError as e:
             raise Refused(400, str(e)) from None
+        except ModelError as e:  # the model cannot answer this (its weights overflow): the server's fault, not the request's
+            raise Refused(500, str(e)) from None
 
     @contextlib.contextmanager
     def turn(self):

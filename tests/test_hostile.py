@@ -1,0 +1,361 @@
+"""Off the happy path, as a hostile user goes: each mistake ends in one sentence and a non-zero exit, nothing is
+written or left behind that should not be, and no number is silently wrong.
+
+Every test is a real invocation: main.py in a process of its own, real files, real signals (a FIFO, a timed
+SIGINT), closed standard streams, and a read-only file whose write permission is really refused (root feels
+no file permission: such tests run main.py with CAP_DAC_OVERRIDE dropped, through util-linux's setpriv).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from checkpoints import random_checkpoint, tiny_config, tiny_tensors, write
+from conftest import ROOT, TINY, run_main
+from fake_hub import FakeHub, client_env
+from generate import generate
+
+MAIN = os.path.join(ROOT, "main.py")
+PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
+SETPRIV = shutil.which("setpriv")
+
+
+def one_sentence(result, code):
+    """The exit code, nothing on stdout, and one error line on stderr (argparse's usage line may come first)."""
+    stderr = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr and "Warning" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("usage:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def tiny(*args, **kwargs):
+    return run_main(*args, "--model", TINY, **kwargs)
+
+
+def without_root_powers(*args, **kwargs):
+    """main.py run so that file permissions hold even for root (the capability that ignores them dropped)."""
+    if os.geteuid() != 0:
+        return run_main(*args, **kwargs)
+    if SETPRIV is None:
+        pytest.skip("running as root without setpriv (util-linux): file permissions cannot be made to hold")
+    caps = "-dac_override,-dac_read_search"
+    command = [SETPRIV, "--bounding-set", caps, "--inh-caps", caps, sys.executable, MAIN, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+# 1. Silent wrong answers
+
+@pytest.mark.parametrize("temperature", ["1e-50", "1e-46", "1e-300", "1e-39"])
+def test_a_temperature_too_small_for_float32_is_greedy_and_every_id_is_the_models(temperature, tok):
+    result = tiny("The dog", "-n", "8", "--temperature", temperature, "--seed", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    from load import load_model
+    params, config = load_model(TINY)
+    assert json.loads(result.stdout.splitlines()[-1])["generated_ids"] == list(generate(tok.encode("The dog"), params, config, 8))
+
+
+@pytest.fixture(scope="module")
+def overflowing(tmp_path_factory):
+    """Finite weights, so large that float32 arithmetic overflows on any prompt."""
+    tensors = tiny_tensors()
+    for name in tensors:
+        if name.endswith("mlp.c_fc.weight"):
+            tensors[name] = tensors[name] * np.float32(1e19)
+    return write(tmp_path_factory.mktemp("overflowing"), tensors, tiny_config())
+
+
+@pytest.mark.parametrize("args", [["-n", "3"], ["-n", "3", "--kv-cache"], ["--score", "--json"], ["--lens", "-n", "0"],
+                                  ["-n", "2", "--temperature", "1"], ["--attribute", "-n", "0", "--json"],
+                                  ["-n", "0", "--patch", "hello where", "--patch-at", "heads"]])
+def test_weights_that_overflow_at_run_time_are_one_sentence_and_print_nothing(overflowing, args):
+    result = run_main("hello there", "--model", overflowing, *args)
+    assert "computed NaN or infinite values" in one_sentence(result, 1) and result.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def padded(tmp_path_factory):
+    """A vocabulary padded to 50304 (as nanoGPT's), the padding rows made to score highest of all."""
+    tensors = tiny_tensors()
+    wte = tensors["wte.weight"]
+    pad = np.repeat(wte[[37288, 15337]], [24, 23], axis=0) * np.float32(4)  # the tiny model's favourites, louder
+    tensors["wte.weight"] = np.concatenate([wte, pad])
+    return write(tmp_path_factory.mktemp("padded"), tensors, dict(tiny_config(), vocab_size=50304))
+
+
+@pytest.mark.parametrize("sampling", [[], ["--temperature", "1", "--seed", "0"], ["--kv-cache"], ["--show-top", "5"]])
+def test_ids_the_tokenizer_has_no_text_for_are_never_chosen_and_that_is_said(padded, sampling):
+    result = run_main("hi there", "--model", padded, "-n", "12", "--json", *sampling)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert all(i < 50257 for i in report["generated_ids"]) and len(report["generated_ids"]) == 12
+    assert all(i < 50257 for step in report.get("top", []) for i, _, _ in step)
+    assert "the model scores 50304 tokens and its tokenizer has text for 50257: the other 47 are never chosen" in result.stderr
+    plain = run_main("hi there", "--model", padded, "-n", "1", "--lens", "--json")
+    assert any(row[1] >= 50257 for row in json.loads(plain.stdout.splitlines()[-1])["lens"]), "the padding does win"
+
+
+@pytest.mark.parametrize("tool", [["--tokens"], ["--lens"], ["--heads"], ["--attribute"], ["--report", "x.html"],
+                                  ["--ablate", "1.1", "--ablate-with", "mean"], ["--copying"]])
+def test_tools_that_read_one_window_refuse_a_longer_score_text_instead_of_renumbering_it(tool, tmp_path):
+    result = tiny("hello" + " hello" * 99, "--score", *tool, cwd=tmp_path)
+    assert "read at most 64 tokens and the text has 100" in one_sentence(result, 2)
+    assert os.listdir(tmp_path) == []
+
+
+# 2. Inputs without bounds
+
+def test_an_endless_or_huge_prompt_file_is_refused_at_once(tmp_path):
+    started = time.monotonic()
+    assert "the prompt in /dev/zero is longer than 1 MiB" in one_sentence(tiny("--prompt-file", "/dev/zero"), 2)
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * ((1 << 20) + 1))
+    assert "is longer than 1 MiB; give a part of it" in one_sentence(tiny("--prompt-file", str(big)), 2)
+    assert time.monotonic() - started < 20
+    big.write_bytes(b"cat " * (1 << 18))  # exactly 1 MiB: read, then too long for the context
+    assert "this model reads at most 64" in one_sentence(tiny("--prompt-file", str(big)), 2)
+
+
+def test_ctrl_c_while_the_prompt_is_read_from_a_fifo_or_a_closed_stdin(tmp_path):
+    fifo = tmp_path / "prompt"
+    os.mkfifo(fifo)
+    process = subprocess.Popen([sys.executable, MAIN, "--prompt-file", str(fifo), "--model", TINY],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = os.open(fifo, os.O_WRONLY)  # the reader has opened it and waits for text
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    os.close(writer)
+    assert process.returncode == 130 and stderr.strip() == "interrupted", stderr
+    closed = subprocess.run([sys.executable, MAIN, "--prompt-file", "-", "--model", TINY], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, close_fds=True, preexec_fn=lambda: os.close(0))
+    assert "reads standard input, which is closed" in one_sentence(closed, 2)
+
+
+@pytest.mark.parametrize("option, said", [
+    ("--patch", "the text of --patch is not valid UTF-8 text"),
+    ("--target", "the text of --target is not valid UTF-8 text"),
+    ("--versus", "the text of --versus is not valid UTF-8 text"),
+    ("--report", "the file name of --report is not valid UTF-8 text"),
+    ("--attention", "the file name of --attention is not valid UTF-8 text"),
+    ("--prompt-file", "the file name of --prompt-file is not valid UTF-8 text"),
+    ("--model", "the name of --model is not valid UTF-8 text"),
+])
+def test_every_text_option_must_be_utf8(option, said, tmp_path):
+    args = [b"hi", b"-n", b"0", b"--attribute", option.encode(), b"x\xff"]
+    if option == "--prompt-file":
+        args = args[1:]
+    result = subprocess.run([sys.executable.encode(), MAIN.encode(), *args] + ([] if option == "--model" else [b"--model", TINY.encode()]),
+                            capture_output=True, cwd=tmp_path, timeout=60)
+    assert said in one_sentence(result, 2) and os.listdir(tmp_path) == []
+
+
+# 3. The environment
+
+@pytest.fixture
+def hub():
+    served = FakeHub({"openai-community/gpt2": TINY})
+    yield served
+    served.stop()
+
+
+@pytest.mark.parametrize("name", ["HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"])
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", ""])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_named_and_breaks_neither_help_nor_folders(tmp_path, name, value):
+    env = client_env(tmp_path / "home", "http://127.0.0.1:9", **{name: value})
+    assert run_main("--help", env=env).returncode == 0
+    assert run_main("hi", "-n", "1", "--model", TINY, env=env).returncode == 0
+    said = one_sentence(run_main("hi", "--model", "gpt2", env=env), 1)
+    assert said == f"error: {name} is {value!r}: it must be a whole number of seconds, 1 or more; fix or unset it"
+
+
+def test_a_relative_hf_home_that_does_not_exist_is_made_where_the_run_is(tmp_path, hub):
+    env = client_env("relative/home", hub.url)
+    result = run_main("hi", "-n", "2", "--model", "gpt2", env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "relative" / "home" / "hub").is_dir()
+
+
+@pytest.mark.parametrize("home, said", [
+    ("", "HF_HOME is set but empty"),
+    ("a-file", "which is not a folder: the Hugging Face cache goes in a folder"),
+    ("token-is-a-folder", "in the Hugging Face folder (HF_HOME, "),
+])
+def test_a_local_fault_of_the_cache_is_named_not_blamed_on_the_network(tmp_path, hub, home, said):
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "token-is-a-folder" / "token").mkdir(parents=True)
+    env = client_env(str(tmp_path / home) if home else "", hub.url)
+    line = one_sentence(run_main("hi", "--model", "gpt2", env=env, timeout=60), 1)
+    assert said in line and "connection" not in line and "run again" not in line, line
+
+
+# 4. Outputs that would overwrite what they should not
+
+@pytest.fixture
+def model(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(TINY, folder)
+    return folder
+
+
+def unchanged(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+@pytest.mark.parametrize("option", ["--report", "--attention"])
+@pytest.mark.parametrize("target", ["config.json", "model.safetensors", "vocab.json", "merges.txt"])
+def test_an_output_is_never_one_of_the_models_files(model, option, target):
+    before = unchanged(model)
+    said = one_sentence(run_main("hi", "--model", str(model), option, str(model / target)), 1)
+    assert said == f"error: cannot write {model / target}: it is the model's {target}, which this run reads"
+    assert unchanged(model) == before
+
+
+def test_an_output_is_never_the_hub_caches_file_even_through_its_links(tmp_path, hub):
+    env = client_env(tmp_path / "home", hub.url)
+    assert run_main("hi", "-n", "1", "--model", "gpt2", env=env).returncode == 0  # downloads into the cache
+    snapshot = next((tmp_path / "home" / "hub").glob("models--openai-community--gpt2/snapshots/*"))
+    link = tmp_path / "page.html"
+    link.symlink_to(os.path.realpath(snapshot / "config.json"))
+    for path in (snapshot / "config.json", link):
+        blob = os.path.realpath(path)
+        before = open(blob, "rb").read()
+        said = one_sentence(run_main("hi", "--model", "gpt2", "--report", str(path), env=env), 1)
+        assert "it is the model's config.json, which this run reads" in said and open(blob, "rb").read() == before
+
+
+def test_an_output_is_never_the_prompt_file_nor_the_other_output(tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("hello there")
+    said = one_sentence(tiny("--prompt-file", str(prompt), "--report", str(prompt)), 1)
+    assert "it is the prompt file, which this run reads" in said and prompt.read_text() == "hello there"
+    said = one_sentence(tiny("hi", "--report", str(tmp_path / "x.html"), "--attention", f"{tmp_path}/./x.html"), 1)
+    assert "--attention and --report both name" in said and sorted(os.listdir(tmp_path)) == ["prompt.txt"]
+
+
+def test_a_read_only_output_is_refused_and_kept(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("keep me")
+    page.chmod(0o444)
+    said = one_sentence(without_root_powers("hi", "--model", TINY, "--report", str(page)), 1)
+    assert "it is read-only" in said and page.read_text() == "keep me"
+
+
+def test_a_folder_that_cannot_be_searched_or_written_is_refused_before_any_work(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    for mode in (0o600, 0o500):
+        locked.chmod(mode)
+        said = one_sentence(without_root_powers("hi", "--model", TINY, "--report", str(locked / "x.html")), 1)
+        assert f"the folder {locked} is not writable" in said
+    locked.chmod(0o700)
+    assert os.listdir(locked) == []
+
+
+@pytest.mark.parametrize("name, said", [("x" * 300 + ".html", "its name is longer than the 255 bytes"),
+                                        ("folder/", "it ends in /, so it names a folder")])
+def test_a_name_the_file_system_cannot_take_is_refused_before_any_work(tmp_path, name, said):
+    assert said in one_sentence(tiny("hi", "--report", str(tmp_path) + "/" + name), 1)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_no_temporary_file_is_left_when_stopped_between_writing_and_renaming(tmp_path, monkeypatch, stop):
+    from plumbing import files
+
+    def stopped(source, destination):
+        raise stop()
+    monkeypatch.setattr(files.os, "replace", stopped)
+    (tmp_path / "page.html").write_text("old")
+    with pytest.raises(stop):
+        files.write_text(str(tmp_path / "page.html"), "new")
+    assert os.listdir(tmp_path) == ["page.html"] and (tmp_path / "page.html").read_text() == "old"
+
+
+def test_sigterm_while_the_page_is_written_leaves_no_temporary_file(tmp_path):
+    """A long prompt's page takes a while to write: kill arrives during the work, at any moment of it."""
+    for delay in (0.6, 0.9, 1.2):
+        process = subprocess.Popen([sys.executable, MAIN, "hello " * 60, "--model", TINY, "-n", "0", "--report",
+                                    str(tmp_path / "page.html"), "--heads", "--copying"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert "Traceback" not in stderr
+        assert all(not name.endswith(".tmp") for name in os.listdir(tmp_path)), os.listdir(tmp_path)
+
+
+# 5. Closed streams
+
+def test_a_closed_stdout_is_one_sentence_before_any_work(tmp_path):
+    result = subprocess.run([sys.executable, MAIN, "hi", "--model", TINY, "--report", str(tmp_path / "x.html")],
+                            capture_output=False, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1))
+    assert "standard output is closed" in one_sentence(result, 1) and os.listdir(tmp_path) == []
+
+
+def test_with_stderr_closed_no_error_lands_in_stdout():
+    result = subprocess.run([sys.executable, MAIN, "hi", "--model", "./no/such/model"], stdout=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: os.close(2))
+    assert result.returncode == 1 and result.stdout == ""
+    result = subprocess.run([sys.executable, MAIN, "hi", "-n", "-3"], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: os.close(2))
+    assert result.returncode == 2 and result.stdout == ""
+
+
+# 7. Tools that crashed on ordinary input
+
+def test_trace_on_a_prompt_longer_than_one_slice_of_queries(tmp_path):
+    folder = write(tmp_path, *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
+    result = run_main("hello " * 199, "--model", folder, "-n", "0", "--trace")
+    assert result.returncode == 0 and "[2, 200, 200]" in result.stdout, result.stderr
+
+
+# 8. Options silently dropped, sentences that were false
+
+def test_ablate_given_twice_removes_the_heads_of_both():
+    report = json.loads(tiny("hi", "-n", "1", "--ablate", "0.1", "--ablate", "2.3,0.1", "--json").stdout.splitlines()[-1])
+    assert report["ablate"] == [[0, 1], [2, 3]]
+
+
+@pytest.mark.parametrize("option, values", [("--report", ["a.html", "b.html"]), ("--target", [" a", " b"]),
+                                            ("-n", ["3", "4"]), ("--temperature", ["1", "1"]), ("--model", [TINY, TINY]),
+                                            ("--patch-at", ["heads", "mlp"])])
+def test_an_option_of_one_value_given_twice_is_refused(option, values, tmp_path):
+    args = [item for value in values for item in (option, value)]
+    result = run_main("hi", "--patch", "ho", "--attribute", *args, *([] if option == "--model" else ["--model", TINY]),
+                      cwd=tmp_path)
+    assert "is given twice: give it once" in one_sentence(result, 2) and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("extra, listed", [(["--kv-cache"], "--kv-cache"), (["--temperature", "0.5"], "--temperature"),
+                                           (["--show-top", "3"], "--show-top"), (["--sliding-window", "--ignore-eos"],
+                                                                                 "--sliding-window, --ignore-eos")])
+def test_zero_new_tokens_with_generation_options_is_refused(extra, listed):
+    assert f"-n 0 generates nothing: leave out {listed}" in one_sentence(tiny("hi", "-n", "0", *extra), 2)
+
+
+@pytest.mark.parametrize("option", ["-n", "--seed", "--top-k", "--stride", "--show-top"])
+def test_a_number_of_5000_digits_is_too_large_not_not_a_number(option):
+    said = one_sentence(tiny("hi", "--score" if option == "--stride" else "--temperature=1", option, "9" * 5000), 2)
+    assert "is too large: give a whole number below 10**18" in said
+
+
+def test_a_real_number_too_large_and_an_empty_corrupted_prompt():
+    assert "is too large a number" in one_sentence(tiny("hi", "--temperature", "1" + "0" * 400), 2)
+    assert "the prompt has 21, '' has 1" in one_sentence(tiny(PROMPT, "--patch", ""), 2)
+
+
+@pytest.mark.parametrize("prompt", ["-hello", "-x", "--help-me"])
+def test_a_prompt_that_looks_like_an_option_is_told_to_go_after_double_dash(prompt):
+    said = one_sentence(tiny(prompt), 2)
+    assert said == f"main.py: error: '{prompt}' is not an option; a prompt that starts with - goes after --, as in: main.py -- '{prompt}'"
+    said = one_sentence(run_main("--model", TINY, "--", prompt, "-n", "1"), 2)
+    assert said == "main.py: error: after --, everything is the prompt: give one prompt there, and the options before --"
+    assert run_main("-n", "1", "--model", TINY, "--", prompt).returncode == 0
