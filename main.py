@@ -65,7 +65,8 @@ def run(parser, args):
         from plumbing.server import serve
         return serve(model, args.port, parser, answer)
     on_step = (lambda n, chosen, top: print_step(n, chosen, top, model.tok)) if args.show_top else None
-    report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step, on_tools=print_instruments)
+    report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step, on_tools=print_instruments,
+                          text_after_steps=bool(args.show_top))
     if args.score and not args.json:
         print_scores(report, model)
     if args.report:
@@ -85,18 +86,19 @@ def load(name, folder):
 
 
 def answer(args, model, progress=lambda steps, what: steps, on_text=lambda text: None, on_step=None,
-           on_tools=lambda *shown: None, for_page=False):
+           on_tools=lambda *shown: None, for_page=False, text_after_steps=False):
     """One run: the --json object, and what the page shows besides (a Page). on_text gets the continuation as it
     comes, on_step each step's likeliest tokens, on_tools what the tools and experiments found; progress wraps
-    the long loops (a patching grid's); for_page: the Page is wanted (--report, the live page)."""
+    the long loops (a patching grid's); for_page: the Page is wanted (--report, the live page);
+    text_after_steps: the continuation is handed on whole, after the last step (--show-top's lines come first)."""
     with np.errstate(over="raise", invalid="raise"):  # a trained GPT-2 never overflows float32: broken weights do
         try:
-            return chain(args, model, progress, on_text, on_step, on_tools, for_page)
+            return chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps)
         except FloatingPointError:
             raise overflowed("its activations") from None
 
 
-def chain(args, model, progress, on_text, on_step, on_tools, for_page):
+def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps):
     params, config, tok = model.params, model.config, model.tok
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
     mistake = check_with_model(args, ids, params, config, tok)
@@ -111,7 +113,7 @@ def chain(args, model, progress, on_text, on_step, on_tools, for_page):
     if args.score:
         report = score(args, ids, params, config)
     else:
-        report = generation(args, ids, params, config, tok, on_text, on_step, steps)
+        report = generation(args, ids, params, config, tok, on_text, on_step, steps, text_after_steps)
     return {"model": args.model, **report, **extra}, Page(window, seen, params, steps)
 
 
@@ -144,7 +146,7 @@ def window_tools(args):
     return [option for option, on in given.items() if on]
 
 
-def generation(args, ids, params, config, tok, on_text, on_step, steps):
+def generation(args, ids, params, config, tok, on_text, on_step, steps, text_after_steps=False):
     """Continue the prompt: its --json object; steps gets the k likeliest tokens at each step (--show-top's k, or
     the page's 5)."""
     choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
@@ -157,7 +159,7 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps):
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
                        sliding_window=args.sliding_window, next_logits=step)
-    if on_step:  # --show-top prints a line per step as it comes: the text after them
+    if text_after_steps:
         new_ids = list(new_ids)
     new_ids = stream(new_ids, tok, on_text, args.prompt)
     on_text("\n")

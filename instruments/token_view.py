@@ -10,16 +10,7 @@ from lessons.bpe import END_OF_TEXT, byte_symbols, merge_steps, pieces, tables
 from tokenizer import GPT2Tokenizer
 
 
-def printable_to_byte():
-    """The inverse of GPT-2's byte -> printable-character map."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    others = [b for b in range(256) if b not in printable]
-    table = {chr(b): b for b in printable}
-    table.update({chr(256 + i): b for i, b in enumerate(others)})
-    return table
-
-
-PRINTABLE_TO_BYTE = printable_to_byte()
+PRINTABLE_TO_BYTE = {c: b for b, c in byte_symbols().items()}  # the inverse of GPT-2's byte -> character map
 
 
 def token_bytes(tok: GPT2Tokenizer, token_id) -> bytes:

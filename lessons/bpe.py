@@ -20,6 +20,7 @@ Three steps.
 
 <|endoftext|> is not made by merges: it is cut out of the text first and given its id whole.
 """
+import functools
 import json
 import os
 import re
@@ -29,6 +30,7 @@ import unicodedata
 END_OF_TEXT = "<|endoftext|>"
 
 
+@functools.lru_cache(maxsize=None)  # built once
 def byte_symbols():
     """{byte: the printable character vocab.json writes it as}."""
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
@@ -51,18 +53,22 @@ def char_class(categories):
     return "".join(ranges)
 
 
-LETTERS, NUMBERS = char_class("L"), char_class("N")
 # Unicode's White_Space characters. Python's \s also takes the separators \x1c to \x1f, which GPT-2's
 # tokenizer does not count as space.
 SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-# GPT-2's pattern, from OpenAI's encoder.py, with \p{L}, \p{N} and \s spelt out.
-PIECES = re.compile(rf"""'s|'t|'re|'ve|'m|'ll|'d| ?[{LETTERS}]+| ?[{NUMBERS}]+| ?[^{SPACE}{LETTERS}{NUMBERS}]+"""
-                    rf"""|[{SPACE}]+(?![^{SPACE}])|[{SPACE}]+""")
+
+
+@functools.lru_cache(maxsize=None)  # on first use: scanning all of Unicode takes half a second
+def pattern():
+    """GPT-2's pattern, from OpenAI's encoder.py, with \\p{L}, \\p{N} and \\s spelt out."""
+    letters, numbers = char_class("L"), char_class("N")
+    return re.compile(rf"""'s|'t|'re|'ve|'m|'ll|'d| ?[{letters}]+| ?[{numbers}]+| ?[^{SPACE}{letters}{numbers}]+"""
+                      rf"""|[{SPACE}]+(?![^{SPACE}])|[{SPACE}]+""")
 
 
 def pieces(text):
     """Step 2: the word-like pieces of a text (which holds no <|endoftext|>)."""
-    return PIECES.findall(text)
+    return pattern().findall(text)
 
 
 def merge_steps(symbols, ranks):

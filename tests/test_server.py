@@ -239,11 +239,13 @@ LONG = {"prompt": "hello " * 400, "max_new_tokens": 600}  # a few seconds on the
 
 
 def test_a_client_that_goes_away_mid_run_leaves_the_server_free(slow_server):
+    sent = time.monotonic()
     with socket.create_connection(("127.0.0.1", slow_server.port)) as s:
         body = json.dumps({"options": LONG}).encode()
         s.sendall(f"POST /api/page HTTP/1.1\r\nHost: 127.0.0.1:{slow_server.port}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
                   + body)
-        assert s.recv(100).startswith(b"HTTP/1.0 200")  # the run has begun
+        assert s.recv(100).startswith(b"HTTP/1.0 200")  # the continuation has begun to arrive...
+        assert time.monotonic() - sent < 5, "...as it is produced (the whole run takes over 10 s)"
     started = time.monotonic()
     assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
     assert time.monotonic() - started < 3, "the abandoned run stopped at its next step"
