@@ -21,7 +21,6 @@ import numpy as np
 from config import DEFAULT_MODEL, Config, ModelError, read_config
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
 from plumbing.checkpoint import check_dtype, read_header, read_tensor, shards
-from plumbing.hub import download
 
 SHORT_NAMES = {
     "gpt2": DEFAULT_MODEL,
@@ -57,6 +56,7 @@ def model_folder(name_or_folder):
         return name
     if not hub_like or "/" in name and os.path.isdir(name.split("/")[0]):
         raise ModelError(f"there is no folder {name_or_folder}")
+    from plumbing.hub import download  # here: huggingface_hub takes a fifth of a second to import, and a folder needs none of it
     return download(SHORT_NAMES.get(name, name))
 
 

@@ -7,33 +7,30 @@ same chain for the live page (plumbing/server.py). What the process does around 
 the standard streams) is plumbing/process.py. Reading order: this file, generate.py, model.py, layer.py,
 attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
 """
-from plumbing.process import quiet_interrupts
+import plumbing.startup  # noqa: F401 -- first, for its one effect: Ctrl-C while the rest loads ends quietly
+import itertools
+import json
+import math
+import sys
+from typing import NamedTuple
 
-quiet_interrupts()  # Ctrl-C while the imports below load: no traceback
+import numpy as np
 
-import itertools  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import sys  # noqa: E402
-from typing import NamedTuple  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from config import ModelError  # noqa: E402
-from generate import generate  # noqa: E402
-from instruments.ablate import ablate, mean_outputs  # noqa: E402
-from instruments.explain import check, instruments, print_instruments, write_page  # noqa: E402
-from instruments.probe import probe  # noqa: E402
-from instruments.top_tokens import print_step, recording  # noqa: E402
-from lessons.kv_cache import cached_step  # noqa: E402
-from lessons.sampling import sampler  # noqa: E402
-from lessons.score import perplexity, token_logprobs  # noqa: E402
-from load import computed, load_model, model_folder, overflowed  # noqa: E402
-from plumbing.arguments import UsageError, command_line, parse_args  # noqa: E402
-from plumbing.files import OutputError, check_writable, inputs_of  # noqa: E402
-from plumbing.process import run_as_process, standard_streams, usage_error  # noqa: E402
-from plumbing.progress import progress_bar  # noqa: E402
-from tokenizer import load_tokenizer  # noqa: E402
+from config import ModelError
+from generate import generate
+from instruments.ablate import ablate, mean_outputs
+from instruments.explain import check, instruments, print_instruments, write_page
+from instruments.probe import probe
+from instruments.top_tokens import print_step, recording
+from lessons.kv_cache import cached_step
+from lessons.sampling import sampler, within
+from lessons.score import perplexity, print_scores, token_logprobs
+from load import load_model, model_folder, overflowed
+from plumbing.arguments import UsageError, command_line, parse_args
+from plumbing.files import OutputError, check_writable, inputs_of
+from plumbing.process import run_as_process, standard_streams, usage_error
+from plumbing.progress import progress_bar
+from tokenizer import load_tokenizer
 
 
 class Model(NamedTuple):
@@ -68,7 +65,7 @@ def run(parser, args):
     report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step, on_tools=print_instruments,
                           text_after_steps=bool(args.show_top))
     if args.score and not args.json:
-        print_scores(report, model)
+        print_scores(report["ids"], report["logprobs"], report["perplexity"], model.tok, model.config.n_ctx)
     if args.report:
         write_page(args, page, model, report)
     if args.json:
@@ -101,7 +98,7 @@ def answer(args, model, progress=lambda steps, what: steps, on_text=lambda text:
 def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps):
     params, config, tok = model.params, model.config, model.tok
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
-    mistake = check_with_model(args, ids, params, config, tok)
+    mistake = check(args, ids, params, config, tok)
     if mistake:
         raise UsageError(mistake)
     window = ids[-config.n_ctx:]  # what the learning tools and experiments read
@@ -124,34 +121,12 @@ class Page(NamedTuple):  # what the page shows of a run besides its --json objec
     steps: list  # the likeliest tokens at each generated step
 
 
-def check_with_model(args, ids, params, config, tok):
-    """The first option that this model makes impossible, as a sentence; None if all are fine."""
-    if len(ids) > config.n_ctx and not args.score:
-        return f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}"
-    if args.stride and args.stride >= config.n_ctx:
-        return (f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
-                "windows overlap and every token has context")
-    tools = window_tools(args)
-    if len(ids) > config.n_ctx and tools:  # --score: the text may be longer than the tools can read
-        return (f"the learning tools and experiments read at most {config.n_ctx} tokens and the text has {len(ids)}: "
-                f"give them a shorter text, or leave out {', '.join(tools)}")
-    return check(args, ids[-config.n_ctx:], params, config, tok)
-
-
-def window_tools(args):
-    """The options given that read the prompt as one window of at most n_ctx tokens."""
-    given = {"--tokens": args.tokens, "--trace": args.trace, "--lens": args.lens, "--attention": args.attention,
-             "--report": args.report, "--heads": args.heads, "--copying": args.copying, "--attribute": args.attribute,
-             "--patch": args.patch is not None, "--ablate-with mean": args.ablate_with == "mean"}
-    return [option for option, on in given.items() if on]
-
-
 def generation(args, ids, params, config, tok, on_text, on_step, steps, text_after_steps=False):
     """Continue the prompt: its --json object; steps gets the k likeliest tokens at each step (--show-top's k, or
     the page's 5)."""
     choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
                        on_step)
-    choose = speakable(choose, tok)
+    choose = within(choose, tok)
     if tok.size < config.vocab_size:
         print(f"note: the model scores {config.vocab_size} tokens and its tokenizer has text for {tok.size}: the other "
               f"{config.vocab_size - tok.size} are never chosen", file=sys.stderr)
@@ -168,18 +143,6 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps, text_aft
               file=sys.stderr)
     report = {"prompt_ids": ids, "generated_ids": new_ids, "text": args.prompt + tok.decode(new_ids)}
     return dict(report, top=steps) if args.show_top or args.report else report  # --report: as before the page existed
-
-
-def speakable(choose, tok):
-    """choose, on logits checked to be numbers, and never choosing an id the tokenizer has no text for (a
-    vocabulary padded beyond the tokenizer, as nanoGPT's 50304, scores ids that stand for nothing)."""
-    def checked(logits):
-        computed(logits, "the next token's logits")
-        if tok.size < len(logits):
-            logits = logits.copy()
-            logits[tok.size:] = -math.inf
-        return choose(logits)
-    return checked
 
 
 def stream(new_ids, tok, on_text, prompt):
@@ -206,7 +169,6 @@ def write(text):
     sys.stdout.flush()
 
 
-
 def score(args, ids, params, config):
     logprobs = token_logprobs(ids, params, config, args.stride)
     try:
@@ -215,15 +177,6 @@ def score(args, ids, params, config):
         return {"ids": ids, "logprobs": logprobs, "perplexity": perplexity(logprobs)}
     except OverflowError:  # a mean log-probability below -709: beyond what a float holds, and no trained GPT-2's
         raise overflowed("the log-probabilities") from None
-
-
-def print_scores(report, model):
-    ids, logprobs, ppl, n_ctx = report["ids"], report["logprobs"], report["perplexity"], model.config.n_ctx
-    for i, lp in list(zip(ids, logprobs))[:n_ctx]:
-        print(f"{i:>6}  {model.tok.decode([i])!r:<20} {'' if lp is None else f'{lp:9.4f}'}")
-    if len(ids) > n_ctx:
-        print(f"... and {len(ids) - n_ctx} more tokens, scored with a sliding window")
-    print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")
 
 
 if __name__ == "__main__":

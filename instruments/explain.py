@@ -34,8 +34,16 @@ from tensor_ops import softmax
 
 
 def check(args, ids, params, config, tok):
-    """The first option the model or the prompt ids (at most n_ctx of them) make impossible, as a sentence;
-    None if every one is fine."""
+    """The first option the model or the prompt's ids make impossible, as a sentence; None if every one is fine."""
+    if len(ids) > config.n_ctx and not args.score:
+        return f"the prompt has {len(ids)} tokens; this model reads at most {config.n_ctx}"
+    if args.stride and args.stride >= config.n_ctx:
+        return (f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
+                "windows overlap and every token has context")
+    tools = window_tools(args)
+    if len(ids) > config.n_ctx and tools:  # --score: the text may be longer than the tools can read
+        return (f"the learning tools and experiments read at most {config.n_ctx} tokens and the text has {len(ids)}: "
+                f"give them a shorter text, or leave out {', '.join(tools)}")
     missing_head = check_heads(args.ablate, config)
     if missing_head:
         return missing_head
@@ -61,6 +69,14 @@ def check(args, ids, params, config, tok):
     if args.heads and len(ids) < 2:
         return "--heads needs a prompt of at least two tokens, to see where each position looks"
     return None
+
+
+def window_tools(args):
+    """The options given that read the prompt as one window of at most n_ctx tokens."""
+    given = {"--tokens": args.tokens, "--trace": args.trace, "--lens": args.lens, "--attention": args.attention,
+             "--report": args.report, "--heads": args.heads, "--copying": args.copying, "--attribute": args.attribute,
+             "--patch": args.patch is not None, "--ablate-with mean": args.ablate_with == "mean"}
+    return [option for option, on in given.items() if on]
 
 
 def target_id(args, ids, params, config, tok):

@@ -9,9 +9,12 @@ token at random with the model's probabilities, reshaped by three knobs:
 - top-p ("nucleus") keeps the smallest set of likeliest tokens whose probabilities add up to at
   least p, so the number kept adapts to how sure the model is.
 """
+import math
+
 import numpy as np
 
 from generate import greedy
+from load import computed
 from tensor_ops import softmax
 
 
@@ -42,3 +45,15 @@ def filtered_probs(logits, temperature, top_k=None, top_p=None):
     kept = np.zeros_like(probs)
     kept[order[:keep]] = probs[order[:keep]]
     return kept
+
+
+def within(choose, tok):
+    """choose, on logits checked to be numbers, and never choosing an id the tokenizer has no text for (a
+    vocabulary padded beyond the tokenizer, as nanoGPT's 50304, scores ids that stand for nothing)."""
+    def checked(logits):
+        computed(logits, "the next token's logits")
+        if tok.size < len(logits):
+            logits = logits.copy()
+            logits[tok.size:] = -math.inf
+        return choose(logits)
+    return checked

@@ -42,3 +42,12 @@ def perplexity(logprobs):
     """exp of the mean negative log-probability; None when no token was predicted."""
     scored = [lp for lp in logprobs if lp is not None]
     return math.exp(-sum(scored) / len(scored)) if scored else None
+
+
+def print_scores(ids, logprobs, ppl, tok, n_ctx):
+    """--score's table: each token of the first n_ctx and its log-probability, then the perplexity."""
+    for i, lp in list(zip(ids, logprobs))[:n_ctx]:
+        print(f"{i:>6}  {tok.decode([i])!r:<20} {'' if lp is None else f'{lp:9.4f}'}")
+    if len(ids) > n_ctx:
+        print(f"... and {len(ids) - n_ctx} more tokens, scored with a sliding window")
+    print(f"perplexity: {ppl:.4f}" if ppl is not None else "perplexity: needs at least two tokens")

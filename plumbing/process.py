@@ -9,18 +9,6 @@ import os
 import signal
 import sys
 
-# Nothing else at the top: main.py imports this first, to catch Ctrl-C while the rest (NumPy...) loads.
-
-
-def quiet_interrupts():
-    """Ctrl-C before the program is ready (while the imports load, or the prompt is read from a pipe): exit 130
-    with no traceback."""
-    signal.signal(signal.SIGINT, interrupted)
-
-
-def interrupted(signum, frame):
-    print("\ninterrupted", file=sys.stderr)
-    sys.exit(130)
 
 
 def standard_streams():

@@ -5,9 +5,8 @@ HF_HUB_DISABLE_PROGRESS_BARS as huggingface_hub's own bars do. The bar is cleare
 """
 import sys
 
-from huggingface_hub.utils import tqdm
-
 
 def progress_bar(steps, what):
     """steps, iterated with a bar that names what is being computed."""
+    from huggingface_hub.utils import tqdm  # here: a run without long work need not import huggingface_hub
     return tqdm(steps, desc=what, file=sys.stderr, leave=False, disable=None, unit="block")
