@@ -27,7 +27,7 @@ from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.report import attention_maps, rounded, write_report
 from instruments.shape_trace import print_trace, trace
-from instruments.token_view import describe, print_bpe, print_tokens, shown, token_bytes
+from instruments.token_view import describe, print_bpe, print_tokens, token_bytes, token_text
 from load import computed
 from model import forward
 from tensor_ops import softmax
@@ -134,7 +134,7 @@ def instruments(args, ids, params, config, tok, progress=lambda steps, what: ste
 
 def print_instruments(args, extra, seen, ids, params, config, tok):
     """What the terminal shows of the tools and experiments asked for (extra and seen: instruments())."""
-    labels = [shown for _, _, shown, _ in describe(ids, tok)]
+    labels = [row.text for row in describe(ids, tok)]
     if args.tokens:
         print_tokens(ids, tok)
     if args.bpe:
@@ -159,7 +159,8 @@ def print_instruments(args, extra, seen, ids, params, config, tok):
         print_copying(extra["copying"]["scores"])
     found = extra.get("attribution") or extra.get("patch")
     if found:
-        target, versus = shown(tok, found["target"]), None if found["versus"] is None else shown(tok, found["versus"])
+        target = token_text(tok, found["target"])
+        versus = None if found["versus"] is None else token_text(tok, found["versus"])
     if args.attribute:
         print_attribution(extra["attribution"]["logit"], extra["attribution"]["parts"], target, versus)
     if args.patch is not None:
@@ -195,7 +196,7 @@ def page_data(args, page, model, report, command, watch=(), live=False):
         "tokens": token_rows(page.window, tok), "generated": token_rows(generated, tok) if generated else [],
         "top": rounded(page.steps, 3), "attention": maps,
         "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
-        "texts": {int(i): shown(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
+        "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
         "left_out": [note] if note else [], "json": rounded(report),
         "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *followed, *watch}},
     }
@@ -203,5 +204,4 @@ def page_data(args, page, model, report, command, watch=(), live=False):
 
 def token_rows(ids, tok):
     """[id, vocab.json entry, text shown, bytes in hex] per token."""
-    return [[token_id, entry, shown, token_bytes(tok, token_id).hex(" ")]
-            for token_id, entry, shown, _ in describe(ids, tok)]
+    return [[row.id, row.entry, row.text, token_bytes(tok, row.id).hex(" ")] for row in describe(ids, tok)]

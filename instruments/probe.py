@@ -1,4 +1,4 @@
-"""One forward pass with its inside kept: the one way every instrument looks into the network.
+"""One forward pass with its inside kept: how the tools look into the network, once per prompt.
 
 model.forward keeps only the logits. probe() runs the same computation, with the core's own
 functions in the same order, and keeps what the instruments read at these named points:
@@ -17,8 +17,9 @@ The loop body is layer.block with its attention (attention.attention) written ou
 taking attend's one-line meaning, attention_weights(q, k, mask) @ v, so that the whole pattern and the
 heads' outputs can be kept: nothing is computed twice, and what an instrument shows is the very
 number that went into the probe's logits. An experiment that replaces a value does it in the open:
-patch.py changes a residual stream and runs the remaining blocks with layer.block;
-ablate.py removes heads in the weights, where every path sees it.
+patch.py puts one run's numbers into another and runs the remaining blocks with the core's functions,
+reading the unchanged positions' keys and values from a probe; ablate.py removes heads in the weights,
+where every path sees it.
 """
 from dataclasses import dataclass, field
 

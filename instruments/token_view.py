@@ -6,6 +6,8 @@ the others (space, newline, control bytes...) are moved to the characters from c
 why the vocabulary spells " dog" as "Ġdog": Ġ is chr(256 + 32), the space. A character outside the
 vocabulary's merges is spelled as several byte tokens, and such a token holds only part of it.
 """
+from typing import NamedTuple
+
 from lessons.bpe import END_OF_TEXT, byte_symbols, merge_steps, pieces, tables
 from tokenizer import GPT2Tokenizer
 
@@ -17,7 +19,7 @@ def token_bytes(tok: GPT2Tokenizer, token_id) -> bytes:
     return bytes(PRINTABLE_TO_BYTE[c] for c in tok.entry(token_id) or "")
 
 
-def shown(tok: GPT2Tokenizer, token_id):
+def token_text(tok: GPT2Tokenizer, token_id):
     """One token as the tools print it: its text quoted, or its bytes if they are not whole characters (or, for
     an id of a vocabulary padded beyond the tokenizer, that it has no text)."""
     if tok.entry(token_id) is None:
@@ -29,14 +31,21 @@ def shown(tok: GPT2Tokenizer, token_id):
         return "<" + " ".join(f"{b:02x}" for b in piece) + ">"
 
 
+class TokenRow(NamedTuple):
+    id: int
+    entry: str  # as vocab.json writes it
+    text: str  # as the tools show it (token_text)
+    note: str
+
+
 def describe(ids, tok: GPT2Tokenizer):
-    """(id, vocabulary entry, what it shows, a note) per token."""
+    """A TokenRow per token."""
     pieces = [token_bytes(tok, i) for i in ids]
     chars = char_spans(b"".join(pieces))
     rows, start = [], 0
     for token_id, piece in zip(ids, pieces):
         end = start + len(piece)
-        text, note = shown(tok, token_id), ""
+        text, note = token_text(tok, token_id), ""
         if text.startswith("<"):  # bytes, not whole characters
             whole = "".join(c for c, s, e in chars if s < end and e > start)
             note = f"{len(piece)} of the {len(whole.encode())} UTF-8 bytes of {whole!r}"
@@ -44,7 +53,7 @@ def describe(ids, tok: GPT2Tokenizer):
             note = "a word keeps the space before it"
         if token_id == tok.eos_id:
             note = "the special token that separated documents in training"
-        rows.append((token_id, tok.entry(token_id), text, note))
+        rows.append(TokenRow(token_id, tok.entry(token_id), text, note))
         start = end
     return rows
 
@@ -62,8 +71,8 @@ def char_spans(data: bytes):
 def print_tokens(ids, tok: GPT2Tokenizer):
     print(f"{len(ids)} tokens:")
     print(f"{'#':>4} {'id':>6}  {'vocab.json entry':<18} {'text':<22} note")
-    for n, (token_id, entry, shown, note) in enumerate(describe(ids, tok)):
-        print(f"{n:>4} {token_id:>6}  {entry:<18} {shown:<22} {note}")
+    for n, row in enumerate(describe(ids, tok)):
+        print(f"{n:>4} {row.id:>6}  {row.entry:<18} {row.text:<22} {row.note}")
     print()
 
 

@@ -62,20 +62,20 @@ def next_logits(window, params: GPT2, config: Config, cache: KVCache):
     x = embed(new, params, start)  # [n_new, n_embd]
     mask = causal_mask(len(new), len(window))  # the new tokens are the last of the window's positions
     eps = config.layer_norm_epsilon
-    for layer, p in enumerate(params.h):
-        x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, layer, mask)
+    for n_block, p in enumerate(params.h):
+        x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, n_block, mask)
         x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
     cache.ids = list(window)  # only now: during the loop, len(cache.ids) is where the new tokens start
     return unembed(x[-1], params, config)  # [vocab_size]: only the last position is needed
 
 
-def cached_attention(x, p: Attention, config: Config, cache: KVCache, layer, mask):
+def cached_attention(x, p: Attention, config: Config, cache: KVCache, n_block, mask):
     """attention.attention for the new tokens only, reading the earlier keys and values from the cache."""
     start = len(cache.ids)  # the position of x[0]: the tokens before it are cached
     assert start == 0 or len(x) == 1, "after the prefill, tokens are added one at a time"
     q, k, v = qkv_heads(x, p, config)  # 3 x [n_head, n_new, d_head]
     end = start + len(x)
-    cache.k[layer, :, start:end] = k  # remember this step's keys and values for the steps after it
-    cache.v[layer, :, start:end] = v
-    out = attend(q, cache.k[layer, :, :end], cache.v[layer, :, :end], mask)  # [n_head, n_new, d_head]
+    cache.k[n_block, :, start:end] = k  # remember this step's keys and values for the steps after it
+    cache.v[n_block, :, start:end] = v
+    out = attend(q, cache.k[n_block, :, :end], cache.v[n_block, :, :end], mask)  # [n_head, n_new, d_head]
     return linear(merge_heads(out), p.c_proj)  # [n_new, n_embd]

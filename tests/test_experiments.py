@@ -78,7 +78,7 @@ def test_the_lens_grid_at_every_layer_and_position_is_transformers(tiny, exp):
 
 def test_the_attention_summary_reads_the_last_positions_row(tiny, tok, exp):
     ids = ids_of(exp)
-    labels = [shown for _, _, shown, _ in describe(ids, tok)]
+    labels = [row.text for row in describe(ids, tok)]
     lines = summary(probe(ids, *tiny).attention, labels)
     for n_block, line in enumerate(lines[1:]):
         row = exp["attention"][n_block][:, -1].mean(axis=0)  # the last position, averaged over heads

@@ -68,8 +68,8 @@ def test_the_svg_parses_and_labels_the_prompts_tokens(tmp_path, tok):
     svg = ET.parse(path).getroot()
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     ids = tok.encode("hello 👋 world")
-    for _, _, shown, _ in describe(ids, tok):
-        assert texts.count(shown) >= 2 * 3, shown  # row and column label in each of the 3 layers
+    for row in describe(ids, tok):
+        assert texts.count(row.text) >= 2 * 3, row.text  # row and column label in each of the 3 layers
     assert "'hello'" in texts and "<20 f0 9f 91>" in texts
     assert f"wrote {path}" in out and "block  2:" in out
 

@@ -17,7 +17,7 @@ from conftest import TINY, run_main
 from instruments.logit_lens import lens_grid
 from instruments.probe import probe
 from instruments.report import rounded
-from instruments.token_view import describe, shown
+from instruments.token_view import describe, token_text
 
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
 CORRUPTED = "The animal is green. It's a cat. It's color is green. The color of the cat"
@@ -107,12 +107,12 @@ def test_in_a_browser_every_token_and_every_lens_cell_is_shown(page, tiny, tok, 
     assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
     unescape = html.unescape
     tokens = [unescape(t) for t in re.findall(r'<span class="tok[^"]*" data-i="\d+" title="[^"]*">(.*?)</span>', dom)]
-    assert tokens == [s for _, _, s, _ in describe(ids, tok)] + [s for _, _, s, _ in describe(report["generated_ids"], tok)]
+    assert tokens == [row.text for row in describe(ids, tok) + describe(report["generated_ids"], tok)]
     top = lens_grid(probe(ids, *tiny), *tiny)[0][..., 0]  # [layer, position]: the top token
     cells = re.findall(r'<td data-layer="(\d+)" data-position="(\d+)" data-id="(\d+)" title="[^"]*" style="[^"]*">(.*?)</td>', dom)
     assert len(cells) == top.size
     for layer, t, token_id, text in cells:
-        assert int(token_id) == top[int(layer), int(t)] and unescape(text) == shown(tok, int(token_id))
+        assert int(token_id) == top[int(layer), int(t)] and unescape(text) == token_text(tok, int(token_id))
 
 
 @needs_browser
