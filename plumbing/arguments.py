@@ -50,18 +50,19 @@ class Heads(argparse.Action):
 def command_line():
     parser = Parser(prog=os.environ.get("GPT2_COMMAND"),  # run.sh sets it to the name typed
                     usage="%(prog)s PROMPT [options]  (see --help)",
-                    description="Continue a text with GPT-2, in plain NumPy.")
+                    description="Continue a text with GPT-2, in plain NumPy, or look inside while it does.",
+                    epilog="Heads are L.H, head H of block L, 0-based. A prompt that starts with - goes after --. "
+                           "Exit codes: 0 done, 1 a problem with the model, the hub or a file, 2 a mistake in the "
+                           "options, 130 Ctrl-C. README.md walks through the code; docs/ has the rest.",
+                    formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=30))
     add_run_options(parser)
     add_learning_tools(parser.add_argument_group("learning tools: what GPT-2 does with the prompt"))
-    add_experiments(parser.add_argument_group(
-        "experiments: why GPT-2 says what it says (heads are L.H: head H of block L, 0-based)"))
+    add_experiments(parser.add_argument_group("experiments: why GPT-2 says what it says"))
     serving = parser.add_argument_group("the live page")
     serving.add_argument("--serve", action="store_true",
-                         help="serve a page on 127.0.0.1 where the prompt, the tools and the experiments are chosen, "
-                              "and a click on a head removes it; no PROMPT")
+                         help="a page on 127.0.0.1 for all of the above; click heads away")
     serving.add_argument("--port", action=Once, type=port, default=None, metavar="N",
-                         help=f"the port --serve listens on (default {DEFAULT_PORT}; 0: any free one)")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+                         help=f"where --serve listens (default {DEFAULT_PORT}; 0: any free port)")
     return parser
 
 
@@ -99,85 +100,76 @@ def parse_args(parser, argv):
     return args
 
 
-
 def add_run_options(parser):
-    parser.add_argument("prompt", nargs="?",
-                        help='the text to continue ("" starts from <|endoftext|>, as unconditional samples do)')
-    parser.add_argument("--prompt-file", action=Once, metavar="FILE",
-                        help="read the prompt from a UTF-8 text file instead (- for standard input): for texts longer "
-                             "than a command line allows, such as a document to --score")
-    parser.add_argument("--model", action=Once, default=DEFAULT_MODEL,
-                        help=f"a Hugging Face model name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, ...) "
-                             f"or a folder with config.json, model.safetensors and the tokenizer (default {DEFAULT_MODEL})")
-    parser.add_argument("-n", "--max-new-tokens", action=Once, type=count, default=None, metavar="N",
-                        help="how many tokens to generate (default 40)")
-    parser.add_argument("--kv-cache", action="store_true",
-                        help="keep each block's keys and values between steps (lessons/kv_cache.py): much faster; "
-                             "greedy gives the same ids")
-    parser.add_argument("--temperature", action=Once, type=temperature, default=0.0, metavar="T",
-                        help="0 (the default) takes the likeliest token; above 0, sample: lower is surer, higher wilder")
-    parser.add_argument("--top-k", action=Once, type=at_least_one, default=None, metavar="K", help="sample only among the K likeliest tokens")
-    parser.add_argument("--top-p", action=Once, type=probability, default=None, metavar="P",
-                        help="sample only among the likeliest tokens whose probabilities add up to P")
-    parser.add_argument("--seed", action=Once, type=count, default=None, metavar="S", help="the same seed gives the same sampled text")
-    parser.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|> instead of stopping")
-    parser.add_argument("--sliding-window", action="store_true",
-                        help="past the model's context, go on reading only the last n_ctx tokens instead of stopping")
-    parser.add_argument("--json", action="store_true", help="end with one line of JSON: the ids and the text")
-    parser.add_argument("--score", action="store_true",
-                        help="instead of generating, print each prompt token's log-probability and the perplexity")
-    parser.add_argument("--stride", action=Once, type=at_least_one, default=None, metavar="S",
-                        help="--score on a text longer than the context: each window starts S tokens after the one "
-                             "before (default half the context)")
+    parser.add_argument("prompt", nargs="?", help='the text to continue ("" starts from <|endoftext|>)')
+    what = parser.add_argument_group("the prompt and the model")
+    what.add_argument("--prompt-file", action=Once, metavar="FILE",
+                      help="read the prompt from a UTF-8 file of at most 1 MiB (-: stdin)")
+    what.add_argument("--model", action=Once, default=DEFAULT_MODEL,
+                      help="a hub name (default gpt2; gpt2-medium, owner/name...) or a folder")
+    how = parser.add_argument_group("generation")
+    how.add_argument("-n", "--max-new-tokens", action=Once, type=count, default=None, metavar="N",
+                     help="how many tokens to generate (default 40)")
+    how.add_argument("--kv-cache", action="store_true",
+                     help="keep keys and values between steps: the same ids, faster")
+    how.add_argument("--temperature", action=Once, type=temperature, default=0.0, metavar="T",
+                     help="0 (the default) takes the likeliest token; above 0 samples")
+    how.add_argument("--top-k", action=Once, type=at_least_one, default=None, metavar="K",
+                     help="sample only among the K likeliest tokens")
+    how.add_argument("--top-p", action=Once, type=probability, default=None, metavar="P",
+                     help="sample only among the likeliest tokens worth P together")
+    how.add_argument("--seed", action=Once, type=count, default=None, metavar="S",
+                     help="the same seed gives the same sampled text")
+    how.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|>")
+    how.add_argument("--sliding-window", action="store_true",
+                     help="past the context, go on reading the last n_ctx tokens")
+    scoring = parser.add_argument_group("scoring")
+    scoring.add_argument("--score", action="store_true",
+                         help="instead: each token's log-probability, and the perplexity")
+    scoring.add_argument("--stride", action=Once, type=at_least_one, default=None, metavar="S",
+                         help="windows S tokens apart, past the context (default n_ctx/2)")
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="end with one line of JSON: ids, text, every result")
+    output.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
 def add_learning_tools(group):
     group.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
-    group.add_argument("--bpe", action="store_true",
-                       help="the byte-pair encoding at work on the prompt: its pieces, then the merges of one (lessons/bpe.py)")
+    group.add_argument("--bpe", action="store_true", help="byte-pair encoding at work on it (lessons/bpe.py)")
+    group.add_argument("--trace", action="store_true", help="the shapes at each stage of the forward pass")
     group.add_argument("--show-top", action=Once, type=at_least_one, default=None, metavar="K",
-                       help="at each generated step, the K likeliest next tokens and the one chosen")
-    group.add_argument("--lens", action="store_true",
-                       help="the logit lens: what the model would predict at each layer, at the last prompt position")
-    group.add_argument("--attention", action=Once, metavar="FILE.svg", help="draw where attention goes in the prompt, per block")
+                       help="at each step, the K likeliest next tokens")
+    group.add_argument("--lens", action="store_true", help="the logit lens: each layer's guess at the last position")
+    group.add_argument("--attention", action=Once, metavar="FILE.svg", help="draw each block's attention")
     group.add_argument("--report", action=Once, metavar="FILE.html",
-                       help="write one page to explore in a browser: tokens, attention per head, the logit lens at "
-                            "every position, and the experiments asked for")
-    group.add_argument("--trace", action="store_true", help="the shapes of the data at each stage of the forward pass")
+                       help="one page of it all to explore in a browser, offline")
 
 
 PATCH_KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
 
 
 def add_experiments(group):
-    group.add_argument("--ablate", action=Heads, type=head_list, default=[], metavar="L.H[,L.H...]",
-                       help="remove these attention heads from every forward pass of the run (given twice: all of them)")
-    group.add_argument("--ablate-with", action=Once, choices=("zero", "mean"), default=None,
-                       help="what an ablated head outputs instead: zero (the default), or its mean output over the "
-                            "prompt's positions")
-    group.add_argument("--patch", action=Once, metavar="CORRUPTED",
-                       help="activation patching: run CORRUPTED (as many tokens as PROMPT) with one thing put back "
-                            "from PROMPT's run at a time (--patch-at), and show how much of the answer comes back")
-    group.add_argument("--patch-at", action=Once, type=patch_kinds, default=None, metavar="WHAT[,WHAT...]",
-                       help="what --patch puts back: resid (the residual stream; the default), attn, mlp (what a "
-                            "block's attention or MLP adds), heads (each head's output), pattern, values")
-    group.add_argument("--patch-positions", action=Once, type=position_range, default=None, metavar="A:B",
-                       help="patch only positions A to B-1 (0-based, as a Python slice: -5: is the last five)")
-    group.add_argument("--path", action=Once, type=receiver, default=None, metavar="RECEIVER",
-                       help="path patching with --patch: which heads act directly on RECEIVER, logits or L.H.q, "
-                            "L.H.k, L.H.v (the queries, keys or values of head L.H)")
-    group.add_argument("--attribute", action="store_true",
-                       help="direct logit attribution: how much each head, MLP and the embeddings wrote the target's logit")
     group.add_argument("--heads", action="store_true",
-                       help="score every head as previous-token, first-token, induction and duplicate-token head")
-    group.add_argument("--copying", action="store_true",
-                       help="copying scores: does each head write the token it attends to?")
+                       help="score each head: previous-token, first-token, induction, duplicate")
+    group.add_argument("--copying", action="store_true", help="does each head write the token it attends to?")
+    group.add_argument("--ablate", action=Heads, type=head_list, default=[], metavar="L.H[,L.H...]",
+                       help="remove these heads from every forward pass")
+    group.add_argument("--ablate-with", action=Once, choices=("zero", "mean"), default=None,
+                       help="an ablated head outputs zero (the default) or its mean")
+    group.add_argument("--attribute", action="store_true",
+                       help="direct logit attribution: what wrote the target's logit")
+    group.add_argument("--patch", action=Once, metavar="CORRUPTED",
+                       help="activation patching: put the prompt's run back into CORRUPTED's")
+    group.add_argument("--patch-at", action=Once, type=patch_kinds, default=None, metavar="WHAT[,...]",
+                       help="what: resid (the default), attn, mlp, heads, pattern, values")
+    group.add_argument("--patch-positions", action=Once, type=position_range, default=None, metavar="A:B",
+                       help="only positions A to B-1 (--patch-positions=-5: the last five)")
+    group.add_argument("--path", action=Once, type=receiver, default=None, metavar="RECEIVER",
+                       help="path patching to logits, or to L.H.q, L.H.k, L.H.v")
     group.add_argument("--target", action=Once, metavar="TEXT",
-                       help="the token --patch, --path and --attribute follow (one token; default: the model's greedy "
-                            "next token)")
+                       help="the token followed (one token; default: the model's next)")
     group.add_argument("--versus", action=Once, metavar="TEXT",
-                       help="measure the logit difference logit(target) - logit(TEXT) instead of the target's "
-                            "probability (one token)")
+                       help="measure logit(target) - logit(TEXT) instead of P(target)")
 
 
 def contradiction(args):
