@@ -1,5 +1,7 @@
 """Shared fixtures: the tiny GPT-2 checkpoint, its reference values, and a comparison that explains itself."""
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -37,6 +39,19 @@ def run_main(*args, **kwargs):
     return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], **options)
 
 
+def run_tiny(*args, model=TINY, check=True, **kwargs):
+    """run_main on a checkpoint (the tiny one unless said), which with check must succeed."""
+    result = run_main(*args, "--model", model, **kwargs)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def json_of(result):
+    """The --json object main.py printed last."""
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 @pytest.fixture(params=[None, 3], ids=["QUERY_ROWS", "QUERY_ROWS=3"])
 def query_rows(request, monkeypatch):
     """The test as written, then again with attention.attend taking 3 queries at a time, so that the
@@ -61,3 +76,40 @@ def tok():
 def ref():
     with np.load(REFERENCE) as f:
         return dict(f)
+
+
+# A real browser for the page's tests: Debian's chromium, driven by Selenium through its chromedriver.
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium would otherwise report its use over the network
+try:
+    import selenium  # noqa: F401 -- only whether it is installed
+    NO_BROWSER = None if CHROMIUM and CHROMEDRIVER else (
+        "no Chromium with chromedriver (apt-get install chromium chromium-driver; .ci/run installs them)")
+except ImportError:
+    NO_BROWSER = "Selenium is not installed (it is in requirements-dev.txt)"
+SCREENSHOTS = os.environ.get("NUMPY_GPT2_SCREENSHOTS")  # a folder: the README's screenshots are written there too
+
+
+def chrome():
+    """A headless Chromium under Selenium, its console kept; the caller quits it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,1400", "--disable-extensions",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+        options.add_argument(flag)
+    options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    if NO_BROWSER:
+        pytest.skip(NO_BROWSER)
+    driver = chrome()
+    yield driver
+    driver.quit()

@@ -6,19 +6,8 @@ import pytest
 
 from conftest import ROOT, TINY, run_main
 from lessons.bpe import encode, load_bpe, merge_steps, pieces, tables
+from published import TOKEN_IDS
 
-# Published ids of GPT-2's tokenizer: OpenAI's GPT-2 vocabulary as used in the transformers and minGPT
-# tests, and the prompts the README and the fixtures use.
-PUBLISHED = [
-    ("Hello world", [15496, 995]), ("hello world", [31373, 995]), (" Hello world", [18435, 995]),
-    ("Hello, my dog is cute", [15496, 11, 616, 3290, 318, 13779]),
-    ("hello 👋 world 🌍", [31373, 50169, 233, 995, 12520, 234, 235]), ("indivisible", [521, 452, 12843]),
-    ("This is some text", [1212, 318, 617, 2420]), (" ", [220]), ("\t", [197]),
-    ("0000000000000000", [25645]), ("000", [830]), ("café naïve", [66, 1878, 2634, 41492]),
-    ("😀 emoji", [47249, 222, 44805]), ("Hello<|endoftext|>world", [15496, 50256, 6894]), ("The dog", [464, 3290]),
-    ("Hello!! I'm Andrej Karpathy. It's 2022. w00t :D 🤗",
-     [15496, 3228, 314, 1101, 10948, 73, 509, 5117, 10036, 13, 632, 338, 33160, 13, 266, 405, 83, 1058, 35, 12520, 97, 245]),
-]
 ALPHABET = [
     "the", " cat", "Yellow", "COLOR", "naïve", "Straße", "ﬁne", "Ελλάδα", "Москва", "東京", "一二三", "한국어", "مرحبا", "हिन्दी",
     "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'LL", "’s", "0", "42", "2024", "3.14", "1,000", "²", "½", "Ⅻ", "٣",
@@ -39,7 +28,7 @@ def varied_lines(n, seed=0):
     return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12))) for _ in range(n)]
 
 
-@pytest.mark.parametrize("text, ids", PUBLISHED)
+@pytest.mark.parametrize("text, ids", TOKEN_IDS)
 def test_published_ids(bpe, text, ids):
     assert encode(text, *bpe) == ids
 

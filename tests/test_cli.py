@@ -1,41 +1,56 @@
 """main.py run as a user runs it, on the tiny checkpoint: streaming, --json, --score, mistakes."""
-import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import TINY, run_main
+from checkpoints import random_checkpoint, write
+from conftest import ROOT, TINY, json_of, run_main
 from generate import generate
 from lessons.score import token_logprobs
 
 
-def run(*args, env=None):
-    return run_main(*args, env=env)
-
-
 def test_json_reports_the_greedy_ids_and_the_text(tiny, tok):
-    result = run("hello 👋 world", "--model", TINY, "-n", "12", "--json")
+    result = run_main("hello 👋 world", "--model", TINY, "-n", "12", "--json")
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout.splitlines()[-1])
+    out = json_of(result)
     prompt_ids = tok.encode("hello 👋 world")
     assert out["model"] == TINY and out["prompt_ids"] == prompt_ids
     assert out["generated_ids"] == list(generate(prompt_ids, *tiny, max_new_tokens=12))
     assert out["text"] == "hello 👋 world" + tok.decode(out["generated_ids"])
 
 
-def test_streamed_stdout_is_the_decoded_text(tok):
-    """Held-back partial characters included: the bytes on screen are exactly decode(prompt + new)."""
-    result = run("café 😀", "--model", TINY, "-n", "30", "--json")
-    streamed, last = result.stdout.rsplit("\n", 2)[0], json.loads(result.stdout.splitlines()[-1])
-    assert streamed == last["text"]
-    assert "\ufffd" not in streamed or "\ufffd" in tok.decode(last["generated_ids"])
+def test_the_continuation_arrives_while_it_is_produced(tmp_path):
+    """On a model slow enough to watch: the first words are on the screen long before the run ends."""
+    folder = write(tmp_path, *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "Once upon a time", "--model", folder,
+                                "-n", "600"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    shown = b""
+    while len(shown) < len("Once upon a time") + 10:
+        shown += os.read(process.stdout.fileno(), 100)
+    assert process.poll() is None, "the text came only at the end"
+    process.kill()
+    process.wait()
+
+
+def test_a_character_split_over_tokens_is_held_back_until_it_is_whole(tok):
+    """The stream's pieces never show half a character ("\ufffd"), and add up to the decoded text."""
+    from main import stream
+    ids = tok.encode("😀 emoji 👋🏽 and 東京")
+    assert "\ufffd" in tok.decode(ids[:1]), "the first token holds only part of the emoji"
+    pieces = []
+    assert stream(iter(ids), tok, pieces.append, "prompt:") == ids
+    assert pieces[0] == "prompt:" and all("\ufffd" not in piece for piece in pieces)
+    assert "".join(pieces[1:]) == tok.decode(ids)
 
 
 def test_score_prints_each_tokens_logprob_and_the_perplexity(tiny, tok):
-    result = run("Hello, my dog is cute", "--model", TINY, "--score", "--json")
+    result = run_main("Hello, my dog is cute", "--model", TINY, "--score", "--json")
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout.splitlines()[-1])
+    out = json_of(result)
     ids = tok.encode("Hello, my dog is cute")
     expected = token_logprobs(ids, *tiny)
     assert out["ids"] == ids and out["logprobs"][0] is None
@@ -52,18 +67,18 @@ def test_score_logprobs_are_log_softmax_of_the_logits(tiny, ref):
 
 
 def test_score_in_plain_text_ends_with_the_perplexity():
-    result = run("Hello, my dog is cute", "--model", TINY, "--score")
+    result = run_main("Hello, my dog is cute", "--model", TINY, "--score")
     assert result.returncode == 0 and result.stdout.splitlines()[-1].startswith("perplexity: ")
 
 
 def test_an_empty_prompt_starts_from_end_of_text():
-    out = json.loads(run("", "--model", TINY, "-n", "3", "--json").stdout.splitlines()[-1])
+    out = json_of(run_main("", "--model", TINY, "-n", "3", "--json"))
     assert out["prompt_ids"] == [50256] and len(out["generated_ids"]) == 3
 
 
 def test_generation_that_would_pass_the_context_stops_with_a_note():
-    result = run("hello " * 60, "--model", TINY, "-n", "20", "--json")
-    out = json.loads(result.stdout.splitlines()[-1])
+    result = run_main("hello " * 60, "--model", TINY, "-n", "20", "--json")
+    out = json_of(result)
     assert result.returncode == 0
     assert len(out["prompt_ids"]) + len(out["generated_ids"]) == 64
     assert "the model reads at most 64 tokens" in result.stderr
@@ -75,10 +90,10 @@ def test_generation_that_would_pass_the_context_stops_with_a_note():
     (["hello" + " hello" * 79], "the prompt has 80 tokens; this model reads at most 64"),
 ])
 def test_command_line_mistakes_exit_2_with_one_sentence(args, message):
-    result = run(*args, "--model", TINY)
+    result = run_main(*args, "--model", TINY)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_missing_folder_is_one_sentence_and_exit_1():
-    result = run("hi", "--model", "./no/such/folder")
+    result = run_main("hi", "--model", "./no/such/folder")
     assert result.returncode == 1 and result.stderr == "error: there is no folder ./no/such/folder\n"

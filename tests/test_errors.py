@@ -11,14 +11,10 @@ import numpy as np
 import pytest
 
 from checkpoints import booby_trapped_pickle, random_checkpoint, tiny_config, tiny_tensors, write
-from conftest import ROOT, TINY, run_main
+from conftest import ROOT, TINY, json_of, run_main
 from generate import generate
 
 MAIN = os.path.join(ROOT, "main.py")
-
-
-def run(*args, **kwargs):
-    return run_main(*args, **kwargs)
 
 
 def one_sentence(result, code):
@@ -45,7 +41,7 @@ def tiny_copy(tmp_path, without=()):
     (["vocab.json", "merges.txt"], "has no tokenizer: it needs tokenizer.json, or vocab.json and merges.txt"),
 ])
 def test_a_folder_missing_a_file_names_it(tmp_path, without, message):
-    assert message in one_sentence(run("hi", "--model", tiny_copy(tmp_path, without), text=True), 1)
+    assert message in one_sentence(run_main("hi", "--model", tiny_copy(tmp_path, without), text=True), 1)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
@@ -56,18 +52,18 @@ def test_a_damaged_safetensors_file_is_refused(tmp_path, damage):
     new = {"truncate": data[: len(data) // 2], "garbage": os.urandom(4096), "empty": b""}[damage]
     with open(path, "wb") as f:
         f.write(new)
-    line = one_sentence(run("hi", "--model", folder, text=True), 1)
+    line = one_sentence(run_main("hi", "--model", folder, text=True), 1)
     assert "model.safetensors is truncated or corrupt" in line and "delete it and run again" in line
 
 
 def test_a_config_that_disagrees_with_the_tensors_is_refused(tmp_path):
     folder = write(tmp_path, tiny_tensors(), dict(tiny_config(), n_layer=4))
-    assert "missing: h.3.attn.c_attn.bias" in one_sentence(run("hi", "--model", folder, text=True), 1)
+    assert "missing: h.3.attn.c_attn.bias" in one_sentence(run_main("hi", "--model", folder, text=True), 1)
 
 
 def test_an_unexpected_tensor_is_refused(tmp_path):
     tensors = dict(tiny_tensors(), **{"h.0.mlp.gate.weight": np.zeros((2, 2), np.float32)})
-    assert "unexpected: h.0.mlp.gate.weight" in one_sentence(run("hi", "--model", write(tmp_path, tensors, tiny_config()), text=True), 1)
+    assert "unexpected: h.0.mlp.gate.weight" in one_sentence(run_main("hi", "--model", write(tmp_path, tensors, tiny_config()), text=True), 1)
 
 
 def test_a_folder_with_only_pickle_weights_is_refused_and_never_unpickled(tmp_path):
@@ -75,7 +71,7 @@ def test_a_folder_with_only_pickle_weights_is_refused_and_never_unpickled(tmp_pa
     marker = tmp_path / "unpickled"
     with open(os.path.join(folder, "pytorch_model.bin"), "wb") as f:
         f.write(booby_trapped_pickle(marker))
-    assert "never loaded here" in one_sentence(run("hi", "--model", folder, text=True), 1)
+    assert "never loaded here" in one_sentence(run_main("hi", "--model", folder, text=True), 1)
     assert not marker.exists()
 
 
@@ -83,28 +79,29 @@ def test_a_folder_with_only_pickle_weights_is_refused_and_never_unpickled(tmp_pa
     ("-5", "-5 is too small: give a whole number, 0 or more"), ("many", "'many' is not a whole number"), ("1.5", "'1.5' is not a whole number"),
 ])
 def test_a_bad_token_count_exits_2(n, message):
-    assert message in one_sentence(run("hi", "--model", TINY, "-n", n, text=True), 2)
+    assert message in one_sentence(run_main("hi", "--model", TINY, "-n", n, text=True), 2)
 
 
-def test_an_absurd_token_count_stops_at_the_context_with_a_note():
-    result = run("hi", "--model", TINY, "-n", "1000000000000", "--json", text=True)
+def test_an_absurd_token_count_stops_at_the_context_with_a_note(tiny):
+    n_ctx = tiny[1].n_ctx
+    result = run_main("hi", "--model", TINY, "-n", "1000000000000", "--json", text=True)
     assert result.returncode == 0
-    out = json.loads(result.stdout.splitlines()[-1])
-    assert len(out["prompt_ids"]) + len(out["generated_ids"]) == 64
-    assert "note: stopped after 63 new tokens" in result.stderr
+    out = json_of(result)
+    assert len(out["prompt_ids"]) + len(out["generated_ids"]) == n_ctx
+    assert f"note: stopped after {n_ctx - len(out['prompt_ids'])} new tokens" in result.stderr
 
 
 def test_a_prompt_longer_than_the_context_says_both_numbers():
-    line = one_sentence(run("x" + " x" * 99, "--model", TINY, text=True), 2)
+    line = one_sentence(run_main("x" + " x" * 99, "--model", TINY, text=True), 2)
     assert "the prompt has 100 tokens; this model reads at most 64" in line
 
 
 def test_a_prompt_that_is_not_utf8_exits_2():
-    assert "not valid UTF-8" in one_sentence(run(b"caf\xe9", "--model", TINY), 2)
+    assert "not valid UTF-8" in one_sentence(run_main(b"caf\xe9", "--model", TINY), 2)
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    result = run("hi", "--model", tiny_copy(tmp_path, ["config.json"]), "--debug", text=True)
+    result = run_main("hi", "--model", tiny_copy(tmp_path, ["config.json"]), "--debug", text=True)
     assert result.returncode == 1 and "Traceback" in result.stderr and "ModelError" in result.stderr
 
 
@@ -153,13 +150,13 @@ def test_stdout_closed_early_is_no_traceback(slow_model):
     (["--model", ""], "--model needs a value, not an empty string"),
 ])
 def test_options_that_cannot_work_or_would_be_ignored_are_refused(args, message):
-    assert message in one_sentence(run("hi", "--model", TINY, *args) if "--model" not in args else run("hi", *args), 2)
+    assert message in one_sentence(run_main("hi", "--model", TINY, *args) if "--model" not in args else run_main("hi", *args), 2)
 
 
 def test_a_tiny_temperature_samples_the_likeliest_token(tiny, tok):
-    result = run("The dog", "--model", TINY, "-n", "8", "--temperature", "1e-39", "--seed", "1", "--json")
+    result = run_main("The dog", "--model", TINY, "-n", "8", "--temperature", "1e-39", "--seed", "1", "--json")
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
+    report = json_of(result)
     assert report["generated_ids"] == list(generate(tok.encode("The dog"), *tiny, max_new_tokens=8))
 
 
@@ -167,7 +164,7 @@ def test_a_tiny_temperature_samples_the_likeliest_token(tiny, tok):
 def test_weights_holding_nan_or_inf_are_refused_at_load(tmp_path, bad):
     tensors = tiny_tensors()
     tensors["h.1.mlp.c_fc.weight"][3, 5] = bad
-    line = one_sentence(run("hi", "--model", write(tmp_path, tensors, tiny_config())), 1)
+    line = one_sentence(run_main("hi", "--model", write(tmp_path, tensors, tiny_config())), 1)
     assert "holds NaN or infinite values in h.1.mlp.c_fc.weight" in line
 
 
@@ -189,12 +186,12 @@ def test_a_config_that_makes_no_sense_is_one_sentence_before_anything_is_allocat
     text = "[1, 2]" if edit is None else json.dumps(tiny_config())[:-1] + ", " + edit + "}"
     with open(os.path.join(folder, "config.json"), "w") as f:
         f.write(text)
-    assert message in one_sentence(run("hi", "--model", folder), 1)
+    assert message in one_sentence(run_main("hi", "--model", folder), 1)
 
 
 def test_a_tokenizer_larger_than_the_models_vocabulary_is_refused_before_the_prompt(tmp_path):
     tensors, config = random_checkpoint(1, 1, 8, 16, vocab_size=50000)
-    result = run("hi", "--model", write(tmp_path, tensors, config))
+    result = run_main("hi", "--model", write(tmp_path, tensors, config))
     assert result.stdout == ""
     assert "the tokenizer in" in one_sentence(result, 1) and "has 50257 tokens but the model only 50000" in result.stderr
 
@@ -211,7 +208,7 @@ def test_a_terminal_that_cannot_show_every_character_gets_escapes_and_valid_json
                       encoding="ascii")
     assert result.returncode == 0 and "Traceback" not in result.stderr
     assert result.stdout.startswith("caf\\xe9 \\U0001f600")
-    assert json.loads(result.stdout.splitlines()[-1])["text"].startswith("café 😀")
+    assert json_of(result)["text"].startswith("café 😀")
 
 
 def test_ctrl_c_while_starting_up_is_quiet():

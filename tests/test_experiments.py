@@ -3,14 +3,13 @@
 Every expected number here was computed by transformers with PyTorch hooks on the tiny checkpoint,
 never by this project's code. Tolerances sit just above the largest difference measured.
 """
-import json
 import os
 
 import numpy as np
 import pytest
 
 import attention
-from conftest import LOGITS_ATOL, ROOT, TINY, assert_close, run_main
+from conftest import LOGITS_ATOL, ROOT, assert_close, json_of, run_tiny
 from generate import generate
 from instruments.ablate import ablate
 from instruments.attention_map import summary
@@ -162,17 +161,10 @@ def test_head_scores_are_transformers(tiny, tok, exp):
                  "head scores [head, role]")
 
 
-def run(*args, check=True):
-    result = run_main(*args, "--model", TINY)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
 def test_the_cli_json_has_exactly_the_experiments_keys(exp):
     prompt, corrupted = str(exp["prompt"]), str(exp["corrupted"])
-    out = run(prompt, "-n", "2", "--json", "--ablate", "2.3,0.1", "--patch", corrupted, "--attribute", "--heads")
-    report = json.loads(out.stdout.splitlines()[-1])
+    out = run_tiny(prompt, "-n", "2", "--json", "--ablate", "2.3,0.1", "--patch", corrupted, "--attribute", "--heads")
+    report = json_of(out)
     assert report["ablate"] == [[0, 1], [2, 3]] and report["ablate_with"] == "zero"
     assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted", "grid"}
     assert report["patch"]["versus"] is None and report["patch"]["metric"] == "probability"
@@ -183,8 +175,8 @@ def test_the_cli_json_has_exactly_the_experiments_keys(exp):
 
 
 def test_the_cli_experiments_without_ablation_match_the_reference(exp):
-    out = run(str(exp["prompt"]), "-n", "0", "--json", "--patch", str(exp["corrupted"]), "--attribute", "--heads")
-    report = json.loads(out.stdout.splitlines()[-1])
+    out = run_tiny(str(exp["prompt"]), "-n", "0", "--json", "--patch", str(exp["corrupted"]), "--attribute", "--heads")
+    report = json_of(out)
     assert report["patch"]["target"] == report["attribution"]["target"] == int(exp["target"])
     assert_close(np.array(report["patch"]["grid"]), exp["patch_grid"], PROB_ATOL, "CLI patch grid")
     assert_close(np.array([v for _, v in report["attribution"]["parts"]]), exp["attribution_values"], ATTRIBUTION_ATOL,
@@ -194,10 +186,10 @@ def test_the_cli_experiments_without_ablation_match_the_reference(exp):
 
 def test_ablation_reaches_the_kv_cache_path_and_score(exp):
     prompt, heads = str(exp["prompt"]), "0.1,2.3"
-    naive = json.loads(run(prompt, "-n", "5", "--json", "--ablate", heads).stdout.splitlines()[-1])
-    cached = json.loads(run(prompt, "-n", "5", "--json", "--ablate", heads, "--kv-cache").stdout.splitlines()[-1])
+    naive = json_of(run_tiny(prompt, "-n", "5", "--json", "--ablate", heads))
+    cached = json_of(run_tiny(prompt, "-n", "5", "--json", "--ablate", heads, "--kv-cache"))
     assert naive["generated_ids"] == cached["generated_ids"] == exp["ablated_greedy_ids"][:5].tolist()
-    scored = json.loads(run(prompt, "--score", "--json", "--ablate", heads).stdout.splitlines()[-1])
+    scored = json_of(run_tiny(prompt, "--score", "--json", "--ablate", heads))
     assert_close(np.array(scored["logprobs"][1:]), exp["ablated_logprobs"][1:], LOGPROB_ATOL, "CLI ablated --score")
 
 
@@ -214,6 +206,6 @@ def test_ablation_reaches_the_kv_cache_path_and_score(exp):
 ])
 def test_bad_experiment_options_end_in_one_sentence_and_exit_2(exp, args, message):
     prompt = "x" if message is None else str(exp["prompt"])
-    result = run(prompt, *args, check=False)
+    result = run_tiny(prompt, *args, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
     assert (message or "--heads needs a prompt of at least two tokens") in result.stderr

@@ -5,7 +5,6 @@ Every test is a real invocation: main.py in a process of its own, real files, re
 SIGINT), closed standard streams, and a read-only file whose write permission is really refused (root feels
 no file permission: such tests run main.py with CAP_DAC_OVERRIDE dropped, through util-linux's setpriv).
 """
-import json
 import os
 import shutil
 import signal
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 
 from checkpoints import random_checkpoint, tiny_config, tiny_tensors, write
-from conftest import ROOT, TINY, run_main
+from conftest import ROOT, TINY, json_of, run_main, run_tiny
 from fake_hub import FakeHub, client_env
 from generate import generate
 
@@ -36,10 +35,6 @@ def one_sentence(result, code):
     return lines[0]
 
 
-def tiny(*args, **kwargs):
-    return run_main(*args, "--model", TINY, **kwargs)
-
-
 def without_root_powers(*args, **kwargs):
     """main.py run so that file permissions hold even for root (the capability that ignores them dropped)."""
     if os.geteuid() != 0:
@@ -55,11 +50,11 @@ def without_root_powers(*args, **kwargs):
 
 @pytest.mark.parametrize("temperature", ["1e-50", "1e-46", "1e-300", "1e-39"])
 def test_a_temperature_too_small_for_float32_is_greedy_and_every_id_is_the_models(temperature, tok):
-    result = tiny("The dog", "-n", "8", "--temperature", temperature, "--seed", "1", "--json")
+    result = run_tiny("The dog", "-n", "8", "--temperature", temperature, "--seed", "1", "--json", check=False)
     assert result.returncode == 0, result.stderr
     from load import load_model
     params, config = load_model(TINY)
-    assert json.loads(result.stdout.splitlines()[-1])["generated_ids"] == list(generate(tok.encode("The dog"), params, config, 8))
+    assert json_of(result)["generated_ids"] == list(generate(tok.encode("The dog"), params, config, 8))
 
 
 @pytest.fixture(scope="module")
@@ -94,18 +89,18 @@ def padded(tmp_path_factory):
 def test_ids_the_tokenizer_has_no_text_for_are_never_chosen_and_that_is_said(padded, sampling):
     result = run_main("hi there", "--model", padded, "-n", "12", "--json", *sampling)
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
+    report = json_of(result)
     assert all(i < 50257 for i in report["generated_ids"]) and len(report["generated_ids"]) == 12
     assert all(i < 50257 for step in report.get("top", []) for i, _, _ in step)
     assert "the model scores 50304 tokens and its tokenizer has text for 50257: the other 47 are never chosen" in result.stderr
     plain = run_main("hi there", "--model", padded, "-n", "1", "--lens", "--json")
-    assert any(row[1] >= 50257 for row in json.loads(plain.stdout.splitlines()[-1])["lens"]), "the padding does win"
+    assert any(row[1] >= 50257 for row in json_of(plain)["lens"]), "the padding does win"
 
 
 @pytest.mark.parametrize("tool", [["--tokens"], ["--lens"], ["--heads"], ["--attribute"], ["--report", "x.html"],
                                   ["--ablate", "1.1", "--ablate-with", "mean"], ["--copying"]])
 def test_tools_that_read_one_window_refuse_a_longer_score_text_instead_of_renumbering_it(tool, tmp_path):
-    result = tiny("hello" + " hello" * 99, "--score", *tool, cwd=tmp_path)
+    result = run_tiny("hello" + " hello" * 99, "--score", *tool, cwd=tmp_path, check=False)
     assert "read at most 64 tokens and the text has 100" in one_sentence(result, 2)
     assert os.listdir(tmp_path) == []
 
@@ -114,13 +109,13 @@ def test_tools_that_read_one_window_refuse_a_longer_score_text_instead_of_renumb
 
 def test_an_endless_or_huge_prompt_file_is_refused_at_once(tmp_path):
     started = time.monotonic()
-    assert "the prompt in /dev/zero is longer than 1 MiB" in one_sentence(tiny("--prompt-file", "/dev/zero"), 2)
+    assert "the prompt in /dev/zero is longer than 1 MiB" in one_sentence(run_tiny("--prompt-file", "/dev/zero", check=False), 2)
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * ((1 << 20) + 1))
-    assert "is longer than 1 MiB; give a part of it" in one_sentence(tiny("--prompt-file", str(big)), 2)
+    assert "is longer than 1 MiB; give a part of it" in one_sentence(run_tiny("--prompt-file", str(big), check=False), 2)
     assert time.monotonic() - started < 20
     big.write_bytes(b"cat " * (1 << 18))  # exactly 1 MiB: read, then too long for the context
-    assert "this model reads at most 64" in one_sentence(tiny("--prompt-file", str(big)), 2)
+    assert "this model reads at most 64" in one_sentence(run_tiny("--prompt-file", str(big), check=False), 2)
 
 
 def test_ctrl_c_while_the_prompt_is_read_from_a_fifo_or_a_closed_stdin(tmp_path):
@@ -234,9 +229,9 @@ def test_an_output_is_never_the_hub_caches_file_even_through_its_links(tmp_path,
 def test_an_output_is_never_the_prompt_file_nor_the_other_output(tmp_path):
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("hello there")
-    said = one_sentence(tiny("--prompt-file", str(prompt), "--report", str(prompt)), 1)
+    said = one_sentence(run_tiny("--prompt-file", str(prompt), "--report", str(prompt), check=False), 1)
     assert "it is the prompt file, which this run reads" in said and prompt.read_text() == "hello there"
-    said = one_sentence(tiny("hi", "--report", str(tmp_path / "x.html"), "--attention", f"{tmp_path}/./x.html"), 1)
+    said = one_sentence(run_tiny("hi", "--report", str(tmp_path / "x.html"), "--attention", f"{tmp_path}/./x.html", check=False), 1)
     assert "--attention and --report both name" in said and sorted(os.listdir(tmp_path)) == ["prompt.txt"]
 
 
@@ -262,7 +257,7 @@ def test_a_folder_that_cannot_be_searched_or_written_is_refused_before_any_work(
 @pytest.mark.parametrize("name, said", [("x" * 300 + ".html", "its name is longer than the 255 bytes"),
                                         ("folder/", "it ends in /, so it names a folder")])
 def test_a_name_the_file_system_cannot_take_is_refused_before_any_work(tmp_path, name, said):
-    assert said in one_sentence(tiny("hi", "--report", str(tmp_path) + "/" + name), 1)
+    assert said in one_sentence(run_tiny("hi", "--report", str(tmp_path) + "/" + name, check=False), 1)
     assert os.listdir(tmp_path) == []
 
 
@@ -320,7 +315,7 @@ def test_trace_on_a_prompt_longer_than_one_slice_of_queries(tmp_path):
 # 8. Options silently dropped, sentences that were false
 
 def test_ablate_given_twice_removes_the_heads_of_both():
-    report = json.loads(tiny("hi", "-n", "1", "--ablate", "0.1", "--ablate", "2.3,0.1", "--json").stdout.splitlines()[-1])
+    report = json_of(run_tiny("hi", "-n", "1", "--ablate", "0.1", "--ablate", "2.3,0.1", "--json", check=False))
     assert report["ablate"] == [[0, 1], [2, 3]]
 
 
@@ -338,23 +333,23 @@ def test_an_option_of_one_value_given_twice_is_refused(option, values, tmp_path)
                                            (["--show-top", "3"], "--show-top"), (["--sliding-window", "--ignore-eos"],
                                                                                  "--sliding-window, --ignore-eos")])
 def test_zero_new_tokens_with_generation_options_is_refused(extra, listed):
-    assert f"-n 0 generates nothing: leave out {listed}" in one_sentence(tiny("hi", "-n", "0", *extra), 2)
+    assert f"-n 0 generates nothing: leave out {listed}" in one_sentence(run_tiny("hi", "-n", "0", *extra, check=False), 2)
 
 
 @pytest.mark.parametrize("option", ["-n", "--seed", "--top-k", "--stride", "--show-top"])
 def test_a_number_of_5000_digits_is_too_large_not_not_a_number(option):
-    said = one_sentence(tiny("hi", "--score" if option == "--stride" else "--temperature=1", option, "9" * 5000), 2)
+    said = one_sentence(run_tiny("hi", "--score" if option == "--stride" else "--temperature=1", option, "9" * 5000, check=False), 2)
     assert "is too large: give a whole number below 10**18" in said
 
 
 def test_a_real_number_too_large_and_an_empty_corrupted_prompt():
-    assert "is too large a number" in one_sentence(tiny("hi", "--temperature", "1" + "0" * 400), 2)
-    assert "the prompt has 21, '' has 1" in one_sentence(tiny(PROMPT, "--patch", ""), 2)
+    assert "is too large a number" in one_sentence(run_tiny("hi", "--temperature", "1" + "0" * 400, check=False), 2)
+    assert "the prompt has 21, '' has 1" in one_sentence(run_tiny(PROMPT, "--patch", "", check=False), 2)
 
 
 @pytest.mark.parametrize("prompt", ["-hello", "-x", "--help-me"])
 def test_a_prompt_that_looks_like_an_option_is_told_to_go_after_double_dash(prompt):
-    said = one_sentence(tiny(prompt), 2)
+    said = one_sentence(run_tiny(prompt, check=False), 2)
     assert said == f"main.py: error: '{prompt}' is not an option; a prompt that starts with - goes after --, as in: main.py -- '{prompt}'"
     said = one_sentence(run_main("--model", TINY, "--", prompt, "-n", "1"), 2)
     assert said == "main.py: error: after --, everything is the prompt: give one prompt there, and the options before --"

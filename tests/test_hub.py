@@ -47,10 +47,6 @@ def env_for(tmp_path, endpoint, **extra):
     return client_env(tmp_path / "hf-home", endpoint, **extra)
 
 
-def run(*args, env, timeout=120):
-    return run_main(*args, env=env, timeout=timeout)
-
-
 def run_with_a_terminal_for_stderr(*args, env):
     """huggingface_hub draws its progress bars only on a terminal, as a user's would be: give it one."""
     terminal, child_end = pty.openpty()
@@ -81,7 +77,7 @@ def test_first_run_downloads_with_a_progress_bar_and_generates(tmp_path, hub):
 
 
 def test_only_config_safetensors_and_tokenizer_are_requested_and_no_pickle_is_loaded(tmp_path, hub, repo):
-    run("Hello", "-n", "2", env=env_for(tmp_path, hub.url))
+    run_main("Hello", "-n", "2", env=env_for(tmp_path, hub.url))
     # nothing else: not the Xet service, nor huggingface_hub's list of AI agents (see plumbing/hub.py)
     assert hub.requested_files() == {"config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt"}
     assert not repo[1].exists(), "a pickle was unpickled"
@@ -89,33 +85,33 @@ def test_only_config_safetensors_and_tokenizer_are_requested_and_no_pickle_is_lo
 
 def test_second_run_works_from_the_cache_with_the_hub_stopped(tmp_path, hub):
     env = env_for(tmp_path, hub.url)
-    first = run("Hello", "-n", "5", env=env)
+    first = run_main("Hello", "-n", "5", env=env)
     hub.stop()
-    second = run("Hello", "-n", "5", env=env)
+    second = run_main("Hello", "-n", "5", env=env)
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout and "downloading" not in second.stderr
 
 
 def test_hf_hub_offline_is_honoured(tmp_path, hub):
     env = env_for(tmp_path, hub.url, HF_HUB_OFFLINE="1")
-    result = run("Hello", env=env)
+    result = run_main("Hello", env=env)
     assert result.returncode == 1 and "HF_HUB_OFFLINE is set" in result.stderr and "Traceback" not in result.stderr
     assert hub.requests == []
-    run("Hello", "-n", "1", env=env_for(tmp_path, hub.url))  # fill the cache
+    run_main("Hello", "-n", "1", env=env_for(tmp_path, hub.url))  # fill the cache
     requests = len(hub.requests)
-    result = run("Hello", "-n", "3", env=env)
+    result = run_main("Hello", "-n", "3", env=env)
     assert result.returncode == 0, result.stderr
     assert len(hub.requests) == requests
 
 
 def test_a_folder_needs_no_network(tmp_path, hub):
-    result = run("Hello", "--model", TINY, "-n", "3", env=env_for(tmp_path, hub.url))
+    result = run_main("Hello", "--model", TINY, "-n", "3", env=env_for(tmp_path, hub.url))
     assert result.returncode == 0, result.stderr
     assert hub.requests == []
 
 
 def test_an_unknown_model_is_one_sentence(tmp_path, hub):
-    result = run("Hello", "--model", "someone/no-such-model", env=env_for(tmp_path, hub.url))
+    result = run_main("Hello", "--model", "someone/no-such-model", env=env_for(tmp_path, hub.url))
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith("error: the Hugging Face hub has no model named someone/no-such-model")
     assert "Traceback" not in result.stderr
@@ -123,7 +119,7 @@ def test_an_unknown_model_is_one_sentence(tmp_path, hub):
 
 def test_a_repository_without_safetensors_is_refused(tmp_path, hub, repo):
     os.remove(repo[0] / "model.safetensors")
-    result = run("Hello", env=env_for(tmp_path, hub.url))
+    result = run_main("Hello", env=env_for(tmp_path, hub.url))
     assert result.returncode == 1 and not repo[1].exists()
     assert result.stderr.splitlines()[-1] == (f"error: the hub repository {DEFAULT_REPO} has no model.safetensors "
                                               "(pickle weights are never loaded)")
@@ -135,7 +131,7 @@ def test_an_unreachable_hub_without_cache_says_what_to_do_at_once(tmp_path):
     endpoint = hub.url
     hub.stop()  # nothing listens there any more
     start = time.monotonic()
-    result = run("Hello", env=env_for(tmp_path, endpoint))
+    result = run_main("Hello", env=env_for(tmp_path, endpoint))
     assert time.monotonic() - start < 5 and result.returncode == 1
     assert result.stderr == (
         f"error: cannot download {DEFAULT_REPO}: the Hugging Face hub cannot be reached and config.json is not "
@@ -186,7 +182,7 @@ def test_an_interrupted_download_leaves_no_partial_file_and_the_next_run_complet
         os.utime(path, (time.time() - 600, time.time() - 600))
     hub = FakeHub({DEFAULT_REPO: str(repo[0])})
     try:
-        result = run("Hello", "-n", "3", env=env_for(tmp_path, hub.url))
+        result = run_main("Hello", "-n", "3", env=env_for(tmp_path, hub.url))
     finally:
         hub.stop()
     assert result.returncode == 0, result.stderr
@@ -194,7 +190,7 @@ def test_an_interrupted_download_leaves_no_partial_file_and_the_next_run_complet
     # huggingface_hub 2.x does not resume across runs: the whole file is fetched again (README says so);
     # 1.x fetches only what its partial file lacks.
     assert hub.bytes_sent["model.safetensors"] == os.path.getsize(repo[0] / "model.safetensors") - kept
-    assert result.stdout == run("Hello", "--model", TINY, "-n", "3", env=env_for(tmp_path, hub.url)).stdout
+    assert result.stdout == run_main("Hello", "--model", TINY, "-n", "3", env=env_for(tmp_path, hub.url)).stdout
 
 
 
@@ -231,7 +227,7 @@ def test_a_hub_that_misbehaves_is_one_sentence_at_once(tmp_path, repo, fault, sa
     hub.stall_seconds = 3
     try:
         start = time.monotonic()
-        result = run("Hello", env=env_for(tmp_path, hub.url, HF_HUB_DOWNLOAD_TIMEOUT="1", HF_HUB_ETAG_TIMEOUT="1"))
+        result = run_main("Hello", env=env_for(tmp_path, hub.url, HF_HUB_DOWNLOAD_TIMEOUT="1", HF_HUB_ETAG_TIMEOUT="1"))
         seconds = time.monotonic() - start
     finally:
         hub.stop()
@@ -251,7 +247,7 @@ def test_a_hub_whose_address_never_answers_is_unreachable_at_once(tmp_path):
     queued = socket.create_connection(server.getsockname())
     try:
         start = time.monotonic()
-        result = run("Hello", env=env_for(tmp_path, f"http://127.0.0.1:{server.getsockname()[1]}",
+        result = run_main("Hello", env=env_for(tmp_path, f"http://127.0.0.1:{server.getsockname()[1]}",
                                           HF_HUB_ETAG_TIMEOUT="1"))
         seconds = time.monotonic() - start
     finally:
@@ -265,10 +261,10 @@ def test_a_hub_whose_address_never_answers_is_unreachable_at_once(tmp_path):
 @pytest.mark.parametrize("endpoint", ["notaurl", "ftp://127.0.0.1", "http://"])
 def test_a_malformed_endpoint_is_named_and_breaks_neither_help_nor_folders(tmp_path, endpoint):
     env = env_for(tmp_path, endpoint)
-    result = run("Hello", env=env)
+    result = run_main("Hello", env=env)
     assert result.returncode == 1 and result.stderr == f"error: HF_ENDPOINT is {endpoint!r}, not an http:// or https:// address\n"
-    assert run("--help", env=env).returncode == 0
-    folder = run("Hello", "-n", "2", "--model", TINY, env=env)
+    assert run_main("--help", env=env).returncode == 0
+    folder = run_main("Hello", "-n", "2", "--model", TINY, env=env)
     assert folder.returncode == 0 and folder.stderr == ""
 
 
@@ -304,13 +300,13 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_or_a_read_only_cache_is_one_sentence_naming_the_folder(tmp_path, hub, small_disk):
     env = dict(env_for(tmp_path, hub.url), HF_HOME=str(small_disk / "hf"))
-    result = run("Hello", env=env)
+    result = run_main("Hello", env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"error: no room for model.safetensors of {DEFAULT_REPO} in the "
                                                      f"Hugging Face cache {small_disk}/hf/hub: it needs 3.3 MB and ")
     assert partial_files(small_disk) == []
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    result = run("Hello", env=dict(env, HF_HOME=str(small_disk / "other")))
+    result = run_main("Hello", env=dict(env, HF_HOME=str(small_disk / "other")))
     assert result.returncode == 1 and result.stderr.splitlines()[-1] == (
         f"error: cannot write config.json of {DEFAULT_REPO} into the Hugging Face cache {small_disk}/other/hub: "
         "Read-only file system; set HF_HOME to a folder you can write, with room for the model")
@@ -323,7 +319,7 @@ def test_a_sharded_repository_downloads_its_parts(tmp_path):
     sharded(str(folder), save_pretrained_layout(tiny_tensors()))
     hub = FakeHub({DEFAULT_REPO: str(folder)})
     try:
-        result = run("Hello", "-n", "3", env=env_for(tmp_path, hub.url))
+        result = run_main("Hello", "-n", "3", env=env_for(tmp_path, hub.url))
     finally:
         hub.stop()
     assert result.returncode == 0, result.stderr
@@ -334,13 +330,13 @@ def test_a_sharded_repository_downloads_its_parts(tmp_path):
 @pytest.mark.parametrize("filename", ["config.json", "vocab.json"])
 def test_a_corrupt_file_in_the_cache_is_named_by_its_blob_and_deleting_it_fixes_it(tmp_path, hub, filename):
     env = env_for(tmp_path, hub.url)
-    assert run("Hello", "-n", "2", env=env).returncode == 0
+    assert run_main("Hello", "-n", "2", env=env).returncode == 0
     snapshot = next(d for d, _, files in os.walk(tmp_path / "hf-home") if filename in files and "snapshots" in d)
     blob = os.path.realpath(os.path.join(snapshot, filename))
     with open(blob, "w") as f:
         f.write("{ not json")
-    result = run("Hello", "-n", "2", env=env)
+    result = run_main("Hello", "-n", "2", env=env)
     assert result.returncode == 1 and blob in result.stderr and "delete it" in result.stderr, result.stderr
     os.remove(blob)  # what the message says to do
-    again = run("Hello", "-n", "2", env=env)
+    again = run_main("Hello", "-n", "2", env=env)
     assert again.returncode == 0, again.stderr

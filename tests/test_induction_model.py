@@ -5,14 +5,13 @@ A random GPT-2 has no mechanism to find. tests/train_induction_model.py trained 
 previous-token head in block 0 and an induction head in block 1. These tests show the instruments
 find them, with nothing but the weights to go on.
 """
-import json
 import os
 import random
 import statistics
 
 import pytest
 
-from conftest import ROOT, run_main
+from conftest import ROOT, json_of, run_main
 from instruments.ablate import ablate
 from instruments.head_roles import head_scores
 from instruments.probe import probe
@@ -84,7 +83,7 @@ def test_the_cli_shows_the_same(model):
     def run(*args):
         result = run_main(repeated_text(), "--model", MODEL, "--json", *args)
         assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout.splitlines()[-1])
+        return json_of(result)
     heads = run("-n", "0", "--heads")["heads"]
     top = max(heads["scores"], key=lambda s: s[4])  # [block, head, previous, first, induction, duplicate]
     plain = run("--score")["logprobs"][1 + PERIOD:]

@@ -1,11 +1,10 @@
 """The cached path computes the same numbers as the naive one, and both follow the n_ctx policy."""
-import json
 
 import numpy as np
 import pytest
 
 from checkpoints import tiny_config, tiny_tensors, write
-from conftest import LOGITS_ATOL, TINY, assert_close, run_main
+from conftest import LOGITS_ATOL, assert_close, json_of, run_main, run_tiny
 from generate import generate
 from lessons.kv_cache import cached_step, empty_cache, next_logits
 from model import forward
@@ -52,15 +51,13 @@ def test_greedy_ids_are_identical_with_and_without_the_cache(tiny, sliding_windo
     assert len(naive) == (100 if sliding_window else config.n_ctx - len(prompt))
 
 
-def test_the_cli_flag_gives_the_same_output(ref):
+def test_the_cli_flag_gives_the_same_output(ref, tiny, tok):
     def run(*extra):
-        result = run_main("The dog", "--model", TINY, "-n", "70", "--json", *extra)
-        assert result.returncode == 0, result.stderr
-        return result
+        return run_tiny("The dog", "-n", "70", "--json", *extra)
     naive, cached = run(), run("--kv-cache")
     assert naive.stdout == cached.stdout and naive.stderr == cached.stderr
-    assert "stopped after 62 new tokens" in naive.stderr
-    slid = json.loads(run("--kv-cache", "--sliding-window").stdout.splitlines()[-1])
+    assert f"stopped after {tiny[1].n_ctx - len(tok.encode('The dog'))} new tokens" in naive.stderr
+    slid = json_of(run("--kv-cache", "--sliding-window"))
     assert len(slid["generated_ids"]) == 70
 
 
@@ -78,7 +75,7 @@ def test_generation_stops_at_end_of_text_unless_told_otherwise(eos_model):
     def generated(*extra):
         result = run_main("Hi", "--model", eos_model, "-n", "5", "--json", *extra)
         assert result.returncode == 0 and "note" not in result.stderr, result.stderr
-        return json.loads(result.stdout.splitlines()[-1])["generated_ids"]
+        return json_of(result)["generated_ids"]
     assert generated() == [50256]
     assert generated("--kv-cache") == [50256]
     assert generated("--ignore-eos") == [50256] * 5

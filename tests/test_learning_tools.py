@@ -1,5 +1,4 @@
 """The learning tools show the model's own numbers: checked against forward() and the reference."""
-import json
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -7,7 +6,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from conftest import STATES_ATOL, TINY, assert_close, run_main
+from conftest import STATES_ATOL, TINY, assert_close, json_of, run_main, run_tiny
 from model import forward
 from instruments.probe import probe
 from lessons import score
@@ -18,14 +17,8 @@ from instruments.token_view import describe
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
 
 
-def run(*args):
-    result = run_main(*args, "--model", TINY)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_show_top_probabilities_are_the_softmax_of_forward(tiny, tok):
-    out = json.loads(run(PROMPT, "-n", "4", "--show-top", "5", "--json").splitlines()[-1])
+    out = json_of(run_tiny(PROMPT, "-n", "4", "--show-top", "5", "--json"))
     ids = out["prompt_ids"]
     assert len(out["top"]) == 4
     for step, (top, chosen) in enumerate(zip(out["top"], out["generated_ids"])):
@@ -45,7 +38,7 @@ def test_probe_states_are_the_reference_block_outputs(ref, tiny):
 
 
 def test_the_last_lens_row_is_the_models_prediction(tiny, tok):
-    out = json.loads(run(PROMPT, "-n", "1", "--lens", "--json").splitlines()[-1])
+    out = json_of(run_tiny(PROMPT, "-n", "1", "--lens", "--json"))
     params, config = tiny
     assert [row[0] for row in out["lens"]] == list(range(config.n_layer + 1))
     probs = softmax(forward(tok.encode(PROMPT), params, config)[-1])
@@ -64,7 +57,7 @@ def test_attention_rows_sum_to_one_and_see_no_future(tiny, tok):
 
 def test_the_svg_parses_and_labels_the_prompts_tokens(tmp_path, tok):
     path = tmp_path / "attention.svg"
-    out = run("hello 👋 world", "-n", "0", "--attention", str(path))
+    out = run_tiny("hello 👋 world", "-n", "0", "--attention", str(path).stdout)
     svg = ET.parse(path).getroot()
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     ids = tok.encode("hello 👋 world")
@@ -82,7 +75,7 @@ def test_the_svg_is_not_written_into_a_missing_folder(tmp_path):
 def test_trace_reports_the_configs_shapes(tiny, tok):
     _, config = tiny
     n = len(tok.encode(PROMPT))
-    out = run(PROMPT, "-n", "0", "--trace")
+    out = run_tiny(PROMPT, "-n", "0", "--trace").stdout
     shapes = {line.split()[0]: re.findall(r"\[[\d, ]+\]", line)[-1] for line in out.splitlines()
               if line.startswith("  ") and re.search(r"\[[\d, ]+\]$", line)}
     d_head = config.n_embd // config.n_head
@@ -94,7 +87,7 @@ def test_trace_reports_the_configs_shapes(tiny, tok):
 
 
 def test_tokens_shows_spaces_and_the_bytes_of_split_characters():
-    out = run("hello 👋 world", "-n", "0", "--tokens")
+    out = run_tiny("hello 👋 world", "-n", "0", "--tokens").stdout
     assert "Ġworld" in out and "' world'" in out and "a word keeps the space before it" in out
     assert "<20 f0 9f 91>" in out and "4 of the 5 UTF-8 bytes of ' 👋'" in out
     assert "<8b>" in out and "1 of the 4 UTF-8 bytes of '👋'" in out
@@ -138,7 +131,7 @@ def test_a_stride_without_overlap_is_refused():
 
 
 def test_score_on_a_long_text_in_the_cli(tiny):
-    out = run("cat " * 100, "--score", "--stride", "16")
+    out = run_tiny("cat " * 100, "--score", "--stride", "16").stdout
     assert "more tokens, scored with a sliding window" in out and out.splitlines()[-1].startswith("perplexity: ")
 
 

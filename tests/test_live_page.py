@@ -10,25 +10,15 @@ where Selenium, Chromium or chromedriver is missing (.ci/run installs them).
 import json
 import os
 import shlex
-import shutil
 
 import pytest
 
-from conftest import ROOT, TINY, run_main
+from conftest import NO_BROWSER, ROOT, SCREENSHOTS, TINY, json_of, run_main, run_tiny
 from png import pixels
 from test_server import Served
 
-os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium would otherwise report its use over the network
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-CHROMEDRIVER = shutil.which("chromedriver")
-try:
-    import selenium  # noqa: F401
-    MISSING = None if CHROMIUM and CHROMEDRIVER else "no Chromium with chromedriver (apt-get install chromium chromium-driver; .ci/run installs them)"
-except ImportError:
-    MISSING = "Selenium is not installed (it is in requirements-dev.txt)"
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
-SCREENSHOTS = os.environ.get("NUMPY_GPT2_SCREENSHOTS")  # a folder: the README's screenshot is written there too
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +33,6 @@ def induction_server():
     served = Served(os.path.join(ROOT, "tests", "fixtures", "induction-gpt2"))
     yield served
     served.stop()
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,1400", "--disable-extensions",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run"):
-        options.add_argument(flag)
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def wait_until(driver, condition, timeout=60):
@@ -81,12 +55,6 @@ def no_javascript_errors(driver, answered=()):
     assert not severe and driver.find_element("id", "errors").text == "", severe
 
 
-def cli(*args):
-    result = run_main(*args, "--model", TINY, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
-
-
 def shown_tokens(driver):
     return [e.text for e in driver.find_elements("css selector", "#tokens .tok")], \
            [e.text for e in driver.find_elements("css selector", "#tokens .tok.new")]
@@ -106,7 +74,7 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(serve
     browser.find_element(By.ID, "run").click()
     assert done(browser) == "done"
 
-    plain = cli(PROMPT, "-n", "5", "--heads")
+    plain = json_of(run_tiny(PROMPT, "-n", "5", "--heads", "--json"))
     everything, generated = shown_tokens(browser)
     ids = plain["prompt_ids"] + plain["generated_ids"]
     assert everything == [repr(tok.decode([i])) for i in ids]  # every token of this prompt is whole characters
@@ -118,7 +86,7 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(serve
 
     browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="2.3"]').click()
     assert done(browser) == "done"
-    ablated = cli(PROMPT, "-n", "5", "--heads", "--ablate", "2.3")
+    ablated = json_of(run_tiny(PROMPT, "-n", "5", "--heads", "--ablate", "2.3", "--json"))
     assert ablated["generated_ids"] != plain["generated_ids"], "the head chosen must change the answer"
     assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
     assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
@@ -198,7 +166,7 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="1.0"]').click()
     assert done(browser) == "done"
     result = run_main(prompt, "--model", model, "-n", "8", "--heads", "--ablate", "1.0", "--json")
-    without = json.loads(result.stdout.splitlines()[-1])
+    without = json_of(result)
     assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == without["text"]
     assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == prompt + "bmyfpgdh"
     no_javascript_errors(browser)

@@ -6,13 +6,12 @@ experiments find in the induction model.
 No expected number here comes from this project's code. Tolerances sit just above the largest difference
 measured (over both models, both metrics, and attention.attend taking 3 queries at a time).
 """
-import json
 import os
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, run_main
+from conftest import ROOT, TINY, json_of, run_tiny
 from generate import generate
 from instruments.ablate import ablate, mean_outputs
 from instruments.copying import copying_scores
@@ -210,7 +209,7 @@ def test_mean_ablation_in_the_weights_is_the_mean_output_through_c_proj(models):
     params, config, tok = models["tiny"]
     ids = tok.encode("The animal is yellow. It's a cat.")
     seen = probe(ids, params, config)
-    n_block, head, d_head = 1, 2, config.n_embd // config.n_head
+    n_block, head = 1, 2
     means = mean_outputs(seen, [(n_block, head)])
     heads = seen.heads[n_block].copy()
     heads[head] = means[n_block, head]  # the head outputs its mean at every position
@@ -262,21 +261,10 @@ def test_the_induction_heads_copy_what_they_attend_to(ref, models):
     assert scores[1, 0] > 0.9 and max(s for (b, _), s in scores.items() if b == 0) < 0.2  # measured 0.96; 0.09
 
 
-def run(*args, model=TINY, check=True):
-    result = run_main(*args, "--model", model)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def last_json(result):
-    return json.loads(result.stdout.splitlines()[-1])
-
-
 def test_the_cli_json_has_exactly_the_keys_and_the_references_numbers(ref):
     r = {key[10:]: value for key, value in ref.items() if key.startswith("induction/")}
     prompt, corrupted = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk"
-    report = last_json(run(prompt, "-n", "0", "--json", "--patch", corrupted, "--patch-at", "values,resid,heads",
+    report = json_of(run_tiny(prompt, "-n", "0", "--json", "--patch", corrupted, "--patch-at", "values,resid,heads",
                            "--versus", "t", "--path", "1.0.v", "--copying", "--heads", model=INDUCTION))
     assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted", "grid", "heads", "values"}
     assert (report["patch"]["target"], report["patch"]["versus"]) == (int(r["target"]), int(r["versus"]))
@@ -287,12 +275,12 @@ def test_the_cli_json_has_exactly_the_keys_and_the_references_numbers(ref):
     assert_cells(report["path"]["grid"], r["copied/path_1.0.v"][..., 1], ATOL["logit difference"], "CLI path")
     assert report["copying"]["k"] == 5 and len(report["copying"]["scores"]) == 8
     assert all(len(row) == 6 for row in report["heads"]["scores"]), "[block, head, previous, first, induction, duplicate]"
-    assert "logits" == last_json(run(prompt, "-n", "0", "--json", "--patch", corrupted, "--path", "logits",
+    assert "logits" == json_of(run_tiny(prompt, "-n", "0", "--json", "--patch", corrupted, "--path", "logits",
                                      model=INDUCTION))["path"]["receiver"]
 
 
 def test_path_alone_computes_no_activation_patching_grid():
-    report = last_json(run("hi there", "-n", "0", "--json", "--patch", "hi here", "--path", "logits"))
+    report = json_of(run_tiny("hi there", "-n", "0", "--json", "--patch", "hi here", "--path", "logits"))
     assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted"}
 
 
@@ -300,11 +288,11 @@ def test_mean_ablation_in_the_cli_reaches_both_paths_and_score(ref):
     r = {key[5:]: value for key, value in ref.items() if key.startswith("tiny/")}
     prompt = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
     heads = ",".join(f"{b}.{h}" for b, h in r["mean_ablated"].tolist())
-    naive = last_json(run(prompt, "-n", "6", "--json", "--ablate", heads, "--ablate-with", "mean"))
-    cached = last_json(run(prompt, "-n", "6", "--json", "--ablate", heads, "--ablate-with", "mean", "--kv-cache"))
+    naive = json_of(run_tiny(prompt, "-n", "6", "--json", "--ablate", heads, "--ablate-with", "mean"))
+    cached = json_of(run_tiny(prompt, "-n", "6", "--json", "--ablate", heads, "--ablate-with", "mean", "--kv-cache"))
     assert naive["generated_ids"] == cached["generated_ids"] == r["mean_greedy_ids"][:6].tolist()
     assert naive["ablate_with"] == "mean"
-    scored = last_json(run(prompt, "--score", "--json", "--ablate", heads, "--ablate-with", "mean"))
+    scored = json_of(run_tiny(prompt, "--score", "--json", "--ablate", heads, "--ablate-with", "mean"))
     assert np.abs(np.array(scored["logprobs"][1:]) - r["mean_logprobs"][1:]).max() <= LOGPROB_ATOL
 
 
@@ -325,17 +313,17 @@ def test_mean_ablation_in_the_cli_reaches_both_paths_and_score(ref):
     (["--patch", "hi here", "--target", " dog", "--versus", " dog"], "--versus must be another token than the target"),
 ])
 def test_bad_values_end_in_one_sentence_and_exit_2(args, message):
-    result = run("hi there", *args, check=False)
+    result = run_tiny("hi there", *args, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
     assert message in result.stderr, result.stderr
 
 
 def test_patch_positions_limits_the_grid_in_the_cli():
-    report = last_json(run("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
+    report = json_of(run_tiny("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
                            "--patch-positions", "2:5", "--patch-at", "resid,mlp"))
     for grid in (report["patch"]["grid"], report["patch"]["mlp"]):
         assert all([t for t, v in enumerate(row) if v is not None] == [2, 3, 4] for row in grid)
-    last = last_json(run("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
+    last = json_of(run_tiny("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
                          "--patch-positions=-1"))
     assert all([t for t, v in enumerate(row) if v is not None] == [len(row) - 1] for row in last["patch"]["grid"])
 

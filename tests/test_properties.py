@@ -7,7 +7,6 @@
 import itertools
 import json
 import os
-import shutil
 import struct
 
 import pytest
@@ -16,17 +15,8 @@ from hypothesis import strategies as st
 
 from checkpoints import tiny_config, tiny_tensors, write
 from config import ModelError, read_config
-from conftest import TINY
+from conftest import NO_BROWSER, TINY, chrome
 from load import load_params
-
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-CHROMEDRIVER = shutil.which("chromedriver")
-try:
-    import selenium  # noqa: F401
-    BROWSER = None if CHROMIUM and CHROMEDRIVER else "no Chromium with chromedriver (.ci/run installs them)"
-except ImportError:
-    BROWSER = "Selenium is not installed (it is in requirements-dev.txt)"
-os.environ.setdefault("SE_AVOID_STATS", "true")
 
 PAGES = itertools.count()
 # Text that has broken pages: markup, script data's escapes, comment openers, line separators, lone halves of
@@ -51,16 +41,10 @@ def base_page():
 
 @pytest.fixture(scope="module")
 def browser():
-    if BROWSER:
-        pytest.skip(BROWSER)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"):
-        options.add_argument(flag)
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    """One browser for every example Hypothesis makes."""
+    if NO_BROWSER:
+        pytest.skip(NO_BROWSER)
+    driver = chrome()
     yield driver
     driver.quit()
 

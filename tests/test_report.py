@@ -13,11 +13,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import TINY, run_main
+from conftest import SCREENSHOTS, TINY, json_of, run_main, run_tiny
 from instruments.logit_lens import lens_grid
 from instruments.probe import probe
 from instruments.report import rounded
 from instruments.token_view import describe, token_text
+from png import pixels
 
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
 CORRUPTED = "The animal is green. It's a cat. It's color is green. The color of the cat"
@@ -27,22 +28,16 @@ needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium install
                                                             ".ci/run installs it)")
 
 
-def run(*args):
-    result = run_main(*args, "--model", TINY)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     """(path, the page's embedded data, the run's --json) of one run with every experiment."""
     path = tmp_path_factory.mktemp("report") / "cat.html"
-    out = run(PROMPT, "-n", "3", "--report", str(path), "--json", "--heads", "--attribute", "--copying", "--patch", CORRUPTED,
+    out = run_tiny(PROMPT, "-n", "3", "--report", str(path), "--json", "--heads", "--attribute", "--copying", "--patch", CORRUPTED,
               "--patch-at", "resid,heads,values", "--path", "logits")
     text = path.read_text(encoding="utf-8")
     data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
                       .group(1).replace("<\\/", "</"))
-    return path, data, json.loads(out.stdout.splitlines()[-1])
+    return path, data, json_of(out)
 
 
 def test_the_page_parses_and_asks_the_network_for_nothing(page):
@@ -137,12 +132,27 @@ def test_in_a_browser_every_head_table_shows_the_runs_numbers_and_names_its_head
         assert [text for *_, text in cells] == expected, table
 
 
-@needs_browser
-def test_in_a_browser_a_screenshot_of_the_page(page, tmp_path):
-    path, _, _ = page
-    png = tmp_path / "cat.png"
-    chromium(str(tmp_path / "profile"), "--window-size=1400,2400", f"--screenshot={png}", url=path.as_uri())
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000
+def test_in_a_browser_the_attention_map_draws_the_probes_weights_where_a_link_points(page, tiny, browser):
+    """The pixels of the canvas at a cell are the weight's shade, rgba(8, 48, 107, weight) on white, and the link's
+    cell is framed. (NUMPY_GPT2_SCREENSHOTS=docs writes the README's screenshot of the report.)"""
+    path, _, report = page
+    weights = probe(report["prompt_ids"], *tiny).attention
+    browser.get(f"{path.as_uri()}#block=1&head=2&cell=20,3")
+    canvas = browser.find_element("id", "map")
+    browser.execute_script("arguments[0].scrollIntoView()", canvas)
+    image = pixels(canvas.screenshot_as_png)
+    n = len(report["prompt_ids"])
+    cell, margin = max(2, min(22, 900 // n)), 120
+    for row, col in ((20, 3), (7, 7), (15, 0)):
+        w = round(float(weights[1][2, row, col]) * 1000) / 1000
+        shown_colour = image[margin + row * cell + cell // 2][margin + col * cell + cell // 2]
+        expected = tuple(round(255 + (c - 255) * w) for c in (8, 48, 107))
+        assert max(abs(a - b) for a, b in zip(shown_colour, expected)) <= 3, (row, col, w, shown_colour)
+    assert browser.find_element("id", "readout").text.startswith("block 1, head 2: row 20 ")
+    if SCREENSHOTS:
+        browser.set_window_size(1400, 1000)
+        browser.execute_script("scrollTo(0, 0)")
+        browser.save_screenshot(os.path.join(SCREENSHOTS, "report.png"))
 
 
 def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
@@ -178,7 +188,7 @@ def test_a_page_is_written_through_a_symlink_with_the_users_permissions(tmp_path
     (tmp_path / "link.html").symlink_to(real)
     old_umask = os.umask(0o022)
     try:
-        run("hi", "-n", "1", "--report", str(tmp_path / "link.html"))
+        run_tiny("hi", "-n", "1", "--report", str(tmp_path / "link.html"))
     finally:
         os.umask(old_umask)
     assert (tmp_path / "link.html").is_symlink() and real.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

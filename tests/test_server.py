@@ -19,7 +19,7 @@ import time
 import pytest
 
 from checkpoints import random_checkpoint, write
-from conftest import ROOT, TINY, run_main
+from conftest import ROOT, TINY, json_of, run_main
 
 INDUCTION = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
 MAIN = os.path.join(ROOT, "main.py")
@@ -96,7 +96,7 @@ def cli(model, options):
             argv += [f"--{key.replace('_', '-')}"] if value is True else [f"--{key.replace('_', '-')}={value}"]
     result = run_main(*argv, "--model", model, "--json", "--", options["prompt"])
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return json_of(result)
 
 
 RUNS = [

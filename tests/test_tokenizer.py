@@ -4,30 +4,8 @@ import os
 import pytest
 
 from conftest import TINY
+from published import TOKEN_IDS
 from tokenizer import byte_level_bpe, load_tokenizer
-
-# Ids published for openai-community/gpt2: transformers' tokenizer tests, minGPT's bpe.py, and OpenAI's
-# vocab.json + merges.txt run through their original encoder.py.
-KNOWN_IDS = [
-    ("Hello world", [15496, 995]),
-    ("hello world", [31373, 995]),
-    (" Hello world", [18435, 995]),
-    ("Hello, my dog is cute", [15496, 11, 616, 3290, 318, 13779]),
-    ("hello 👋 world 🌍", [31373, 50169, 233, 995, 12520, 234, 235]),
-    ("indivisible", [521, 452, 12843]),
-    ("This is some text", [1212, 318, 617, 2420]),
-    (" ", [220]),
-    ("\t", [197]),
-    ("0000000000000000", [25645]),
-    ("000", [830]),
-    ("café naïve", [66, 1878, 2634, 41492]),
-    ("😀 emoji", [47249, 222, 44805]),
-    ("Hello<|endoftext|>world", [15496, 50256, 6894]),
-    ("The dog", [464, 3290]),
-    ("Alan Turing theorized that computers would one day become",
-     [36235, 39141, 18765, 1143, 326, 9061, 561, 530, 1110, 1716]),
-]
-
 
 @pytest.fixture(scope="module", params=["vocab.json + merges.txt", "tokenizer.json"])
 def any_tok(request, tmp_path_factory):
@@ -40,12 +18,12 @@ def any_tok(request, tmp_path_factory):
     return load_tokenizer(str(folder))
 
 
-@pytest.mark.parametrize("text, ids", KNOWN_IDS)
+@pytest.mark.parametrize("text, ids", TOKEN_IDS)
 def test_encode_gives_the_published_ids(any_tok, text, ids):
     assert any_tok.encode(text) == ids
 
 
-@pytest.mark.parametrize("text, ids", KNOWN_IDS)
+@pytest.mark.parametrize("text, ids", TOKEN_IDS)
 def test_decode_gives_the_text_back(any_tok, text, ids):
     assert any_tok.decode(ids) == text
 
