@@ -55,7 +55,8 @@ def test_other_dtypes_are_refused_by_name(tmp_path):
         read_all(str(tmp_path / "i.safetensors"))
 
 
-@pytest.mark.parametrize("cut, why", [(4, "header runs past the end"), (100, "header runs past the end"),
+@pytest.mark.parametrize("cut, why", [(4, r"is truncated or corrupt \(the safetensors package says: .*header"),
+                                      (100, r"is truncated or corrupt \(the safetensors package says: .*header"),
                                       (-8, "is truncated or corrupt")])
 def test_a_cut_file_is_refused(tmp_path, cut, why):
     data = open(os.path.join(TINY, "model.safetensors"), "rb").read()

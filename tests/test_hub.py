@@ -340,3 +340,16 @@ def test_a_corrupt_file_in_the_cache_is_named_by_its_blob_and_deleting_it_fixes_
     os.remove(blob)  # what the message says to do
     again = run_main("Hello", "-n", "2", env=env)
     assert again.returncode == 0, again.stderr
+
+
+# plumbing/hub.py reads two things of huggingface_hub's that are not its public interface: the wording of the log
+# lines it writes while it retries a download (RetryNote: "resume", "HTTP Error N thrown") and the names of its
+# partial files (ORPHAN). The tests above exercise both with the version installed; these are the versions they
+# were checked with (the oldest allowed, the newest on Python 3.9, the newest). Another version: check them again.
+CHECKED_WITH = ("1.2", "1.8", "2.4")
+
+
+def test_the_private_details_hub_py_reads_were_checked_with_this_huggingface_hub():
+    import huggingface_hub
+    minor = ".".join(huggingface_hub.__version__.split(".")[:2])
+    assert minor in CHECKED_WITH, f"huggingface_hub {huggingface_hub.__version__}: check RetryNote and ORPHAN again"
