@@ -212,25 +212,26 @@ def as_metric(result, value):
 def print_patch(result, labels, target_text, versus_text=None):
     clean, corrupted = result["clean"], result["corrupted"]
     metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
-    print(f"activation patching: {metric} is {as_metric(result, clean)} in the clean run and "
-          f"{as_metric(result, corrupted)} in the corrupted one. Each cell is a run of the corrupted prompt with one "
-          f"thing put back from the clean run, shown as the share of the difference it brings back "
-          f"({SHADES[0]!r} none, {SHADES[-1]!r} all of it)")
+    print(f"{metric} is {as_metric(result, clean)} in the clean run and {as_metric(result, corrupted)} in the corrupted one")
     span = clean - corrupted or 1.0
-    for kind in KINDS:
-        cells = result.get("grid" if kind == "resid" else kind)
-        if cells is None:
-            continue
+    kinds = [kind for kind in KINDS if result.get("grid" if kind == "resid" else kind) is not None]
+    if kinds:
+        print(f"activation patching: each cell is a run of the corrupted prompt with one thing put back from the clean "
+              f"run, shown as the share of the difference it brings back ({SHADES[0]!r} none, {SHADES[-1]!r} all of it)")
+    for kind in kinds:
+        cells = result["grid" if kind == "resid" else kind]
         print(f"\n  {kind}: {PUT_BACK[kind]}")
         if kind in ("resid", "attn", "mlp"):
             print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
+            name = lambda b, i: f"{'layer' if kind == 'resid' else 'block'} {b} at {labels[i]} (#{i})"  # noqa: E731
         else:
             print_head_grid(cells, lambda v: (v - corrupted) / span)
-        best = sorted(((v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row) if v is not None),
-                      key=lambda c: -(c[0] - corrupted) / span)[:5]
-        name = (lambda b, i: f"{'layer' if kind == 'resid' else 'block'} {b} at {labels[i]} (#{i})") \
-            if kind in ("resid", "attn", "mlp") else (lambda b, i: f"head {b}.{i}")
-        print("  the best: " + ", ".join(f"{name(b, i)} {as_metric(result, v)}" for v, b, i in best))
+            name = lambda b, i: f"head {b}.{i}"  # noqa: E731
+        found = sorted(((v - corrupted) / span, v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row)
+                       if v is not None)
+        best = [cell for cell in found[::-1][:3] if cell[0] >= 0.01]
+        print("  the best: " + (", ".join(f"{name(b, i)} {as_metric(result, v)} ({share:.0%})" for share, v, b, i in best)
+                                or "none brings back 1% of the difference or more"))
     print()
 
 

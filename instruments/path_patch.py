@@ -83,12 +83,13 @@ def print_path(result, patch, target_text, versus_text=None):
     clean, corrupted = patch["clean"], patch["corrupted"]
     span = clean - corrupted or 1.0
     receiver = "logits" if result["receiver"] == "logits" else tuple(result["receiver"])
-    print(f"path patching to {receiver_name(receiver)}: each cell is a run of the clean prompt in which that head's "
-          f"output comes from the corrupted run and reaches {receiver_name(receiver)} directly (every other head "
-          f"frozen), shown as the share of the clean run's lead over the corrupted one ({as_metric(patch, clean)} "
-          f"against {as_metric(patch, corrupted)}) that it takes away")
+    print(f"path patching to {receiver_name(receiver)}: each cell is a run of the clean prompt with that head's output "
+          f"from the corrupted run, reaching {receiver_name(receiver)} only directly (every other head frozen), shown as "
+          "the share of the difference it takes away")
     print_head_grid(result["grid"], lambda v: (clean - v) / span)
-    cells = [(v, b, h) for b, row in enumerate(result["grid"]) for h, v in enumerate(row) if v is not None]
-    best = sorted(cells, key=lambda c: -abs(c[0] - clean))[:5]
-    print("  the largest effects: " + ", ".join(f"head {b}.{h} {as_metric(patch, v)}" for v, b, h in best))
+    cells = sorted(((clean - v) / span, v, b, h) for b, row in enumerate(result["grid"]) for h, v in enumerate(row)
+                   if v is not None)
+    largest = [cell for cell in sorted(cells, key=lambda c: -abs(c[0]))[:3] if abs(cell[0]) >= 0.01]
+    print("  the largest: " + (", ".join(f"head {b}.{h} {as_metric(patch, v)} ({share:.0%} of it)" for share, v, b, h in largest)
+                               or "no head's path takes away 1% of it or more"))
     print()
