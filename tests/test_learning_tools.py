@@ -57,7 +57,7 @@ def test_attention_rows_sum_to_one_and_see_no_future(tiny, tok):
 
 def test_the_svg_parses_and_labels_the_prompts_tokens(tmp_path, tok):
     path = tmp_path / "attention.svg"
-    out = run_tiny("hello 👋 world", "-n", "0", "--attention", str(path).stdout)
+    out = run_tiny("hello 👋 world", "-n", "0", "--attention", str(path)).stdout
     svg = ET.parse(path).getroot()
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     ids = tok.encode("hello 👋 world")

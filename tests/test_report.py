@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import SCREENSHOTS, TINY, json_of, run_main, run_tiny
+from conftest import TINY, json_of, run_main, run_tiny
 from instruments.logit_lens import lens_grid
 from instruments.probe import probe
 from instruments.report import rounded
@@ -133,8 +133,8 @@ def test_in_a_browser_every_head_table_shows_the_runs_numbers_and_names_its_head
 
 
 def test_in_a_browser_the_attention_map_draws_the_probes_weights_where_a_link_points(page, tiny, browser):
-    """The pixels of the canvas at a cell are the weight's shade, rgba(8, 48, 107, weight) on white, and the link's
-    cell is framed. (NUMPY_GPT2_SCREENSHOTS=docs writes the README's screenshot of the report.)"""
+    """The pixels of the canvas at a cell are the weight's shade, rgba(8, 48, 107, weight) on white, and the
+    link's cell is the one the readout names."""
     path, _, report = page
     weights = probe(report["prompt_ids"], *tiny).attention
     browser.get(f"{path.as_uri()}#block=1&head=2&cell=20,3")
@@ -149,10 +149,6 @@ def test_in_a_browser_the_attention_map_draws_the_probes_weights_where_a_link_po
         expected = tuple(round(255 + (c - 255) * w) for c in (8, 48, 107))
         assert max(abs(a - b) for a, b in zip(shown_colour, expected)) <= 3, (row, col, w, shown_colour)
     assert browser.find_element("id", "readout").text.startswith("block 1, head 2: row 20 ")
-    if SCREENSHOTS:
-        browser.set_window_size(1400, 1000)
-        browser.execute_script("scrollTo(0, 0)")
-        browser.save_screenshot(os.path.join(SCREENSHOTS, "report.png"))
 
 
 def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
