@@ -1,7 +1,10 @@
 """Shared fixtures: the tiny GPT-2 checkpoint, its reference values, and a comparison that explains itself."""
+import http.client
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -113,3 +116,58 @@ def browser():
     driver = chrome()
     yield driver
     driver.quit()
+
+
+class Served:
+    """main.py --serve on a port the system picks (--port 0); request() speaks HTTP to it."""
+
+    def __init__(self, model, *extra):
+        self.process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--serve", "--model", model, "--port", "0", *extra],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + self.process.stderr.read()
+        self.port = int(match[1])
+
+    def request(self, method, path, body=None, headers=None, timeout=120):
+        """(status, headers, body text)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+            connection.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read().decode("utf-8")
+        finally:
+            connection.close()
+
+    def run(self, options):
+        status, _, text = self.request("POST", "/api/run", options)
+        assert status == 200, text
+        return json.loads(text)
+
+    def stop(self, signum=signal.SIGINT):
+        self.process.send_signal(signum)
+        try:
+            _, stderr = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        return self.process.returncode, stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_server():
+    served = Served(TINY)
+    yield served
+    code, stderr = served.stop()
+    assert code == 130 and "Traceback" not in stderr, stderr
+
+
+@pytest.fixture(scope="module")
+def induction_server():
+    served = Served(os.path.join(ROOT, "tests", "fixtures", "induction-gpt2"))
+    yield served
+    served.stop()
+
+
+

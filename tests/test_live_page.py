@@ -15,24 +15,9 @@ import pytest
 
 from conftest import NO_BROWSER, ROOT, SCREENSHOTS, TINY, json_of, run_main, run_tiny
 from png import pixels
-from test_server import Served
 
 pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
-
-
-@pytest.fixture(scope="module")
-def server():
-    served = Served(TINY)
-    yield served
-    served.stop()
-
-
-@pytest.fixture(scope="module")
-def induction_server():
-    served = Served(os.path.join(ROOT, "tests", "fixtures", "induction-gpt2"))
-    yield served
-    served.stop()
 
 
 def wait_until(driver, condition, timeout=60):
@@ -60,9 +45,9 @@ def shown_tokens(driver):
            [e.text for e in driver.find_elements("css selector", "#tokens .tok.new")]
 
 
-def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(server, browser, tok):
+def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_server, browser, tok):
     from selenium.webdriver.common.by import By
-    browser.get(f"http://127.0.0.1:{server.port}/")
+    browser.get(f"http://127.0.0.1:{tiny_server.port}/")
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
     prompt = browser.find_element(By.ID, "o-prompt")
     prompt.clear()
@@ -107,13 +92,13 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(serve
     no_javascript_errors(browser)
 
 
-def test_the_attention_map_draws_the_probes_weights(server, browser, tiny, tok):
+def test_the_attention_map_draws_the_probes_weights(tiny_server, browser, tiny, tok):
     """The canvas's pixels at a cell are the weight's shade: rgba(8, 48, 107, weight) on white."""
     from selenium.webdriver.common.by import By
     from instruments.probe import probe
     ids = tok.encode(PROMPT)
     weights = probe(ids, *tiny).attention
-    browser.get(f"http://127.0.0.1:{server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")
+    browser.get(f"http://127.0.0.1:{tiny_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")
     assert done(browser) == "done"
     canvas = browser.find_element(By.ID, "map")
     browser.execute_script("arguments[0].scrollIntoView()", canvas)  # all of it in the window: a screenshot shows what is
@@ -131,9 +116,9 @@ def test_the_attention_map_draws_the_probes_weights(server, browser, tiny, tok):
     no_javascript_errors(browser)
 
 
-def test_a_mistake_on_the_page_is_its_sentence_and_the_page_goes_on(server, browser):
+def test_a_mistake_on_the_page_is_its_sentence_and_the_page_goes_on(tiny_server, browser):
     from selenium.webdriver.common.by import By
-    browser.get(f"http://127.0.0.1:{server.port}/?prompt=hi&max_new_tokens=2&patch=hi%20there")
+    browser.get(f"http://127.0.0.1:{tiny_server.port}/?prompt=hi&max_new_tokens=2&patch=hi%20there")
     done(browser)
     assert "--patch needs a corrupted prompt with as many tokens as the prompt" in browser.find_element(By.ID, "problem").text
     browser.find_element(By.ID, "o-patch").clear()
@@ -142,10 +127,10 @@ def test_a_mistake_on_the_page_is_its_sentence_and_the_page_goes_on(server, brow
     no_javascript_errors(browser, answered=[400])
 
 
-def test_text_from_the_prompt_never_becomes_markup(server, browser):
+def test_text_from_the_prompt_never_becomes_markup(tiny_server, browser):
     from selenium.webdriver.common.by import By
     nasty = '<!-- <script>document.title="owned"</script> </script><img src=x onerror="document.title=1">'
-    browser.get(f"http://127.0.0.1:{server.port}/")
+    browser.get(f"http://127.0.0.1:{tiny_server.port}/")
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
     browser.find_element(By.ID, "o-prompt").send_keys(nasty)
     browser.find_element(By.ID, "run").click()

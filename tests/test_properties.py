@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from checkpoints import tiny_config, tiny_tensors, write
 from config import ModelError, read_config
-from conftest import NO_BROWSER, TINY, chrome
+from conftest import TINY
 from load import load_params
 
 PAGES = itertools.count()
@@ -37,16 +37,6 @@ def base_page():
                                        "--report", "unused.html"])
     report, page = main.answer(args, model, for_page=True)
     return page_data(args, page, model, report, "main.py ...")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One browser for every example Hypothesis makes."""
-    if NO_BROWSER:
-        pytest.skip(NO_BROWSER)
-    driver = chrome()
-    yield driver
-    driver.quit()
 
 
 def shown(browser, path, fragment=""):
