@@ -161,8 +161,8 @@ def hub():
     served.stop()
 
 
-@pytest.mark.parametrize("name", ["HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"])
-@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", ""])
+@pytest.mark.parametrize("name, value", [("HF_HUB_ETAG_TIMEOUT", v) for v in ("abc", "-1", "0", "1.5", "")]
+                         + [("HF_HUB_DOWNLOAD_TIMEOUT", "abc")])
 def test_a_timeout_that_is_not_a_number_of_seconds_is_named_and_breaks_neither_help_nor_folders(tmp_path, name, value):
     env = client_env(tmp_path / "home", "http://127.0.0.1:9", **{name: value})
     assert run_main("--help", env=env).returncode == 0
@@ -204,8 +204,8 @@ def unchanged(folder):
     return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
 
 
-@pytest.mark.parametrize("option", ["--report", "--attention"])
-@pytest.mark.parametrize("target", ["config.json", "model.safetensors", "vocab.json", "merges.txt"])
+@pytest.mark.parametrize("option, target", [("--report", "config.json"), ("--attention", "model.safetensors"),
+                                            ("--report", "vocab.json"), ("--attention", "merges.txt")])
 def test_an_output_is_never_one_of_the_models_files(model, option, target):
     before = unchanged(model)
     said = one_sentence(run_main("hi", "--model", str(model), option, str(model / target)), 1)
