@@ -51,7 +51,8 @@ def check(args, ids, params, config, tok):
         if text is not None and len(tok.encode(text)) != 1:
             return (f"{option} must be one token; {text!r} is {len(tok.encode(text))} "
                     "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
-    if args.versus is not None and tok.encode(args.versus)[0] == target_id(args, ids, params, config, tok):
+    if args.versus is not None and tok.encode(args.versus)[0] == followed(args, tok, lambda: forward(
+            ids, params, config, last_only=True)[-1]):
         return f"--versus must be another token than the target: {args.versus!r} is the target"
     corrupted = None if args.patch is None else tok.encode(args.patch) or [tok.eos_id]
     if corrupted is not None and len(corrupted) != len(ids):
@@ -62,8 +63,9 @@ def check(args, ids, params, config, tok):
                 f"the prompt's {len(ids)} (0 to {len(ids) - 1})")
     if args.path not in (None, "logits"):
         n_block, head, _ = args.path
-        if check_heads([(n_block, head)], config):
-            return "--path: " + check_heads([(n_block, head)], config)
+        missing_head = check_heads([(n_block, head)], config)
+        if missing_head:
+            return "--path: " + missing_head
         if n_block == 0:
             return "--path needs a receiver after block 0: the senders are the heads of the blocks before it"
     if args.heads and len(ids) < 2:
@@ -79,11 +81,12 @@ def window_tools(args):
     return [option for option, on in given.items() if on]
 
 
-def target_id(args, ids, params, config, tok):
-    """The token --patch, --path and --attribute follow: --target's, or the model's greedy next token."""
+def followed(args, tok, next_logits):
+    """The token --patch, --path and --attribute follow: --target's, or the model's greedy next token (the argmax of
+    next_logits(), the logits after the prompt, asked for only then)."""
     if args.target is not None:
         return tok.encode(args.target)[0]
-    return int(np.argmax(forward(ids, params, config, last_only=True)[-1]))
+    return int(np.argmax(next_logits()))
 
 
 def positions(args, ids):
@@ -114,7 +117,7 @@ def instruments(args, ids, params, config, tok, progress=lambda steps, what: ste
     if args.copying:
         extra["copying"] = {"k": 5, "scores": copying_scores(ids, seen, params, config)}
     if args.attribute or args.patch is not None:
-        target = tok.encode(args.target)[0] if args.target is not None else int(np.argmax(seen.logits[-1]))
+        target = followed(args, tok, lambda: seen.logits[-1])
         versus = tok.encode(args.versus)[0] if args.versus is not None else None
     if args.attribute:
         logit, parts = attribute(seen, target, params, config, versus)
