@@ -83,19 +83,20 @@ def load(name, folder):
 
 
 def answer(args, model, progress=lambda steps, what: steps, on_text=lambda text: None, on_step=None,
-           on_tools=lambda *shown: None, for_page=False, text_after_steps=False):
+           on_tools=lambda *shown: None, for_page=False, text_after_steps=False, tick=None):
     """One run: the --json object, and what the page shows besides (a Page). on_text gets the continuation as it
     comes, on_step each step's likeliest tokens, on_tools what the tools and experiments found; progress wraps
     the long loops (a patching grid's); for_page: the Page is wanted (--report, the live page);
-    text_after_steps: the continuation is handed on whole, after the last step (--show-top's lines come first)."""
+    text_after_steps: the continuation is handed on whole, after the last step (--show-top's lines come first);
+    tick(): before every block a patching grid computes (the live page's Stop raises there)."""
     with np.errstate(over="raise", invalid="raise"):  # a trained GPT-2 never overflows float32: broken weights do
         try:
-            return chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps)
+            return chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps, tick)
         except FloatingPointError:
             raise overflowed("its activations") from None
 
 
-def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps):
+def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps, tick):
     params, config, tok = model.params, model.config, model.tok
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
     mistake = check(args, ids, params, config, tok)
@@ -104,7 +105,7 @@ def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_afte
     window = ids[-config.n_ctx:]  # what the learning tools and experiments read
     means = mean_outputs(probe(window, params, config), args.ablate) if args.ablate_with == "mean" else None
     params = ablate(params, args.ablate, config, means)  # no heads: the same weights
-    extra, seen = instruments(args, window, params, config, tok, progress, for_page or bool(args.report))
+    extra, seen = instruments(args, window, params, config, tok, progress, for_page or bool(args.report), tick)
     on_tools(args, extra, seen, window, params, config, tok)
     steps = []  # the likeliest tokens at each generated step
     if args.score:

@@ -98,10 +98,10 @@ def needs_probe(args):
     return any((args.lens, args.attention, args.heads, args.copying, args.attribute, args.patch is not None))
 
 
-def instruments(args, ids, params, config, tok, progress=lambda steps, what: steps, for_page=False):
+def instruments(args, ids, params, config, tok, progress=lambda steps, what: steps, for_page=False, tick=None):
     """(what the tools and experiments add to --json, the probe of the prompt or None). ids: the prompt, at
-    most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops;
-    for_page: probe the prompt for the page even if no tool needs it."""
+    most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops, tick()
+    comes before every block a grid computes; for_page: probe the prompt for the page even if no tool needs it."""
     seen = probe(ids, params, config) if for_page or needs_probe(args) else None
     if seen is not None:
         computed(seen.logits, "the prompt's logits")
@@ -127,10 +127,10 @@ def instruments(args, ids, params, config, tok, progress=lambda steps, what: ste
         computed(corrupted.logits, "the corrupted prompt's logits")
         kinds = args.patch_at or ([] if args.path else ["resid"])  # --path alone: no activation-patching grid
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
-                                  progress)
+                                  progress, tick)
         if args.path:
             grid = path_grid(args.path, seen, corrupted, measure(target, versus, params, config), params, config,
-                             lambda steps: progress(steps, "path"))
+                             lambda steps: progress(steps, "path"), tick)
             extra["path"] = {"receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
     return extra, seen
 

@@ -9,4 +9,4 @@ import sys
 def progress_bar(steps, what):
     """steps, iterated with a bar that names what is being computed."""
     from huggingface_hub.utils import tqdm  # here: a run without long work need not import huggingface_hub
-    return tqdm(steps, desc=what, file=sys.stderr, leave=False, disable=None, unit="block")
+    return tqdm(steps, desc=what, file=sys.stderr, leave=False, disable=None, unit="step")

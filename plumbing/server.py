@@ -229,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
                 event({"token": True, "text": text})
         try:
             return self.server.answer(args, self.server.model, progress=progress, on_text=on_text,
-                                      on_step=lambda *step: tick(), for_page=for_page)
+                                      on_step=lambda *step: tick(), for_page=for_page, tick=tick)
         except UsageError as e:
             raise Refused(400, str(e)) from None
         except ModelError as e:  # the model cannot answer this (its weights overflow): the server's fault, not the request's
