@@ -24,10 +24,12 @@ class Parser(argparse.ArgumentParser):
         words = re.fullmatch(r"argument (-\w)/--\w+: ignored explicit argument '(.*)'", message)  # -hello: -h, then "ello"
         unknown = re.fullmatch(r"unrecognized arguments: (-\S*).*", message)
         if words or unknown:
-            option = words[1] + words[2] if words else unknown[1]
-            raise UsageError(f"{option!r} is not an option; a prompt that starts with - goes after --, as in: "
-                             f"{self.prog} -- {option!r}")
+            raise self.not_an_option(words[1] + words[2] if words else unknown[1])
         raise UsageError(message)
+
+    def not_an_option(self, word):
+        return UsageError(f"{word!r} is not an option; a prompt that starts with - goes after --, as in: "
+                          f"{self.prog} -- {word!r}")
 
 
 class Once(argparse.Action):
@@ -74,6 +76,9 @@ def parse_args(parser, argv):
     words = sys.argv[1:] if argv is None else argv
     if "--" in words and len(words) - words.index("--") > 2:
         raise UsageError("after --, everything is the prompt: give one prompt there, and the options before --")
+    for word in words[:words.index("--")] if "--" in words else words:
+        if word.startswith("-h") and word != "-h":  # -hello: Python 3.13's argparse reads -h and shows the help
+            raise parser.not_an_option(word)
     args = parser.parse_args(argv)
     vars(args).pop("_given", None)
     if args.serve:

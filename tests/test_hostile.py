@@ -347,7 +347,7 @@ def test_a_real_number_too_large_and_an_empty_corrupted_prompt():
     assert "the prompt has 21, '' has 1" in one_sentence(run_tiny(PROMPT, "--patch", "", check=False), 2)
 
 
-@pytest.mark.parametrize("prompt", ["-hello", "-x", "--help-me"])
+@pytest.mark.parametrize("prompt", ["-hello", "-help", "-h5", "-x", "--help-me"])
 def test_a_prompt_that_looks_like_an_option_is_told_to_go_after_double_dash(prompt):
     said = one_sentence(run_tiny(prompt, check=False), 2)
     assert said == f"main.py: error: '{prompt}' is not an option; a prompt that starts with - goes after --, as in: main.py -- '{prompt}'"
