@@ -67,7 +67,7 @@ def run(parser, args):
     if args.score and not args.json:
         print_scores(report["ids"], report["logprobs"], report["perplexity"], model.tok, model.config.n_ctx)
     if args.report:
-        write_page(args, page, model, report)
+        write_page(args, page, model, report, progress_bar)
     if args.json:
         ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"  # then \u escapes keep it valid JSON
         print(json.dumps(report, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON

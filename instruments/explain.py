@@ -172,20 +172,21 @@ def print_instruments(args, extra, seen, ids, params, config, tok):
         print_path(extra["path"], extra["patch"], target, versus)
 
 
-def write_page(args, page, model, report):
+def write_page(args, page, model, report, progress=lambda steps, what: steps):
     """--report: the page of one run (page: main.Page; report: its --json object), written to args.report."""
     command = shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:])  # as the user typed it
-    write_report(args.report, page_data(args, page, model, report, command))
+    write_report(args.report, page_data(args, page, model, report, command, progress=progress))
     print(f"wrote {args.report}", file=sys.stderr)
 
 
-def page_data(args, page, model, report, command, watch=(), live=False):
+def page_data(args, page, model, report, command, watch=(), live=False, progress=lambda steps, what: steps):
     """What the page shows of a run. "watched" holds the probability after the prompt of the model's next token,
     of the token the experiments follow, and of watch's ids (the live page compares them with and without
-    the heads it removed)."""
+    the heads it removed). progress wraps the long loop, as instruments' does."""
     config, tok = model.config, model.tok
     maps, note = attention_maps(page.seen.attention, config.n_head)
-    lens_ids, lens_probs = lens_grid(page.seen, page.params, config)
+    lens_ids, lens_probs = lens_grid(page.seen, page.params, config,
+                                     progress=lambda steps: progress(steps, "the logit lens for the page"))
     followed = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
                 for key in ("target", "versus") if part[key] is not None]
     probs = softmax(page.seen.logits[-1])  # [vocab_size]: the next token after the prompt

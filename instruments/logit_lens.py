@@ -24,13 +24,14 @@ def logit_lens(seen: Probe, params: GPT2, config: Config, tok: GPT2Tokenizer):
     return [[layer, int(i), tok.decode([int(i)]), float(probs[layer, i])] for layer, i in enumerate(best)]
 
 
-def lens_grid(seen: Probe, params: GPT2, config: Config, k=5, rows=128):
+def lens_grid(seen: Probe, params: GPT2, config: Config, k=5, rows=128, progress=iter):
     """(ids, probabilities), each [n_layer + 1, n_seq, k]: the k likeliest tokens at every layer and position.
     Every layer's stream is read as one stack of rows, `rows` at a time: no [n_seq, vocab_size] array is made
-    for a long prompt, and wte, the largest matrix, is read once per `rows` rows rather than once per layer."""
+    for a long prompt, and wte, the largest matrix, is read once per `rows` rows rather than once per layer.
+    progress wraps that loop (the live page shows it, and stops there)."""
     x = np.concatenate(seen.states)  # [(n_layer + 1) * n_seq, n_embd]
     ids, probs = [], []
-    for start in range(0, len(x), rows):
+    for start in progress(range(0, len(x), rows)):
         logits = unembed(x[start:start + rows], params, config)  # [rows, vocab_size]
         best = np.argpartition(logits, -k, axis=-1)[:, -k:]  # the k likeliest, in no particular order
         top = np.take_along_axis(logits, best, axis=-1)

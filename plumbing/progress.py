@@ -1,4 +1,5 @@
-"""A progress bar on stderr for long work (the patching grids): the tqdm that huggingface_hub brings along.
+"""A progress bar on stderr for long work (the patching grids, the report's logit lens): the tqdm that
+huggingface_hub brings along.
 
 It is drawn only on a terminal (not when stderr goes to a file or a pipe), and honours
 HF_HUB_DISABLE_PROGRESS_BARS as huggingface_hub's own bars do. The bar is cleared when the work ends.

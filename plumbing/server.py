@@ -201,7 +201,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             try:
                 report, shown = self.answer(args, event, for_page=True)
-                event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch, live=True)})
+                event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
+                                         live=True, progress=self.progress(event))})
             except Stopped:
                 event({"stopped": True})
 
@@ -211,29 +212,33 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, args, event=None, for_page=False):
         """main.answer for these options; event gets each piece of the continuation and each step of a grid."""
-        def tick():
-            if self.server.stop.is_set() or self.client_gone():
-                raise Stopped()
-
-        def progress(steps, what):
-            steps = list(steps)
-            for done, item in enumerate(steps):
-                tick()
-                if event:
-                    event({"progress": {"what": what, "done": done, "total": len(steps)}})
-                yield item
-
         def on_text(text):
-            tick()
+            self.tick()
             if event and text:
                 event({"token": True, "text": text})
         try:
-            return self.server.answer(args, self.server.model, progress=progress, on_text=on_text,
-                                      on_step=lambda *step: tick(), for_page=for_page, tick=tick)
+            return self.server.answer(args, self.server.model, progress=self.progress(event), on_text=on_text,
+                                      on_step=lambda *step: self.tick(), for_page=for_page, tick=self.tick)
         except UsageError as e:
             raise Refused(400, str(e)) from None
         except ModelError as e:  # the model cannot answer this (its weights overflow): the server's fault, not the request's
             raise Refused(500, str(e)) from None
+
+    def tick(self):
+        """Called between steps of the run: it ends there once Stop was asked for or the client went away."""
+        if self.server.stop.is_set() or self.client_gone():
+            raise Stopped()
+
+    def progress(self, event):
+        """progress(steps, what) for long loops: a tick before each step, and an event telling the page."""
+        def progress(steps, what):
+            steps = list(steps)
+            for done, item in enumerate(steps):
+                self.tick()
+                if event:
+                    event({"progress": {"what": what, "done": done, "total": len(steps)}})
+                yield item
+        return progress
 
     @contextlib.contextmanager
     def turn(self):

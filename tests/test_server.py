@@ -196,19 +196,27 @@ def test_a_client_that_goes_away_mid_run_leaves_the_server_free(slow_server):
 
 
 GRID = {"prompt": "hello " * 999, "max_new_tokens": 0, "patch": "world " + "hello " * 998, "patch_at": "resid,heads"}
+LENS = {"prompt": "hello " * 999, "max_new_tokens": 0}  # the page's logit lens at 3 layers x 999 positions
 
 
-@pytest.mark.parametrize("options", [LONG, GRID], ids=["generation", "patching grids"])
-def test_stop_ends_a_long_run_and_the_next_is_served(slow_server, options):
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(e=events(slow_server, options)))
-    thread.start()
-    time.sleep(1.5)
+@pytest.mark.parametrize("options, underway", [(LONG, lambda e: "token" in e),
+                                               (GRID, lambda e: e.get("progress", {}).get("what") == "heads"),
+                                               (LENS, lambda e: "logit lens" in e.get("progress", {}).get("what", ""))],
+                         ids=["generation", "patching grids", "the page's logit lens"])
+def test_stop_ends_a_long_run_and_the_next_is_served(slow_server, options, underway):
+    connection = http.client.HTTPConnection("127.0.0.1", slow_server.port, timeout=60)
+    connection.request("POST", "/api/page", json.dumps({"options": options}), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    seen = [json.loads(response.readline())]
+    while not underway(seen[-1]):  # the stream reaches the work to stop
+        seen.append(json.loads(response.readline()))
     stopped_at = time.monotonic()
     status, _, text = slow_server.request("POST", "/api/stop")
-    thread.join(timeout=30)
     assert status == 200 and json.loads(text) == {"stopped": True}
-    assert time.monotonic() - stopped_at < 1 and result["e"][-1] == {"stopped": True}, "within a forward pass or so"
+    rest = [json.loads(line) for line in response.read().splitlines()]
+    connection.close()
+    assert time.monotonic() - stopped_at < 1 and rest[-1] == {"stopped": True}, "within a forward pass or so"
+    assert not any("page" in e for e in rest)
     assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
 
 
