@@ -30,9 +30,9 @@ REFERENCE = os.path.join(ROOT, "tests", "fixtures", "patching-reference.npz")
 INDUCTION = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
 FOLDERS = {"tiny": TINY, "induction": INDUCTION}
 CORRUPTIONS = [("tiny", "green"), ("induction", "copied"), ("induction", "before")]
-# The target's probability, in [0, 1]: measured 6.9e-7. The logit difference (logits of size up to 20 on the
-# induction model): measured 7.3e-6.
-ATOL = {"probability": 1e-6, "logit difference": 1e-5}
+# The target's probability, in [0, 1]: measured 6.9e-7 with NumPy 2.x, 1.3e-6 with NumPy 1.22. The logit
+# difference (logits of size up to 20 on the induction model): measured 7.3e-6, 7.7e-6 with NumPy 1.22.
+ATOL = {"probability": 2e-6, "logit difference": 1e-5}
 LOGPROB_ATOL = 1e-5  # log-probabilities with heads mean-ablated: measured 4.7e-6
 PATTERN_ATOL = 5e-7  # duplicate-token scores, mean attention weights: measured 7.5e-9
 IDENTITY_ATOL = 1e-6  # two computations of the same run here, in another order (probability): measured 1.5e-7
