@@ -1,11 +1,13 @@
 """Causal multi-head self-attention: [n_seq, n_embd] -> [n_seq, n_embd].
 
-Called by layer.py. (Every function here also takes a stack of sequences, [..., n_seq, n_embd]: the
-experiments run several patched copies of a prompt at once. The leading axes just come along.) Each position builds a query ("what am I looking for?"), a key ("what do I
+Called by layer.py. Each position builds a query ("what am I looking for?"), a key ("what do I
 hold?") and a value ("what do I pass on?"). A position's output is the average of the values of the
 positions whose keys best match its query. The n_head heads do this independently on slices of
 d_head = n_embd / n_head numbers, so each can track a different relation (the previous word, the
 subject of the sentence, ...).
+
+Every function here also takes a stack of sequences, [..., n_seq, n_embd]: the experiments run several
+patched copies of a prompt at once. The leading axes just come along.
 """
 import math
 
