@@ -187,11 +187,11 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     maps, note = attention_maps(page.seen.attention, config.n_head)
     lens_ids, lens_probs = lens_grid(page.seen, page.params, config,
                                      progress=lambda steps: progress(steps, "the logit lens for the page"))
-    followed = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
-                for key in ("target", "versus") if part[key] is not None]
+    experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
+                          for key in ("target", "versus") if part[key] is not None]
     probs = softmax(page.seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
-    referenced = ({next_id, *watch, *followed} | set(lens_ids.ravel().tolist())
+    referenced = ({next_id, *watch, *experiments_follow} | set(lens_ids.ravel().tolist())
                   | {i for step in page.steps for i, _, _ in step})
     generated = report.get("generated_ids", [])
     return {
@@ -202,7 +202,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
         "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
         "left_out": [note] if note else [], "json": rounded(report),
-        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *followed, *watch}},
+        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
     }
 
 
