@@ -8,6 +8,7 @@ the standard streams) is plumbing/process.py. Reading order: this file, generate
 attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
 """
 import plumbing.startup  # noqa: F401 -- first, for its one effect: Ctrl-C while the rest loads ends quietly
+import contextlib
 import itertools
 import json
 import math
@@ -62,12 +63,13 @@ def run(parser, args):
         from plumbing.server import serve
         return serve(model, args.port, parser, answer)
     on_step = (lambda n, chosen, top: print_step(n, chosen, top, model.tok)) if args.show_top else None
-    report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step, on_tools=print_instruments,
-                          text_after_steps=bool(args.show_top))
-    if args.score and not args.json:
-        print_scores(report["ids"], report["logprobs"], report["perplexity"], model.tok, model.config.n_ctx)
-    if args.report:
-        write_page(args, page, model, report, progress_bar)
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():  # --json | jq: the JSON alone
+        report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step,
+                              on_tools=print_instruments, text_after_steps=bool(args.show_top))
+        if args.score:
+            print_scores(report["ids"], report["logprobs"], report["perplexity"], model.tok, model.config.n_ctx)
+        if args.report:
+            write_page(args, page, model, report, progress_bar)
     if args.json:
         ascii_only = (sys.stdout.encoding or "").lower().replace("-", "") != "utf8"  # then \u escapes keep it valid JSON
         print(json.dumps(report, ensure_ascii=ascii_only, allow_nan=False))  # strict JSON

@@ -134,7 +134,7 @@ def add_run_options(parser):
     scoring.add_argument("--stride", action=Once, type=at_least_one, default=None, metavar="S",
                          help="windows S tokens apart, past the context (default n_ctx/2)")
     output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="end with one line of JSON: ids, text, every result")
+    output.add_argument("--json", action="store_true", help="print one line of JSON on stdout (ids, text, every result); the text goes to stderr")
     output.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
@@ -341,25 +341,36 @@ def probability(text):
     return x
 
 
-# The live page's options: the command line's long options, "_" for "-" (what prints only to a terminal, and
-# files, are left out). A value is what the command line takes: text, a number, or true for a flag.
-API_OPTIONS = {"prompt": "text", "max_new_tokens": "number", "temperature": "number", "top_k": "number",
-               "top_p": "number", "seed": "number", "kv_cache": "flag", "ignore_eos": "flag", "sliding_window": "flag",
-               "score": "flag", "stride": "number", "show_top": "number", "lens": "flag", "ablate": "text",
-               "ablate_with": "text", "patch": "text", "patch_at": "text", "patch_positions": "text", "path": "text",
-               "attribute": "flag", "heads": "flag", "copying": "flag", "target": "text", "versus": "text"}
+# The live page's options are the command line's, "_" for "-" (a request {"top_k": 5} is --top-k=5), except
+# what prints only to a terminal or writes files. A value is what the command line takes: text, a number, or
+# true for a flag. Nothing else lists them: a new option of the parser is an option of the page.
+TERMINAL_ONLY = {"help", "prompt_file", "model", "json", "debug", "tokens", "bpe", "trace", "attention", "report",
+                 "serve", "port"}
+NUMBERS = ("count", "at_least_one", "temperature", "probability", "coefficient")  # the parser's types that take a number
 
 
-def as_argv(options):
+def api_options(parser):
+    """{key: "text" | "number" | "flag"} for every option of the page, the prompt first."""
+    options = {"prompt": "text"}
+    for action in parser._actions:  # argparse keeps no other public list of them
+        if action.dest in TERMINAL_ONLY or not action.option_strings:
+            continue
+        kind = "flag" if action.nargs == 0 else "number" if getattr(action.type, "__name__", "") in NUMBERS else "text"
+        options[action.dest] = kind
+    return options
+
+
+def as_argv(options, parser):
     """The command line that a request's options stand for, prompt last; a request that is not options raises
     UsageError, and the command line's own checks do the rest."""
+    api = api_options(parser)
     if not isinstance(options, dict):
         raise UsageError('the options must be a JSON object, such as {"prompt": "The color of the cat", "heads": true}')
     argv = []
     for key, value in options.items():
-        kind, option = API_OPTIONS.get(key), "--" + key.replace("_", "-")
+        kind, option = api.get(key), "--" + key.replace("_", "-")
         if kind is None:
-            raise UsageError(f"{key!r} is not an option of the page; they are {', '.join(API_OPTIONS)}")
+            raise UsageError(f"{key!r} is not an option of the page; they are {', '.join(api)}")
         if kind == "flag" and not isinstance(value, bool):
             raise UsageError(f"{key} is a flag: give true or false, not {json.dumps(value)[:40]}")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):

@@ -159,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
     def parsed(self, options):
         """(the options as the command line's args, the command line), with the page's own bounds on a run's size."""
         try:
-            argv = as_argv(options)
+            argv = as_argv(options, self.server.parser)
             args = parse_args(self.server.parser, argv)
         except UsageError as e:
             raise Refused(400, str(e)) from None

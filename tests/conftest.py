@@ -51,8 +51,8 @@ def run_tiny(*args, model=TINY, check=True, **kwargs):
 
 
 def json_of(result):
-    """The --json object main.py printed last."""
-    return json.loads(result.stdout.splitlines()[-1])
+    """The --json object main.py printed: its standard output is that object alone (the text goes to stderr)."""
+    return json.loads(result.stdout)
 
 
 @pytest.fixture(params=[None, 3], ids=["QUERY_ROWS", "QUERY_ROWS=3"])

@@ -171,7 +171,7 @@ def test_the_cli_json_has_exactly_the_experiments_keys(exp):
     assert set(report["attribution"]) == {"target", "versus", "logit", "parts"}
     assert set(report["heads"]) == {"sequence", "period", "scores"}
     assert report["generated_ids"] == exp["ablated_greedy_ids"][:2].tolist()
-    assert "ablated: heads 0.1, 2.3 write nothing" in out.stdout
+    assert "ablated: heads 0.1, 2.3 write nothing" in out.stderr  # --json: the terminal's text goes to stderr
 
 
 def test_the_cli_experiments_without_ablation_match_the_reference(exp):
@@ -181,7 +181,7 @@ def test_the_cli_experiments_without_ablation_match_the_reference(exp):
     assert_close(np.array(report["patch"]["grid"]), exp["patch_grid"], PROB_ATOL, "CLI patch grid")
     assert_close(np.array([v for _, v in report["attribution"]["parts"]]), exp["attribution_values"], ATTRIBUTION_ATOL,
                  "CLI attribution")
-    assert "add up to" in out.stdout and "induction" in out.stdout and "activation patching" in out.stdout
+    assert "add up to" in out.stderr and "induction" in out.stderr and "activation patching" in out.stderr
 
 
 def test_ablation_reaches_the_kv_cache_path_and_score(exp):

@@ -335,8 +335,8 @@ function render() {
 
 // ---- the live page: the form is the run, the address bar holds it, a click on a head removes it ----
 
-const FIELDS = ["prompt", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "kv_cache", "lens", "heads",
-                "attribute", "copying", "patch", "patch_at", "patch_positions", "path", "target", "versus", "ablate_with"];
+// the form's fields are the API's options: an input with id "o-NAME" is the option NAME
+const FIELDS = Array.from(document.querySelectorAll("#ask [id^='o-']"), (input) => input.id.slice(2));
 let ablated = [];  // "L.H" strings
 let baseline = null;  // {page, options}: the run without removed heads that the comparison starts from
 const DEFAULTS = {temperature: "0", ablate_with: "zero"};  // as the command line's: left out of the options
