@@ -3,7 +3,7 @@
 The top of the call chain, and this file reads as the chain: read the options, load the model, encode
 the prompt, run the learning tools and experiments asked for (instruments/), then continue the prompt
 (generate.py) or score it (lessons/score.py), printing the text as it is produced. `--serve` runs the
-same chain for the live page (plumbing/server.py). What the process does around it (signals, exit codes,
+same chain for the live page (instruments/page/server.py). What the process does around it (signals, exit codes,
 the standard streams) is plumbing/process.py. Reading order: this file, generate.py, model.py, layer.py,
 attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
 """
@@ -20,7 +20,7 @@ import numpy as np
 from config import ModelError
 from generate import generate
 from instruments.ablate import ablate, mean_outputs
-from instruments.explain import check, instruments, print_instruments, write_page
+from instruments.wiring import check, print_instruments, run_instruments, write_page
 from instruments.probe import probe
 from instruments.top_tokens import print_step, recording
 from lessons.kv_cache import cached_step
@@ -31,6 +31,7 @@ from plumbing.arguments import UsageError, command_line, parse_args
 from plumbing.files import OutputError, check_writable, inputs_of
 from plumbing.process import run_as_process, standard_streams, usage_error
 from plumbing.progress import progress_bar
+from plumbing.watch import Watch, stops_with
 from tokenizer import load_tokenizer
 
 
@@ -60,12 +61,14 @@ def run(parser, args):
         check_writable(path, inputs_of(folder, args.prompt_file))
     model = load(args.model, folder)
     if args.serve:
-        from plumbing.server import serve
+        from instruments.page.server import serve
         return serve(model, args.port, parser, answer)
-    on_step = (lambda n, chosen, top: print_step(n, chosen, top, model.tok)) if args.show_top else None
+    held = []  # --show-top: the text waits until the lines of every step are printed
+    watch = Watch(text=held.append if args.show_top else write, tools=print_instruments, progress=progress_bar,
+                  step=(lambda n, chosen, top: print_step(n, chosen, top, model.tok)) if args.show_top else None)
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():  # --json | jq: the JSON alone
-        report, page = answer(args, model, progress=progress_bar, on_text=write, on_step=on_step,
-                              on_tools=print_instruments, text_after_steps=bool(args.show_top))
+        report, page = answer(args, model, watch)
+        write("".join(held))
         if args.score:
             print_scores(report["ids"], report["logprobs"], report["perplexity"], model.tok, model.config.n_ctx)
         if args.report:
@@ -84,21 +87,16 @@ def load(name, folder):
     return Model(name, params, config, tok)
 
 
-def answer(args, model, progress=lambda steps, what: steps, on_text=lambda text: None, on_step=None,
-           on_tools=lambda *shown: None, for_page=False, text_after_steps=False, tick=None):
-    """One run: the --json object, and what the page shows besides (a Page). on_text gets the continuation as it
-    comes, on_step each step's likeliest tokens, on_tools what the tools and experiments found; progress wraps
-    the long loops (a patching grid's); for_page: the Page is wanted (--report, the live page);
-    text_after_steps: the continuation is handed on whole, after the last step (--show-top's lines come first);
-    tick(): before every block a patching grid computes (the live page's Stop raises there)."""
-    with np.errstate(over="raise", invalid="raise"):  # a trained GPT-2 never overflows float32: broken weights do
+def answer(args, model, watch=Watch()):
+    """One run: the --json object, and what the page shows besides (a Page)."""
+    with np.errstate(over="raise", invalid="raise"), stops_with(watch.stop):  # a trained GPT-2 never overflows float32
         try:
-            return chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps, tick)
+            return chain(args, model, watch)
         except FloatingPointError:
             raise overflowed("its activations") from None
 
 
-def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_after_steps, tick):
+def chain(args, model, watch):
     params, config, tok = model.params, model.config, model.tok
     ids = tok.encode(args.prompt) or [tok.eos_id]  # GPT-2 samples unconditionally after <|endoftext|>
     mistake = check(args, ids, params, config, tok)
@@ -107,24 +105,24 @@ def chain(args, model, progress, on_text, on_step, on_tools, for_page, text_afte
     window = ids[-config.n_ctx:]  # what the learning tools and experiments read
     means = mean_outputs(probe(window, params, config), args.ablate) if args.ablate_with == "mean" else None
     params = ablate(params, args.ablate, config, means)  # no heads: the same weights
-    extra, seen = instruments(args, window, params, config, tok, progress, for_page or bool(args.report), tick)
-    on_tools(args, extra, seen, window, params, config, tok)
+    extra, seen = run_instruments(args, window, params, config, tok, watch.progress)
+    watch.tools(args, extra, seen, window, params, config, tok)
     steps = []  # the likeliest tokens at each generated step
     if args.score:
         report = score(args, ids, params, config)
     else:
-        report = generation(args, ids, params, config, tok, on_text, on_step, steps, text_after_steps)
+        report = generation(args, ids, params, config, tok, watch.text, watch.step, steps)
     return {"model": args.model, **report, **extra}, Page(window, seen, params, steps)
 
 
 class Page(NamedTuple):  # what the page shows of a run besides its --json object
     window: list  # the prompt's ids that the tools read (at most n_ctx)
-    seen: object  # their probe (instruments/probe.py)
+    seen: object  # their probe (instruments/probe.py), if a tool needed it; else None, and the page probes them
     params: object  # the weights the run used: with the ablated heads removed
     steps: list  # the likeliest tokens at each generated step
 
 
-def generation(args, ids, params, config, tok, on_text, on_step, steps, text_after_steps=False):
+def generation(args, ids, params, config, tok, on_text, on_step, steps):
     """Continue the prompt: its --json object; steps gets the k likeliest tokens at each step (--show-top's k, or
     the page's 5)."""
     choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
@@ -137,8 +135,6 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps, text_aft
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
                        sliding_window=args.sliding_window, next_logits=step)
-    if text_after_steps:
-        new_ids = list(new_ids)
     new_ids = stream(new_ids, tok, on_text, args.prompt)
     on_text("\n")
     if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:

@@ -36,6 +36,7 @@ from instruments.probe import Probe
 from mlp import mlp
 from model import unembed
 from params import GPT2
+from plumbing.watch import stop_point
 from tensor_ops import layer_norm, linear, softmax
 
 KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
@@ -58,15 +59,13 @@ def with_earlier(kept, new):
     return np.concatenate([np.broadcast_to(kept, new.shape[:-2] + kept.shape[-2:]), new], axis=-2)
 
 
-def run_on(x, n_block, start, base: Probe, params: GPT2, config: Config, tick=None):
+def run_on(x, n_block, start, base: Probe, params: GPT2, config: Config):
     """Blocks n_block, n_block + 1, ... on x [..., n_rows, n_embd]: the residual stream at positions start..
-    of a run that is base's before start. Returns the final stream at the last position, [..., n_embd].
-    tick(), if given, is called before each block (the live page stops a run there)."""
+    of a run that is base's before start. Returns the final stream at the last position, [..., n_embd]."""
     eps = config.layer_norm_epsilon
     mask = causal_mask(x.shape[-2], start + x.shape[-2])  # the rows are the last of the positions
     for b in range(n_block, config.n_layer):
-        if tick:
-            tick()
+        stop_point()  # the live page's Stop ends a grid here, within a block's work
         p = params.h[b]  # layer.block, with the earlier positions' keys and values read from base
         q, k, v = qkv_heads(layer_norm(x, p.ln_1, eps), p.attn, config)  # 3 x [..., n_head, n_rows, d_head]
         k, v = with_earlier(base.k[b][:, :start], k), with_earlier(base.v[b][:, :start], v)
@@ -91,20 +90,20 @@ def put_back(rows, start, ts, clean):
     return copies
 
 
-def position_runs(kind, n_block, ts, clean: Probe, corrupted: Probe, params: GPT2, config: Config, tick=None):
+def position_runs(kind, n_block, ts, clean: Probe, corrupted: Probe, params: GPT2, config: Config):
     """The final streams [len(ts), n_embd] of the runs with one thing put back at each position of ts
     (ascending), one run per position."""
     start = ts[0]  # the first position patched: the rows before it are the corrupted run's
     if kind == "resid":  # n_block is the layer: the stream entering that block
         x = put_back(corrupted.states[n_block][start:], start, ts, clean.states[n_block])
-        return run_on(x, n_block, start, corrupted, params, config, tick)
+        return run_on(x, n_block, start, corrupted, params, config)
     if kind == "attn":
         a = put_back(corrupted.attn[n_block][start:], start, ts, clean.attn[n_block])
         x = after_attention(a, n_block, start, corrupted, params, config)
     else:  # mlp: the stream halfway through the block, plus the MLP's output
         m = put_back(corrupted.mlp[n_block][start:], start, ts, clean.mlp[n_block])
         x = corrupted.states[n_block][start:] + corrupted.attn[n_block][start:] + m
-    return run_on(x, n_block + 1, start, corrupted, params, config, tick)
+    return run_on(x, n_block + 1, start, corrupted, params, config)
 
 
 def chunks(positions, n_seq):
@@ -120,20 +119,20 @@ def chunks(positions, n_seq):
 
 
 def position_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config,
-                  progress=iter, tick=None):
+                  progress=iter):
     """resid, attn or mlp: n_layer rows (n_layer + 1 for resid) of n_seq cells, None at positions not chosen."""
     n_seq, n_rows = len(clean.states[0]), config.n_layer + (kind == "resid")
-    found = {"resid": lambda run: run.states, "attn": lambda run: run.attn, "mlp": lambda run: run.mlp}[kind]
+    activation = {"resid": lambda run: run.states, "attn": lambda run: run.attn, "mlp": lambda run: run.mlp}[kind]
     unchanged = float(metric(corrupted.states[-1][-1]))
     grid = [[unchanged if t in positions else None for t in range(n_seq)] for _ in range(n_rows)]
     work = []  # (block, positions run together): the patches that change something
     for n_block in range(n_rows):
-        new, old = found(clean)[n_block], found(corrupted)[n_block]  # [n_seq, n_embd]
+        new, old = activation(clean)[n_block], activation(corrupted)[n_block]  # [n_seq, n_embd]
         changed = [t for t in positions if not np.array_equal(new[t], old[t])]  # the same vector put back: no run
         work += [(n_block, ts) for ts in chunks(changed, n_seq)]
     cells, finals = [], []
     for n_block, ts in progress(work):  # one step: at most ROWS rows through the remaining blocks
-        finals.append(position_runs(kind, n_block, ts, clean, corrupted, params, config, tick))
+        finals.append(position_runs(kind, n_block, ts, clean, corrupted, params, config))
         cells += [(n_block, t) for t in ts]
     if finals:  # unembedded all at once: wte, the largest matrix, is then read once
         for (n_block, t), value in zip(cells, metric(np.concatenate(finals)).tolist()):
@@ -158,7 +157,7 @@ def new_head_outputs(kind, n_block, positions, clean: Probe, corrupted: Probe):
     return corrupted.attention[n_block] @ v
 
 
-def head_runs(new, n_block, corrupted: Probe, params: GPT2, config: Config, tick=None):
+def head_runs(new, n_block, corrupted: Probe, params: GPT2, config: Config):
     """The final streams [n_head, n_embd] of n_head runs of the corrupted prompt, run h with head h of block
     n_block outputting new[h] [n_seq, d_head] instead of its own."""
     old = corrupted.heads[n_block]  # [n_head, n_seq, d_head]
@@ -170,35 +169,37 @@ def head_runs(new, n_block, corrupted: Probe, params: GPT2, config: Config, tick
     heads[np.arange(n_head), np.arange(n_head)] = new[:, start:]  # copy h: head h's new output
     a = linear(merge_heads(heads), params.h[n_block].attn.c_proj)  # [n_head copies, n_rows, n_embd]
     x = after_attention(a, n_block, start, corrupted, params, config)
-    return run_on(x, n_block + 1, start, corrupted, params, config, tick)
+    return run_on(x, n_block + 1, start, corrupted, params, config)
 
 
-def head_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter,
-              tick=None):
+def head_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter):
     """heads, pattern or values: n_layer rows of n_head cells."""
     finals = [head_runs(new_head_outputs(kind, n_block, positions, clean, corrupted), n_block, corrupted,
-                        params, config, tick) for n_block in progress(range(config.n_layer))]
+                        params, config) for n_block in progress(range(config.n_layer))]
     return metric(np.stack(finals)).tolist()  # [n_layer, n_head], unembedded all at once
 
 
-def grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter,
-         tick=None):
-    """One grid of --patch-at, every cell holding the metric of one run."""
-    found = position_grid if kind in ("resid", "attn", "mlp") else head_grid
-    return found(kind, clean, corrupted, metric, positions, params, config, progress, tick)
+def kind_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter):
+    """The grid of one kind of --patch-at, every cell holding the metric of one run."""
+    make = position_grid if kind in ("resid", "attn", "mlp") else head_grid
+    return make(kind, clean, corrupted, metric, positions, params, config, progress)
+
+
+def json_key(kind):
+    """The key of a kind's grid in --json's "patch": its name, but "grid" for resid's (it came first, alone)."""
+    return "grid" if kind == "resid" else kind
 
 
 def patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, params: GPT2, config: Config,
-             progress=lambda steps, kind: steps, tick=None):
+             progress=lambda steps, kind: steps):
     """The --json object of --patch: the metric of both runs, and one grid per kind asked for (resid's is "grid").
-    progress(steps, kind) wraps each grid's loop (the command line's progress bar); tick() comes before every
-    block computed (the live page's Stop)."""
+    progress(steps, kind) wraps each grid's loop (the command line's progress bar)."""
     metric = measure(target, versus, params, config)
     result = {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
               "clean": float(metric(clean.states[-1][-1])), "corrupted": float(metric(corrupted.states[-1][-1]))}
     for kind in kinds:
-        result["grid" if kind == "resid" else kind] = grid(kind, clean, corrupted, metric, positions, params, config,
-                                                          lambda steps: progress(steps, kind), tick)
+        result[json_key(kind)] = kind_grid(kind, clean, corrupted, metric, positions, params, config,
+                                                          lambda steps: progress(steps, kind))
     return result
 
 
@@ -222,12 +223,12 @@ def print_patch(result, labels, target_text, versus_text=None):
     metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
     print(f"{metric} is {as_metric(result, clean)} in the clean run and {as_metric(result, corrupted)} in the corrupted one")
     span = clean - corrupted or 1.0
-    kinds = [kind for kind in KINDS if result.get("grid" if kind == "resid" else kind) is not None]
+    kinds = [kind for kind in KINDS if result.get(json_key(kind)) is not None]
     if kinds:
         print(f"activation patching: each cell is a run of the corrupted prompt with one thing put back from the clean "
               f"run, shown as the share of the difference it brings back ({SHADES[0]!r} none, {SHADES[-1]!r} all of it)")
     for kind in kinds:
-        cells = result["grid" if kind == "resid" else kind]
+        cells = result[json_key(kind)]
         print(f"\n  {kind}: {PUT_BACK[kind]}")
         if kind in ("resid", "attn", "mlp"):
             print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
@@ -235,9 +236,9 @@ def print_patch(result, labels, target_text, versus_text=None):
         else:
             print_head_grid(cells, lambda v: (v - corrupted) / span)
             name = lambda b, i: f"head {b}.{i}"  # noqa: E731
-        found = sorted(((v - corrupted) / span, v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row)
+        ranked = sorted(((v - corrupted) / span, v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row)
                        if v is not None)
-        best = [cell for cell in found[::-1][:3] if cell[0] >= 0.01]
+        best = [cell for cell in ranked[::-1][:3] if cell[0] >= 0.01]
         print("  the best: " + (", ".join(f"{name(b, i)} {as_metric(result, v)} ({share:.0%})" for share, v, b, i in best)
                                 or "none brings back 1% of the difference or more"))
     print()

@@ -24,10 +24,11 @@ from instruments.patch import after_attention, as_metric, print_head_grid, run_o
 from instruments.probe import Probe
 from mlp import mlp
 from params import GPT2
+from plumbing.watch import stop_point
 from tensor_ops import layer_norm, linear
 
 
-def senders_run(n_block, until, rows, clean: Probe, corrupted: Probe, params: GPT2, config: Config, tick=None):
+def senders_run(n_block, until, rows, clean: Probe, corrupted: Probe, params: GPT2, config: Config):
     """Pass 1 for the n_head senders of block n_block: n_head runs of the clean prompt, run h with head h's
     output from the corrupted run and every other head frozen at its clean output. Returns the stream
     entering block `until` [n_head, n_rows, n_embd] at the positions `rows` (a slice)."""
@@ -37,14 +38,13 @@ def senders_run(n_block, until, rows, clean: Probe, corrupted: Probe, params: GP
     x = clean.states[n_block][rows] + linear(merge_heads(heads), params.h[n_block].attn.c_proj)
     x = x + mlp(layer_norm(x, params.h[n_block].ln_2, eps), params.h[n_block].mlp)
     for b in range(n_block + 1, until):  # every head frozen: the block's attention adds what it added when clean
-        if tick:
-            tick()
+        stop_point()
         x = x + clean.attn[b][rows]
         x = x + mlp(layer_norm(x, params.h[b].ln_2, eps), params.h[b].mlp)
     return x
 
 
-def receiver_run(x, receiver, clean: Probe, params: GPT2, config: Config, tick=None):
+def receiver_run(x, receiver, clean: Probe, params: GPT2, config: Config):
     """Pass 2: runs of the clean prompt in which only the receiver head's queries (keys, values) are those it
     computes from x [n_runs, n_seq, n_embd]. Returns the final streams at the last position [n_runs, n_embd]."""
     n_block, head, which = receiver
@@ -55,21 +55,20 @@ def receiver_run(x, receiver, clean: Probe, params: GPT2, config: Config, tick=N
     heads = np.repeat(clean.heads[n_block][None], len(x), axis=0)  # [n_runs, n_head, n_seq, d_head]
     heads[:, head] = attention_weights(q, k, causal_mask(x.shape[-2])) @ v  # the receiver, as attend computes it
     x = after_attention(linear(merge_heads(heads), p.attn.c_proj), n_block, 0, clean, params, config)
-    return run_on(x, n_block + 1, 0, clean, params, config, tick)
+    return run_on(x, n_block + 1, 0, clean, params, config)
 
 
-def path_grid(receiver, clean: Probe, corrupted: Probe, metric, params: GPT2, config: Config, progress=iter,
-              tick=None):
+def path_grid(receiver, clean: Probe, corrupted: Probe, metric, params: GPT2, config: Config, progress=iter):
     """grid[L][H]: the metric with head L.H as the sender; None for heads in or after the receiver's block.
-    receiver: "logits", or (block, head, "q" | "k" | "v"). tick(): as patch.patching's."""
+    receiver: "logits", or (block, head, "q" | "k" | "v")."""
     until = config.n_layer if receiver == "logits" else receiver[0]
     finals = []
     for n_block in progress(range(until)):
         if receiver == "logits":  # with every other head frozen, no position reads another: the last one suffices
-            finals.append(senders_run(n_block, until, slice(-1, None), clean, corrupted, params, config, tick)[:, -1])
+            finals.append(senders_run(n_block, until, slice(-1, None), clean, corrupted, params, config)[:, -1])
         else:
-            x = senders_run(n_block, until, slice(None), clean, corrupted, params, config, tick)
-            finals.append(receiver_run(x, receiver, clean, params, config, tick))
+            x = senders_run(n_block, until, slice(None), clean, corrupted, params, config)
+            finals.append(receiver_run(x, receiver, clean, params, config))
     cells = metric(np.stack(finals)).tolist() if finals else []  # [until, n_head], unembedded all at once
     return cells + [[None] * config.n_head for _ in range(until, config.n_layer)]
 

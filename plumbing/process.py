@@ -10,6 +10,9 @@ import signal
 import sys
 
 
+class ServeError(Exception):
+    """The live page's server cannot start (its port is taken): one sentence, exit 1."""
+
 
 def standard_streams():
     """The standard streams, checked before anything else. A closed stdout (`>&-`) is one sentence: nothing
@@ -48,7 +51,6 @@ def run_as_process(body, parser, debug=False):
     from config import ModelError
     from plumbing.arguments import UsageError
     from plumbing.files import OutputError
-    from plumbing.server import ServeError
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, Ctrl-C is KeyboardInterrupt, below
     for signum in (signal.SIGTERM, signal.SIGHUP):  # kill, a closed terminal: stop as Ctrl-C does, cleaning up
         signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))

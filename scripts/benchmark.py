@@ -242,7 +242,7 @@ SERVER_TARGET = 2.0  # seconds, at most, for the live page's run of the founding
 def time_grids(params, config, runs):
     """{what: (median seconds, forward-pass equivalents)} of each experiment's grid on the founding prompt."""
     from instruments.copying import copying_scores
-    from instruments.patch import KINDS, grid, measure
+    from instruments.patch import KINDS, kind_grid, measure
     from instruments.path_patch import path_grid
     from instruments.probe import probe
     from tokenizer import load_tokenizer
@@ -252,14 +252,15 @@ def time_grids(params, config, runs):
     clean, corrupted = probe(ids, params, config), probe(corrupted_ids, params, config)
     metric = measure(target, None, params, config)
     receiver = (config.n_layer - 3, 0, "q")  # a head late in the network: many senders
-    work = {f"--patch-at {kind}": (lambda kind=kind: grid(kind, clean, corrupted, metric, list(range(len(ids))),
-                                                         params, config)) for kind in KINDS}
+    work = {f"--patch-at {kind}": (lambda kind=kind: kind_grid(kind, clean, corrupted, metric, list(range(len(ids))),
+                                                              params, config)) for kind in KINDS}
     work["--path logits"] = lambda: path_grid("logits", clean, corrupted, metric, params, config)
     work[f"--path {receiver[0]}.{receiver[1]}.q"] = lambda: path_grid(receiver, clean, corrupted, metric, params, config)
     work["--copying"] = lambda: copying_scores(ids, clean, params, config)
-    work["--patch-at heads (logit difference)"] = lambda: grid("heads", clean, corrupted,
-                                                               measure(target, tok.encode(" green")[0], params, config),
-                                                               list(range(len(ids))), params, config)
+    work["--patch-at heads (logit difference)"] = lambda: kind_grid("heads", clean, corrupted,
+                                                                    measure(target, tok.encode(" green")[0], params,
+                                                                            config),
+                                                                    list(range(len(ids))), params, config)
     one_pass = median_time(lambda: forward(ids, params, config), 9)
     results = {"n_seq": len(ids), "forward_s": one_pass,
                "forward_last_only_s": median_time(lambda: forward(ids, params, config, last_only=True), 9)}

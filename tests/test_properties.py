@@ -30,12 +30,12 @@ NASTY = st.lists(st.sampled_from(list("<>!-/'\"&\\ \n\t") + ["<!--", "<script", 
 def base_page():
     """The page data of one real run of the tiny model, with its experiments."""
     import main
-    from instruments.explain import page_data
+    from instruments.page.data import page_data
     from plumbing.arguments import command_line, parse_args
     model = main.load(TINY, TINY)
     args = parse_args(command_line(), ["The animal is yellow. It's a cat.", "-n", "2", "--heads", "--attribute",
                                        "--report", "unused.html"])
-    report, page = main.answer(args, model, for_page=True)
+    report, page = main.answer(args, model)
     return page_data(args, page, model, report, "main.py ...")
 
 
@@ -55,7 +55,7 @@ def shown(browser, path, fragment=""):
 @example(prompt="<!--", command="<script", token="</script>", generated="-->")
 def test_any_text_on_the_page_parses_back_and_never_becomes_markup(base_page, browser, tmp_path, prompt, command,
                                                                   token, generated):
-    from instruments.report import page
+    from instruments.page.report import page
     data = json.loads(json.dumps(base_page))
     data.update(prompt=prompt, command=command)
     data["tokens"][1][2] = token
@@ -72,7 +72,7 @@ def test_any_text_on_the_page_parses_back_and_never_becomes_markup(base_page, br
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fragment=st.text(alphabet=st.sampled_from(list("blockhead=&cel,0123456789-avgx.%e")), max_size=40))
 def test_any_link_fragment_leaves_the_page_drawn(base_page, browser, tmp_path, fragment):
-    from instruments.report import page
+    from instruments.page.report import page
     path = tmp_path / f"page-{next(PAGES)}.html"
     path.write_text(page(base_page), encoding="utf-8")
     _, errors = shown(browser, path, fragment)

@@ -1,8 +1,8 @@
 """--report FILE.html: one page to explore a run in a browser, offline.
 
-This module only formats: explain.py gathers the numbers (the probe's attention, the logit lens at
+This module only formats: data.py gathers the numbers (the probe's attention, the logit lens at
 every layer and position, the experiments) and hands them over as one dict, which is embedded in the
-page as JSON. The page is instruments/page/ (page.html, page.css, page.js), put together into one file;
+page as JSON. The page is page.html, page.css and page.js beside this file, put together into one file;
 it draws the data with plain JavaScript and makes no network request of any kind, so it works from
 file:// and can be mailed around. The live page of --serve is the same page, its data asked of the server. Floats are rounded to what the eye can see
 (attention weights and probabilities to 3 decimals), so the file stays small.
@@ -60,7 +60,7 @@ def rounded(value, digits=4):
     return value
 
 
-PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")  # page.html, page.css, page.js
+PAGE = os.path.dirname(os.path.abspath(__file__))  # page.html, page.css, page.js, beside this file
 
 
 def script_json(data):

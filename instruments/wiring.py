@@ -1,9 +1,9 @@
-"""The instruments on the command line: main.py's options -> what each tool computes, prints and adds to --json.
+"""The instruments wired to main.py's options: what each option asks a tool to compute, print and add to --json.
 
 One function per job, in the order main.py calls them:
   check              the first option that this model and prompt make impossible, as a sentence (a usage
                      error, exit 2, before anything is printed)
-  instruments        what the tools and experiments compute, as --json holds it; nothing is printed, and the
+  run_instruments    what the tools and experiments compute, as --json holds it; nothing is printed, and the
                      prompt is probed once for all of them
   print_instruments  what the terminal shows of them, in the order a reader would ask: how is the prompt
                      cut, what shapes flow, what does each layer predict, where does attention look, then
@@ -21,16 +21,16 @@ from instruments.attention_map import summary, write_svg
 from instruments.attribute import attribute, print_attribution
 from instruments.copying import copying_scores, print_copying
 from instruments.head_roles import head_scores, print_heads
-from instruments.logit_lens import lens_grid, logit_lens, print_lens
+from instruments.logit_lens import logit_lens, print_lens
+from instruments.page.data import page_data
+from instruments.page.report import write_report
 from instruments.patch import measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
-from instruments.report import attention_maps, rounded, write_report
 from instruments.shape_trace import print_trace, trace
-from instruments.token_view import describe, print_bpe, print_tokens, token_bytes, token_text
+from instruments.token_view import describe, print_bpe, print_tokens, token_text
 from load import computed
 from model import forward
-from tensor_ops import softmax
 
 
 def check(args, ids, params, config, tok):
@@ -98,11 +98,10 @@ def needs_probe(args):
     return any((args.lens, args.attention, args.heads, args.copying, args.attribute, args.patch is not None))
 
 
-def instruments(args, ids, params, config, tok, progress=lambda steps, what: steps, for_page=False, tick=None):
-    """(what the tools and experiments add to --json, the probe of the prompt or None). ids: the prompt, at
-    most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops, tick()
-    comes before every block a grid computes; for_page: probe the prompt for the page even if no tool needs it."""
-    seen = probe(ids, params, config) if for_page or needs_probe(args) else None
+def run_instruments(args, ids, params, config, tok, progress=lambda steps, what: steps):
+    """(what the tools and experiments add to --json, the probe of the prompt or None if none needs it). ids: the
+    prompt, at most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops."""
+    seen = probe(ids, params, config) if needs_probe(args) else None
     if seen is not None:
         computed(seen.logits, "the prompt's logits")
     extra = {}
@@ -127,16 +126,16 @@ def instruments(args, ids, params, config, tok, progress=lambda steps, what: ste
         computed(corrupted.logits, "the corrupted prompt's logits")
         kinds = args.patch_at or ([] if args.path else ["resid"])  # --path alone: no activation-patching grid
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
-                                  progress, tick)
+                                  progress)
         if args.path:
             grid = path_grid(args.path, seen, corrupted, measure(target, versus, params, config), params, config,
-                             lambda steps: progress(steps, "path"), tick)
+                             lambda steps: progress(steps, "path"))
             extra["path"] = {"receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
     return extra, seen
 
 
 def print_instruments(args, extra, seen, ids, params, config, tok):
-    """What the terminal shows of the tools and experiments asked for (extra and seen: instruments())."""
+    """What the terminal shows of the tools and experiments asked for (extra and seen: run_instruments())."""
     labels = [row.text for row in describe(ids, tok)]
     if args.tokens:
         print_tokens(ids, tok)
@@ -160,10 +159,10 @@ def print_instruments(args, extra, seen, ids, params, config, tok):
         print_heads(extra["heads"]["scores"], extra["heads"]["period"])
     if args.copying:
         print_copying(extra["copying"]["scores"])
-    found = extra.get("attribution") or extra.get("patch")
-    if found:
-        target = token_text(tok, found["target"])
-        versus = None if found["versus"] is None else token_text(tok, found["versus"])
+    experiment = extra.get("attribution") or extra.get("patch")  # both follow the same token
+    if experiment:
+        target = token_text(tok, experiment["target"])
+        versus = None if experiment["versus"] is None else token_text(tok, experiment["versus"])
     if args.attribute:
         print_attribution(extra["attribution"]["logit"], extra["attribution"]["parts"], target, versus)
     if args.patch is not None:
@@ -177,35 +176,3 @@ def write_page(args, page, model, report, progress=lambda steps, what: steps):
     command = shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:])  # as the user typed it
     write_report(args.report, page_data(args, page, model, report, command, progress=progress))
     print(f"wrote {args.report}", file=sys.stderr)
-
-
-def page_data(args, page, model, report, command, watch=(), live=False, progress=lambda steps, what: steps):
-    """What the page shows of a run. "watched" holds the probability after the prompt of the model's next token,
-    of the token the experiments follow, and of watch's ids (the live page compares them with and without
-    the heads it removed). progress wraps the long loop, as instruments' does."""
-    config, tok = model.config, model.tok
-    maps, note = attention_maps(page.seen.attention, config.n_head)
-    lens_ids, lens_probs = lens_grid(page.seen, page.params, config,
-                                     progress=lambda steps: progress(steps, "the logit lens for the page"))
-    experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
-                          for key in ("target", "versus") if part[key] is not None]
-    probs = softmax(page.seen.logits[-1])  # [vocab_size]: the next token after the prompt
-    next_id = int(np.argmax(probs))
-    referenced = ({next_id, *watch, *experiments_follow} | set(lens_ids.ravel().tolist())
-                  | {i for step in page.steps for i, _, _ in step})
-    generated = report.get("generated_ids", [])
-    return {
-        "live": live, "model": args.model, "prompt": args.prompt, "command": command,
-        "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
-        "tokens": token_rows(page.window, tok), "generated": token_rows(generated, tok) if generated else [],
-        "top": rounded(page.steps, 3), "attention": maps,
-        "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
-        "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
-        "left_out": [note] if note else [], "json": rounded(report),
-        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
-    }
-
-
-def token_rows(ids, tok):
-    """[id, vocab.json entry, text shown, bytes in hex] per token."""
-    return [[row.id, row.entry, row.text, token_bytes(tok, row.id).hex(" ")] for row in describe(ids, tok)]

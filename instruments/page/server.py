@@ -4,7 +4,8 @@ The model is loaded once; every request is a run of main.py's own chain (main.an
 turned into the command line they stand for (arguments.as_argv) and checked by the command line's own
 checks, so a mistake gets the sentence the terminal would print. The routes:
 
-  GET  /            the page (instruments/page/), with no run in it; its address holds the run to do
+  GET  /            the page (page.html, .css and .js beside this file), with no run in it; its address holds
+                    the run to do
   POST /api/run     the options -> exactly the object `main.py --json` prints for them
   POST /api/page    {"options": ..., "watch": [ids]} -> the page's events, one JSON object per line: each
                     new piece of the continuation, the progress of a long grid, then the page's data
@@ -36,17 +37,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from config import ModelError
-from instruments.explain import page_data
-from instruments.report import page
+from instruments.page.data import page_data
+from instruments.page.report import page
 from plumbing.arguments import UsageError, as_argv, parse_args
+from plumbing.process import ServeError
+from plumbing.watch import Watch
 
 LARGEST_BODY = 1 << 20  # bytes
 WAITING = 4  # requests that may wait for their turn
 MOST_SHOWN = 100  # show_top at most
-
-
-class ServeError(Exception):
-    """The server cannot start (its port is taken): main.py prints it as one sentence."""
 
 
 class Stopped(Exception):
@@ -200,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(json.dumps(item, allow_nan=False).encode("utf-8") + b"\n")
                 self.wfile.flush()
             try:
-                report, shown = self.answer(args, event, for_page=True)
+                report, shown = self.answer(args, event)
                 event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
                                          live=True, progress=self.progress(event))})
             except Stopped:
@@ -210,15 +209,15 @@ class Handler(BaseHTTPRequestHandler):
         self.server.stop.set()
         self.send_json(200, {"stopped": self.server.turn.locked()})
 
-    def answer(self, args, event=None, for_page=False):
+    def answer(self, args, event=None):
         """main.answer for these options; event gets each piece of the continuation and each step of a grid."""
         def on_text(text):
             self.tick()
             if event and text:
                 event({"token": True, "text": text})
+        watch = Watch(text=on_text, step=lambda *step: self.tick(), progress=self.progress(event), stop=self.tick)
         try:
-            return self.server.answer(args, self.server.model, progress=self.progress(event), on_text=on_text,
-                                      on_step=lambda *step: self.tick(), for_page=for_page, tick=self.tick)
+            return self.server.answer(args, self.server.model, watch)
         except UsageError as e:
             raise Refused(400, str(e)) from None
         except ModelError as e:  # the model cannot answer this (its weights overflow): the server's fault, not the request's

@@ -1,0 +1,45 @@
+"""What the page shows of a run: the --json object, and the numbers only a page can show (each block's
+attention, the logit lens at every position, the likeliest tokens of each step, the tokens' bytes).
+
+--report embeds it in the page (report.py); the live server sends it after each run (server.py).
+"""
+import numpy as np
+
+from instruments.logit_lens import lens_grid
+from instruments.page.report import attention_maps, rounded
+from instruments.probe import probe
+from instruments.token_view import describe, token_bytes, token_text
+from tensor_ops import softmax
+
+
+def page_data(args, page, model, report, command, watch=(), live=False, progress=lambda steps, what: steps):
+    """What the page shows of a run. "watched" holds the probability after the prompt of the model's next token,
+    of the token the experiments follow, and of watch's ids (the live page compares them with and without
+    the heads it removed). progress wraps the long loop, as instruments' does."""
+    config, tok = model.config, model.tok
+    seen = page.seen if page.seen is not None else probe(page.window, page.params, config)  # no tool probed them
+    maps, note = attention_maps(seen.attention, config.n_head)
+    lens_ids, lens_probs = lens_grid(seen, page.params, config,
+                                     progress=lambda steps: progress(steps, "the logit lens for the page"))
+    experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
+                          for key in ("target", "versus") if part[key] is not None]
+    probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
+    next_id = int(np.argmax(probs))
+    referenced = ({next_id, *watch, *experiments_follow} | set(lens_ids.ravel().tolist())
+                  | {i for step in page.steps for i, _, _ in step})
+    generated = report.get("generated_ids", [])
+    return {
+        "live": live, "model": args.model, "prompt": args.prompt, "command": command,
+        "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
+        "tokens": token_rows(page.window, tok), "generated": token_rows(generated, tok) if generated else [],
+        "top": rounded(page.steps, 3), "attention": maps,
+        "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
+        "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
+        "left_out": [note] if note else [], "json": rounded(report),
+        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
+    }
+
+
+def token_rows(ids, tok):
+    """[id, vocab.json entry, text shown, bytes in hex] per token."""
+    return [[row.id, row.entry, row.text, token_bytes(tok, row.id).hex(" ")] for row in describe(ids, tok)]
