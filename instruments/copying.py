@@ -12,6 +12,8 @@ The score of a head is the share of the prompt's positions whose own token is am
 logits, x_j being the residual stream after block 0 (where each position mostly still holds its own
 token). The biases are left out: they are the same whatever the head reads.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from attention import split_heads
@@ -25,8 +27,14 @@ K = 5
 ROWS = 256  # logits made at a time, [ROWS, vocab_size]
 
 
+class CopyingRow(NamedTuple):  # in --json, [block, head, score]
+    block: int
+    head: int
+    score: float  # between 0 and 1
+
+
 def copying_scores(ids, seen: Probe, params: GPT2, config: Config, k=K):
-    """[[block, head, score]] for every head, in block order: the share of positions t whose token ids[t] is
+    """[CopyingRow] for every head, in block order: the share of positions t whose token ids[t] is
     among the k highest logits of what the head would write from t."""
     n_head, n_embd, n_seq = config.n_head, config.n_embd, len(ids)
     d_head = n_embd // n_head
@@ -39,7 +47,7 @@ def copying_scores(ids, seen: Probe, params: GPT2, config: Config, k=K):
         written, own = written.reshape(-1, n_embd), np.tile(ids, n_head)  # head by head: a row and its token
         hits = np.concatenate([copies(written[start:start + ROWS], own[start:start + ROWS], params, config, k)
                                for start in range(0, len(own), ROWS)])
-        scores += [[n_block, head, float(h.mean())] for head, h in enumerate(hits.reshape(n_head, n_seq))]
+        scores += [CopyingRow(n_block, head, float(h.mean())) for head, h in enumerate(hits.reshape(n_head, n_seq))]
     return scores
 
 
@@ -53,6 +61,6 @@ def copies(x, ids, params: GPT2, config: Config, k):
 def print_copying(scores, k=K, shown=10):
     print(f"copying scores: the share of prompt positions whose own token is among the {k} likeliest of what "
           f"the head writes from it (its values through c_proj, read by unembed); the {shown} highest")
-    best = sorted(scores, key=lambda s: -s[2])[:shown]
-    print("  " + "  ".join(f"{b}.{h} {s:.2f}" for b, h, s in best))
+    best = sorted(scores, key=lambda row: -row.score)[:shown]
+    print("  " + "  ".join(f"{row.block}.{row.head} {row.score:.2f}" for row in best))
     print()

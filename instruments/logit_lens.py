@@ -6,6 +6,8 @@ prompt position this shows the prediction forming with depth: early layers often
 word, later ones the word that fits the context. The last row, layer n_layer, is by construction
 the model's own prediction.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from config import Config
@@ -16,12 +18,18 @@ from tensor_ops import softmax
 from tokenizer import GPT2Tokenizer
 
 
+class LensRow(NamedTuple):  # in --json, [layer, id, text, probability]
+    layer: int  # 0: the embeddings' output; i: after block i - 1
+    id: int  # the top token at the last position, read from that layer
+    text: str
+    probability: float
+
+
 def logit_lens(seen: Probe, params: GPT2, config: Config, tok: GPT2Tokenizer):
-    """[layer, id, token text, probability] of the top token at the last position, for every layer
-    (0: the embeddings' output; i: after block i - 1)."""
+    """[LensRow] of the top token at the last position, for every layer."""
     probs = softmax(unembed(np.stack([x[-1] for x in seen.states]), params, config))  # [n_layer + 1, vocab_size]
     best = np.argmax(probs, axis=-1)
-    return [[layer, int(i), tok.decode([int(i)]), float(probs[layer, i])] for layer, i in enumerate(best)]
+    return [LensRow(layer, int(i), tok.decode([int(i)]), float(probs[layer, i])) for layer, i in enumerate(best)]
 
 
 def lens_grid(seen: Probe, params: GPT2, config: Config, k=5, rows=128, progress=iter):
@@ -56,6 +64,7 @@ def layer_name(layer):
 
 def print_lens(rows):
     print("logit lens, last prompt position: the top token read from the residual stream at each layer")
-    for layer, token_id, text, prob in rows:
-        print(f"  layer {layer:>2} {layer_name(layer):<16} {text!r:<16} {prob:7.2%}  {'#' * round(prob * 40)}")
+    for row in rows:
+        print(f"  layer {row.layer:>2} {layer_name(row.layer):<16} {row.text!r:<16} {row.probability:7.2%}  "
+              f"{'#' * round(row.probability * 40)}")
     print()

@@ -39,7 +39,8 @@ from params import GPT2
 from plumbing.watch import stop_point
 from tensor_ops import layer_norm, linear, softmax
 
-KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
+KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")  # the only list of them: --patch-at is checked with it
+BY_POSITION = ("resid", "attn", "mlp")  # grids of (layer or block) x position; the others are block x head
 ROWS = 256  # rows (copies x positions) run together, at most: larger stacks are no faster, only bigger
 
 
@@ -181,7 +182,7 @@ def head_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: G
 
 def kind_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: GPT2, config: Config, progress=iter):
     """The grid of one kind of --patch-at, every cell holding the metric of one run."""
-    make = position_grid if kind in ("resid", "attn", "mlp") else head_grid
+    make = position_grid if kind in BY_POSITION else head_grid
     return make(kind, clean, corrupted, metric, positions, params, config, progress)
 
 
@@ -230,7 +231,7 @@ def print_patch(result, labels, target_text, versus_text=None):
     for kind in kinds:
         cells = result[json_key(kind)]
         print(f"\n  {kind}: {PUT_BACK[kind]}")
-        if kind in ("resid", "attn", "mlp"):
+        if kind in BY_POSITION:
             print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
             name = lambda b, i: f"{'layer' if kind == 'resid' else 'block'} {b} at {labels[i]} (#{i})"  # noqa: E731
         else:

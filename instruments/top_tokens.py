@@ -4,6 +4,8 @@ The model's probabilities are softmax(logits) (temperature 1); with sampling, th
 not be the likeliest. It works by wrapping the rule that chooses (sampling.py), which sees every
 step's logits, so generate.py needs no change.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from tensor_ops import softmax
@@ -17,12 +19,18 @@ def likeliest(logits, k):
     return [(int(i), float(probs[i])) for i in best]
 
 
+class TopToken(NamedTuple):  # in --json's "top", [id, text, probability]
+    id: int
+    text: str
+    probability: float  # the model's own, softmax(logits)
+
+
 def recording(choose, k, tok: GPT2Tokenizer, steps, on_step=None):
-    """choose, also appending to `steps` each step's top k as [id, text, probability], and handing
-    on_step(step number, the id chosen, [(id, probability)]) each step as it comes."""
+    """choose, also appending to `steps` each step's top k as [TopToken], and handing on_step(step number,
+    the id chosen, [(id, probability)]) each step as it comes."""
     def choose_and_record(logits):
         top, chosen = likeliest(logits, k), choose(logits)
-        steps.append([[i, tok.decode([i]), p] for i, p in top])
+        steps.append([TopToken(i, tok.decode([i]), p) for i, p in top])
         if on_step:
             on_step(len(steps), chosen, top)
         return chosen

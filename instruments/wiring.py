@@ -24,7 +24,7 @@ from instruments.head_roles import head_scores, print_heads
 from instruments.logit_lens import logit_lens, print_lens
 from instruments.page.data import page_data
 from instruments.page.report import write_report
-from instruments.patch import measure, patching, print_patch
+from instruments.patch import KINDS, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.shape_trace import print_trace, trace
@@ -61,6 +61,9 @@ def check(args, ids, params, config, tok):
     if args.patch_positions is not None and not positions(args, ids):
         return (f"--patch-positions {args.patch_positions.start}:{args.patch_positions.stop} holds no position of "
                 f"the prompt's {len(ids)} (0 to {len(ids) - 1})")
+    unknown = [kind for kind in args.patch_at or [] if kind not in KINDS]
+    if unknown:
+        return f"--patch-at {unknown[0]!r} cannot be patched: choose among {', '.join(KINDS)}"
     if args.path not in (None, "logits"):
         n_block, head, _ = args.path
         missing_head = check_heads([(n_block, head)], config)
@@ -124,7 +127,7 @@ def run_instruments(args, ids, params, config, tok, progress=lambda steps, what:
     if args.patch is not None:
         corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config)
         computed(corrupted.logits, "the corrupted prompt's logits")
-        kinds = args.patch_at or ([] if args.path else ["resid"])  # --path alone: no activation-patching grid
+        kinds = [kind for kind in KINDS if kind in (args.patch_at or ([] if args.path else ["resid"]))]  # --path alone: none
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
                                   progress)
         if args.path:

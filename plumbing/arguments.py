@@ -1,18 +1,20 @@
-"""The command line of main.py: its options, and a clear error for every value it cannot use.
+"""The command line of main.py: its options, declared once, and parse_args, which checks them.
 
 A mistake found here is a UsageError: main.py prints "usage: ..." and its one sentence, and exits with
-status 2, as argparse does; the live page's server answers it with 400 and the same sentence. The
-server's requests are options too: as_argv turns one into the command line it stands for, so that both
-go through the same checks.
+status 2, as argparse does; the live page's server answers it with 400 and the same sentence. Beside this
+file: option_types.py (what each value must look like), contradictions.py (options that cannot go together),
+prompt_file.py (--prompt-file), page_options.py (the page's requests, which are these options too).
 """
 import argparse
-import json
-import math
 import os
 import re
 import sys
 
 from config import DEFAULT_MODEL
+from plumbing.contradictions import contradiction
+from plumbing.option_types import (at_least_one, count, head_list, patch_kinds, port, position_range, probability,
+                                   receiver, temperature)
+from plumbing.prompt_file import read_prompt
 
 
 class UsageError(Exception):
@@ -150,9 +152,6 @@ def add_learning_tools(group):
                        help="one page of it all to explore in a browser, offline")
 
 
-PATCH_KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
-
-
 def add_experiments(group):
     group.add_argument("--heads", action="store_true",
                        help="score each head: previous-token, first-token, induction, duplicate")
@@ -175,214 +174,3 @@ def add_experiments(group):
                        help="the token followed (one token; default: the model's next)")
     group.add_argument("--versus", action=Once, metavar="TEXT",
                        help="measure logit(target) - logit(TEXT) instead of P(target)")
-
-
-def contradiction(args):
-    """The first option that cannot work as given, or would be silently ignored, as a sentence; None if none."""
-    if args.temperature == 0 and (args.top_k or args.top_p or args.seed is not None):
-        return "--top-k, --top-p and --seed shape sampling: give a --temperature above 0 too"
-    if args.stride is not None and not args.score:
-        return "--stride sets the windows of --score: give --score too"
-    generation_only = {"-n": args.max_new_tokens is not None, "--show-top": args.show_top is not None,
-                       "--kv-cache": args.kv_cache, "--sliding-window": args.sliding_window, "--ignore-eos": args.ignore_eos,
-                       "--temperature": args.temperature > 0}
-    if args.score and any(generation_only.values()):
-        return "--score reads the prompt and generates nothing: leave out " + ", ".join(
-            option for option, given in generation_only.items() if given)
-    del generation_only["-n"]
-    if args.max_new_tokens == 0 and any(generation_only.values()):
-        return "-n 0 generates nothing: leave out " + ", ".join(option for option, given in generation_only.items() if given)
-    if args.target is not None and not (args.attribute or args.patch is not None):
-        return "--target names the token --attribute and --patch follow: give one of them too"
-    if args.versus is not None and not (args.attribute or args.patch is not None):
-        return "--versus sets what --attribute and --patch measure: give one of them too"
-    for option, given in (("--patch-at", args.patch_at), ("--patch-positions", args.patch_positions),
-                          ("--path", args.path)):
-        if given is not None and args.patch is None:
-            return f"{option} shapes --patch: give --patch CORRUPTED too"
-    if args.ablate_with is not None and not args.ablate:
-        return "--ablate-with says how --ablate removes heads: give --ablate too"
-    for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report)):
-        if value == "":
-            return f"{option} needs a value, not an empty string"
-    texts = {"the prompt": args.prompt, "the text of --patch": args.patch, "the text of --target": args.target,
-             "the text of --versus": args.versus, "the name of --model": args.model,
-             "the file name of --attention": args.attention, "the file name of --report": args.report}
-    for what, value in texts.items():
-        try:
-            (value or "").encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
-            return f"{what} is not valid UTF-8 text"
-    return None
-
-
-LONGEST_PROMPT = 1 << 20  # bytes read from --prompt-file: a book's chapter is a tenth of it
-
-
-def read_prompt(parser, path):
-    """The text of --prompt-file, at most LONGEST_PROMPT bytes (tokenizing costs about 130 bytes of memory per
-    byte of text: an endless /dev/zero, or a 50 MB file, would take gigabytes before any check)."""
-    try:
-        path.encode("utf-8")
-        if path == "-" and sys.stdin is None:
-            parser.error("--prompt-file - reads standard input, which is closed")
-        with open(sys.stdin.fileno() if path == "-" else path, "rb", closefd=path != "-") as f:
-            data = f.read(LONGEST_PROMPT + 1)
-    except UnicodeEncodeError:
-        parser.error("the file name of --prompt-file is not valid UTF-8 text")
-    except OSError as e:
-        parser.error(f"cannot read the prompt from {path}: {e.strerror}")
-    if len(data) > LONGEST_PROMPT:
-        parser.error(f"the prompt in {path} is longer than {LONGEST_PROMPT // (1 << 20)} MiB; give a part of it")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        parser.error(f"the prompt in {path} is not UTF-8 text")
-
-
-def head_list(text):
-    """argparse type for --ablate: "5.1,5.5" -> [(5, 1), (5, 5)], 0-based. The model checks the range."""
-    heads = []
-    for item in text.split(","):
-        if not re.fullmatch(r"[0-9]+\.[0-9]+", item.strip()):
-            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not a head: write L.H (head H of block L, "
-                                             "0-based), several separated by commas, e.g. 5.1,5.5")
-        n_block, head = item.split(".")
-        heads.append((int(n_block), int(head)))
-    return sorted(set(heads))
-
-
-def patch_kinds(text):
-    """argparse type for --patch-at: "heads,pattern" -> ["heads", "pattern"], in the order the grids are shown."""
-    kinds = {item.strip() for item in text.split(",")}
-    unknown = sorted(kinds - set(PATCH_KINDS))
-    if unknown:
-        raise argparse.ArgumentTypeError(f"{unknown[0]!r} cannot be patched: choose among {', '.join(PATCH_KINDS)}")
-    return [kind for kind in PATCH_KINDS if kind in kinds]
-
-
-def position_range(text):
-    """argparse type for --patch-positions: "A:B" (either may be left out or negative, as in Python) -> a slice;
-    a single position T is T:T+1. The prompt's length checks it."""
-    match = re.fullmatch(r"\s*(-?[0-9]+)?\s*(:\s*(-?[0-9]+)?)?\s*", text)
-    if not match or not (match[1] or match[2]):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a range of positions: write A:B (0-based, B not included)")
-    start = int(match[1]) if match[1] else None
-    if match[2] is None:  # one position
-        return slice(start, start + 1 or None)
-    return slice(start, int(match[3]) if match[3] else None)
-
-
-def receiver(text):
-    """argparse type for --path: "logits", or "L.H.q" (.k, .v) -> (L, H, "q"). The model checks the range."""
-    if text.strip() == "logits":
-        return "logits"
-    match = re.fullmatch(r"\s*([0-9]+)\.([0-9]+)\.([qkv])\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a receiver: write logits, or L.H.q, L.H.k or L.H.v "
-                                         "(the queries, keys or values of head H of block L)")
-    return int(match[1]), int(match[2]), match[3]
-
-
-def port(text):
-    """argparse type for --port: 0 (any free port) to 65535."""
-    n = whole_number(text, 0)
-    if n > 65535:
-        raise argparse.ArgumentTypeError(f"{n} is not a port: give 0 to 65535 (0: any free one)")
-    return n
-
-
-def whole_number(text, least):
-    if re.fullmatch(r"\s*[+-]?[0-9]{19,}\s*", text):  # and int() refuses past 4300 digits, with its own words
-        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}... is too large: give a whole number below 10**18")
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < least:
-        raise argparse.ArgumentTypeError(f"{n} is too small: give a whole number, {least} or more")
-    return n
-
-
-def count(text):
-    """argparse type for -n and --seed: a whole number, 0 or more."""
-    return whole_number(text, 0)
-
-
-def at_least_one(text):
-    """argparse type for --top-k, --show-top and --stride: a whole number, 1 or more."""
-    return whole_number(text, 1)
-
-
-def real(text):
-    """argparse helper: a finite number."""
-    try:
-        x = float(text)
-    except ValueError:
-        x = math.nan
-    if math.isinf(x) and re.fullmatch(r"\s*[+-]?[0-9.]+(e[+-]?[0-9]+)?\s*", text, re.I):
-        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}{'...' if len(text.strip()) > 12 else ''} is too large a number")
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number")
-    return x
-
-
-def temperature(text):
-    x = real(text)
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
-    return x
-
-
-def probability(text):
-    x = real(text)
-    if not 0 < x <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
-    return x
-
-
-# The live page's options are the command line's, "_" for "-" (a request {"top_k": 5} is --top-k=5), except
-# what prints only to a terminal or writes files. A value is what the command line takes: text, a number, or
-# true for a flag. Nothing else lists them: a new option of the parser is an option of the page.
-TERMINAL_ONLY = {"help", "prompt_file", "model", "json", "debug", "tokens", "bpe", "trace", "attention", "report",
-                 "serve", "port"}
-NUMBERS = ("count", "at_least_one", "temperature", "probability", "coefficient")  # the parser's types that take a number
-
-
-def api_options(parser):
-    """{key: "text" | "number" | "flag"} for every option of the page, the prompt first."""
-    options = {"prompt": "text"}
-    for action in parser._actions:  # argparse keeps no other public list of them
-        if action.dest in TERMINAL_ONLY or not action.option_strings:
-            continue
-        kind = "flag" if action.nargs == 0 else "number" if getattr(action.type, "__name__", "") in NUMBERS else "text"
-        options[action.dest] = kind
-    return options
-
-
-def as_argv(options, parser):
-    """The command line that a request's options stand for, prompt last; a request that is not options raises
-    UsageError, and the command line's own checks do the rest."""
-    api = api_options(parser)
-    if not isinstance(options, dict):
-        raise UsageError('the options must be a JSON object, such as {"prompt": "The color of the cat", "heads": true}')
-    argv = []
-    for key, value in options.items():
-        kind, option = api.get(key), "--" + key.replace("_", "-")
-        if kind is None:
-            raise UsageError(f"{key!r} is not an option of the page; they are {', '.join(api)}")
-        if kind == "flag" and not isinstance(value, bool):
-            raise UsageError(f"{key} is a flag: give true or false, not {json.dumps(value)[:40]}")
-        if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
-            raise UsageError(f"{key} takes a number, not {json.dumps(value)[:40]}")
-        if kind == "text" and not isinstance(value, str):
-            raise UsageError(f"{key} takes text, as the command line does, not {json.dumps(value)[:40]}")
-        if key == "prompt":
-            continue
-        if kind == "flag":
-            argv += [option] if value else []
-        else:
-            argv.append(f"{option}={value}")  # with "=": a value may start with "-"
-    if "prompt" not in options:
-        raise UsageError('give a prompt ("" starts from <|endoftext|>)')
-    return argv + ["--", options["prompt"]]

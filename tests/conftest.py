@@ -3,10 +3,12 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -48,6 +50,27 @@ def run_tiny(*args, model=TINY, check=True, **kwargs):
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+@pytest.fixture(scope="session")
+def slow_model(tmp_path_factory):
+    """A GPT-2 with 1024 positions (random weights, tiny otherwise): hundreds of tokens or a long grid take seconds,
+    long enough to watch a stream or to interrupt a run."""
+    from checkpoints import random_checkpoint, write
+    return write(tmp_path_factory.mktemp("slow"), *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
+
+
+def read_at_least(stream, n, timeout=60):
+    """What a child process has written to stream (a pipe), once it is n bytes or more. Fails, never hangs, when
+    the process closes it first or timeout seconds pass."""
+    shown, deadline = b"", time.monotonic() + timeout
+    while len(shown) < n:
+        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no {n} bytes within {timeout} s, only {shown!r}"
+        piece = os.read(stream.fileno(), 1000)
+        assert piece, f"the stream ended after {shown!r}, before {n} bytes"
+        shown += piece
+    return shown
 
 
 def json_of(result):

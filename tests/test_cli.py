@@ -7,8 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from checkpoints import random_checkpoint, write
-from conftest import ROOT, TINY, json_of, run_main
+from conftest import ROOT, TINY, json_of, read_at_least, run_main
 from generate import generate
 from lessons.score import token_logprobs
 
@@ -23,14 +22,11 @@ def test_json_reports_the_greedy_ids_and_the_text(tiny, tok):
     assert out["text"] == "hello 👋 world" + tok.decode(out["generated_ids"])
 
 
-def test_the_continuation_arrives_while_it_is_produced(tmp_path):
+def test_the_continuation_arrives_while_it_is_produced(slow_model):
     """On a model slow enough to watch: the first words are on the screen long before the run ends."""
-    folder = write(tmp_path, *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "Once upon a time", "--model", folder,
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "Once upon a time", "--model", slow_model,
                                 "-n", "600"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    shown = b""
-    while len(shown) < len("Once upon a time") + 10:
-        shown += os.read(process.stdout.fileno(), 100)
+    read_at_least(process.stdout, len("Once upon a time") + 10)
     assert process.poll() is None, "the text came only at the end"
     process.kill()
     process.wait()

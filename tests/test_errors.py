@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from checkpoints import booby_trapped_pickle, random_checkpoint, tiny_config, tiny_tensors, write
-from conftest import ROOT, TINY, json_of, run_main
+from conftest import ROOT, TINY, json_of, read_at_least, run_main
 from generate import generate
 
 MAIN = os.path.join(ROOT, "main.py")
@@ -105,19 +105,10 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.returncode == 1 and "Traceback" in result.stderr and "ModelError" in result.stderr
 
 
-@pytest.fixture(scope="module")
-def slow_model(tmp_path_factory):
-    """A GPT-2 with 1024 positions: generating hundreds of tokens takes seconds."""
-    tensors, config = random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024)
-    return write(tmp_path_factory.mktemp("slow"), tensors, config)
-
-
 def test_ctrl_c_during_generation_exits_130_and_keeps_the_text(slow_model):
     process = subprocess.Popen([sys.executable, MAIN, "Once upon a time", "--model", slow_model, "-n", "1000"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    shown = b""
-    while len(shown) < len("Once upon a time") + 20:
-        shown += os.read(process.stdout.fileno(), 1000)
+    shown = read_at_least(process.stdout, len("Once upon a time") + 20)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from checkpoints import random_checkpoint, tiny_config, tiny_tensors, write
+from checkpoints import tiny_config, tiny_tensors, write
 from conftest import ROOT, TINY, json_of, run_main, run_tiny
 from fake_hub import FakeHub, client_env
 from generate import generate
@@ -306,9 +306,8 @@ def test_with_stderr_closed_no_error_lands_in_stdout():
 
 # 7. Tools that crashed on ordinary input
 
-def test_trace_on_a_prompt_longer_than_one_slice_of_queries(tmp_path):
-    folder = write(tmp_path, *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
-    result = run_main("hello " * 199, "--model", folder, "-n", "0", "--trace")
+def test_trace_on_a_prompt_longer_than_one_slice_of_queries(slow_model):
+    result = run_main("hello " * 199, "--model", slow_model, "-n", "0", "--trace")
     assert result.returncode == 0 and "[2, 200, 200]" in result.stdout, result.stderr
 
 

@@ -153,8 +153,8 @@ def test_copying_and_duplicate_token_scores_are_transformers(ref, models, name):
     case = Case(ref, models, name)
     scores = copying_scores(case.ids, case.clean, case.params, case.config)
     n_layer, n_head = case.config.n_layer, case.config.n_head
-    assert [s[:2] for s in scores] == [[b, h] for b in range(n_layer) for h in range(n_head)]
-    assert np.array_equal(np.array([s[2] for s in scores]).reshape(n_layer, n_head), case.r["copying"])
+    assert [(s.block, s.head) for s in scores] == [(b, h) for b in range(n_layer) for h in range(n_head)]
+    assert np.array_equal(np.array([s.score for s in scores]).reshape(n_layer, n_head), case.r["copying"])
     sequence, _, roles = head_scores(case.clean, case.params, case.config, case.tok.eos_id)
     assert sequence == case.r["duplicate_sequence"].tolist()
     duplicate = np.array([s.duplicate for s in roles]).reshape(n_layer, n_head)
@@ -328,14 +328,13 @@ def test_patch_positions_limits_the_grid_in_the_cli():
     assert all([t for t, v in enumerate(row) if v is not None] == [len(row) - 1] for row in last["patch"]["grid"])
 
 
-def test_ctrl_c_during_a_long_grid_stops_at_once_and_quietly(tmp_path):
+def test_ctrl_c_during_a_long_grid_stops_at_once_and_quietly(slow_model):
     """A 1000-token grid on a small model takes about 8 s; Ctrl-C after 2 s ends it within a block's work."""
     import signal
     import subprocess
     import sys
     import time
-    from checkpoints import random_checkpoint, write
-    folder = write(tmp_path, *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024))
+    folder = slow_model
     prompt = "hello " * 999
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), prompt, "--model", folder, "-n", "0",
                                 "--patch", prompt.replace("hello", "world", 1)], stdout=subprocess.PIPE,

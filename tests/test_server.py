@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from checkpoints import random_checkpoint, write
 from conftest import ROOT, TINY, Served, json_of, run_main
 
 INDUCTION = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
@@ -24,10 +23,9 @@ CORRUPTED = PROMPT.replace("yellow", "green")
 
 
 @pytest.fixture(scope="module")
-def slow_server(tmp_path_factory):
-    """A GPT-2 with 1024 positions: a long generation or grid takes seconds, long enough to interrupt."""
-    tensors, config = random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024)
-    served = Served(write(tmp_path_factory.mktemp("slow"), tensors, config))
+def slow_server(slow_model):
+    """conftest's slow model, served: a long generation or grid takes seconds, long enough to interrupt."""
+    served = Served(slow_model)
     yield served
     served.stop()
 
@@ -248,9 +246,8 @@ def test_a_port_in_use_is_one_sentence_and_exit_1():
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_or_kill_during_a_run_stops_the_server_within_seconds(tmp_path, signum, code):
-    tensors, config = random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=1024)
-    served = Served(write(tmp_path, tensors, config))
+def test_ctrl_c_or_kill_during_a_run_stops_the_server_within_seconds(slow_model, signum, code):
+    served = Served(slow_model)
     def ask():
         with contextlib.suppress(OSError, http.client.HTTPException):  # the server goes away mid-run
             served.request("POST", "/api/run", LONG, timeout=60)

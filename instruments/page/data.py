@@ -5,8 +5,10 @@ attention, the logit lens at every position, the likeliest tokens of each step, 
 """
 import numpy as np
 
+from instruments.head_roles import ROLES, HeadScores
 from instruments.logit_lens import lens_grid
 from instruments.page.report import attention_maps, rounded
+from instruments.patch import BY_POSITION, KINDS, PUT_BACK, json_key
 from instruments.probe import probe
 from instruments.token_view import describe, token_bytes, token_text
 from tensor_ops import softmax
@@ -26,7 +28,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
     referenced = ({next_id, *watch, *experiments_follow} | set(lens_ids.ravel().tolist())
-                  | {i for step in page.steps for i, _, _ in step})
+                  | {top.id for step in page.steps for top in step})
     generated = report.get("generated_ids", [])
     return {
         "live": live, "model": args.model, "prompt": args.prompt, "command": command,
@@ -36,6 +38,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
         "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
         "left_out": [note] if note else [], "json": rounded(report),
+        "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
+        "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
         "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
     }
 

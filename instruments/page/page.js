@@ -49,7 +49,7 @@ function tokens() {
   D.top.forEach((step, i) => {
     const tr = table.appendChild(el("tr"));
     tr.appendChild(el("th", {class: "row"}, `step ${i + 1}`));
-    for (const [id, , p] of step) {
+    for (const [id, /* text */, p] of step) {  // TopToken: id, text, probability
       const td = tr.appendChild(el("td", {style: `background:${shade(p)};color:${ink(p)}`}, `${D.texts[id]} ${p.toFixed(3)}`));
       if (D.generated[i] && id === D.generated[i][0]) td.style.fontWeight = "bold";
     }
@@ -241,15 +241,6 @@ function positionTable(id, cells, rowName, share, format) {
   return table;
 }
 
-const PATCHED = {
-  grid: ["resid", "the residual stream entering block i (row i; the last row is after the last block)"],
-  attn: ["attn", "what block L's attention adds to the stream (after c_proj), at that position"],
-  mlp: ["mlp", "what block L's MLP adds to the stream, at that position"],
-  heads: ["heads", "the head's output (its pattern times its values), at the positions patched"],
-  pattern: ["pattern", "the head's attention pattern only: its values stay the corrupted run's"],
-  values: ["values", "the head's values only: its pattern stays the corrupted run's"],
-};
-
 function experiments() {
   const box = $("experiments");
   box.textContent = "";
@@ -259,16 +250,19 @@ function experiments() {
       J.ablate.map(([b, h]) => `${b}.${h}`).join(", ") + ". Compare with a run without them.");
   if (J.heads) {
     const box = section("Head roles", `Four scores per head, each between 0 and 1: previous-token (position t looks at t-1), first-token (t looks at position 0), induction (on ${J.heads.period} random tokens repeated, t looks at the token after t's earlier occurrence) and duplicate-token (t looks at that earlier occurrence itself). A dark cell is a head that does that one thing.`);
-    ["previous-token", "first-token", "induction", "duplicate-token"].forEach((role, k) => {
-      box.appendChild(el("p", {}, role));
-      const table = headTable(`heads-${role}`, (b, h) => { const s = J.heads.scores[b * D.config.n_head + h][2 + k]; return [s.toFixed(2), s, `${role} ${s.toFixed(3)}`]; });
+    for (const [column, role, meaning] of D.roles) {  // HeadScores' column of each role, from the Python side
+      box.appendChild(el("p", {}, `${role}: ${meaning}`));
+      const table = headTable(`heads-${role}`, (b, h) => { const s = J.heads.scores[b * D.config.n_head + h][column]; return [s.toFixed(2), s, `${role} ${s.toFixed(3)}`]; });
       table.setAttribute("data-role", role);
       box.appendChild(table);
-    });
+    }
   }
   if (J.copying) {
     const box = section("Copying scores", `For each head: the share of the prompt's positions whose own token is among the ${J.copying.k} likeliest of what the head would write if it attended to that position alone (its values through c_proj, read by the unembedding). A dark cell is a head that copies what it attends to, as the IOI paper's name movers do.`);
-    box.appendChild(headTable("copying", (b, h) => { const s = J.copying.scores[b * D.config.n_head + h][2]; return [s.toFixed(2), s, `copying ${s.toFixed(3)}`]; }));
+    box.appendChild(headTable("copying", (b, h) => {
+      const [/* block */, /* head */, score] = J.copying.scores[b * D.config.n_head + h];  // CopyingRow
+      return [score.toFixed(2), score, `copying ${score.toFixed(3)}`];
+    }));
   }
   if (J.attribution) {
     const A2 = J.attribution;
@@ -299,12 +293,12 @@ const formatter = (P) => (v) => (P.metric === "probability" ? v.toFixed(3) : (v 
 function patching(P, text) {
   const span = (P.clean - P.corrupted) || 1, format = formatter(P), share = (v) => (v - P.corrupted) / span;
   section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Hover for the number.`);
-  for (const [key, [kind, what]] of Object.entries(PATCHED)) {
+  for (const [key, kind, what, byPosition] of D.patch_kinds) {  // patch.py's KINDS: --json's key, the kind, what it puts back
     if (!P[key]) continue;
     const box = $("experiments");
     box.appendChild(el("h3", {}, kind));
     box.appendChild(el("p", {class: "how"}, "Put back: " + what + "."));
-    if (["grid", "attn", "mlp"].includes(key)) {
+    if (byPosition) {
       box.appendChild(positionTable(`patch-${kind}`, P[key], (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format));
     } else {
       box.appendChild(headTable(`patch-${kind}`, (b, h) => [format(P[key][b][h]), share(P[key][b][h]), `${metricName(P, text)} = ${format(P[key][b][h])}`]));

@@ -39,7 +39,8 @@ from urllib.parse import urlsplit
 from config import ModelError
 from instruments.page.data import page_data
 from instruments.page.report import page
-from plumbing.arguments import UsageError, as_argv, parse_args
+from plumbing.arguments import UsageError, parse_args
+from plumbing.page_options import as_argv
 from plumbing.process import ServeError
 from plumbing.watch import Watch
 

@@ -1,0 +1,43 @@
+"""Options that cannot work together, or one of which would be silently ignored: each is a sentence (exit 2).
+
+What needs the model or the prompt's tokens to judge is instruments/wiring.check's.
+"""
+
+
+def contradiction(args):
+    """The first option that cannot work as given, or would be silently ignored, as a sentence; None if none."""
+    if args.temperature == 0 and (args.top_k or args.top_p or args.seed is not None):
+        return "--top-k, --top-p and --seed shape sampling: give a --temperature above 0 too"
+    if args.stride is not None and not args.score:
+        return "--stride sets the windows of --score: give --score too"
+    generation_only = {"-n": args.max_new_tokens is not None, "--show-top": args.show_top is not None,
+                       "--kv-cache": args.kv_cache, "--sliding-window": args.sliding_window, "--ignore-eos": args.ignore_eos,
+                       "--temperature": args.temperature > 0}
+    if args.score and any(generation_only.values()):
+        return "--score reads the prompt and generates nothing: leave out " + ", ".join(
+            option for option, given in generation_only.items() if given)
+    del generation_only["-n"]
+    if args.max_new_tokens == 0 and any(generation_only.values()):
+        return "-n 0 generates nothing: leave out " + ", ".join(option for option, given in generation_only.items() if given)
+    if args.target is not None and not (args.attribute or args.patch is not None):
+        return "--target names the token --attribute and --patch follow: give one of them too"
+    if args.versus is not None and not (args.attribute or args.patch is not None):
+        return "--versus sets what --attribute and --patch measure: give one of them too"
+    for option, given in (("--patch-at", args.patch_at), ("--patch-positions", args.patch_positions),
+                          ("--path", args.path)):
+        if given is not None and args.patch is None:
+            return f"{option} shapes --patch: give --patch CORRUPTED too"
+    if args.ablate_with is not None and not args.ablate:
+        return "--ablate-with says how --ablate removes heads: give --ablate too"
+    for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report)):
+        if value == "":
+            return f"{option} needs a value, not an empty string"
+    texts = {"the prompt": args.prompt, "the text of --patch": args.patch, "the text of --target": args.target,
+             "the text of --versus": args.versus, "the name of --model": args.model,
+             "the file name of --attention": args.attention, "the file name of --report": args.report}
+    for what, value in texts.items():
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
+            return f"{what} is not valid UTF-8 text"
+    return None

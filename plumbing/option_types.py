@@ -1,0 +1,102 @@
+"""What each option's value must look like: argparse types, each raising ArgumentTypeError with the sentence the
+user sees. What the model must allow (a head it has, a position of the prompt) is checked once it is loaded.
+"""
+import argparse
+import math
+import re
+
+def head_list(text):
+    """argparse type for --ablate: "5.1,5.5" -> [(5, 1), (5, 5)], 0-based. The model checks the range."""
+    heads = []
+    for item in text.split(","):
+        if not re.fullmatch(r"[0-9]+\.[0-9]+", item.strip()):
+            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not a head: write L.H (head H of block L, "
+                                             "0-based), several separated by commas, e.g. 5.1,5.5")
+        n_block, head = item.split(".")
+        heads.append((int(n_block), int(head)))
+    return sorted(set(heads))
+
+
+def patch_kinds(text):
+    """argparse type for --patch-at: "heads, pattern" -> ["heads", "pattern"]. instruments/patch.py's KINDS checks them."""
+    return list(dict.fromkeys(item.strip() for item in text.split(",")))
+
+
+def position_range(text):
+    """argparse type for --patch-positions: "A:B" (either may be left out or negative, as in Python) -> a slice;
+    a single position T is T:T+1. The prompt's length checks it."""
+    match = re.fullmatch(r"\s*(-?[0-9]+)?\s*(:\s*(-?[0-9]+)?)?\s*", text)
+    if not match or not (match[1] or match[2]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range of positions: write A:B (0-based, B not included)")
+    start = int(match[1]) if match[1] else None
+    if match[2] is None:  # one position
+        return slice(start, start + 1 or None)
+    return slice(start, int(match[3]) if match[3] else None)
+
+
+def receiver(text):
+    """argparse type for --path: "logits", or "L.H.q" (.k, .v) -> (L, H, "q"). The model checks the range."""
+    if text.strip() == "logits":
+        return "logits"
+    match = re.fullmatch(r"\s*([0-9]+)\.([0-9]+)\.([qkv])\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a receiver: write logits, or L.H.q, L.H.k or L.H.v "
+                                         "(the queries, keys or values of head H of block L)")
+    return int(match[1]), int(match[2]), match[3]
+
+
+def port(text):
+    """argparse type for --port: 0 (any free port) to 65535."""
+    n = whole_number(text, 0)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"{n} is not a port: give 0 to 65535 (0: any free one)")
+    return n
+
+
+def whole_number(text, least):
+    if re.fullmatch(r"\s*[+-]?[0-9]{19,}\s*", text):  # and int() refuses past 4300 digits, with its own words
+        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}... is too large: give a whole number below 10**18")
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < least:
+        raise argparse.ArgumentTypeError(f"{n} is too small: give a whole number, {least} or more")
+    return n
+
+
+def count(text):
+    """argparse type for -n and --seed: a whole number, 0 or more."""
+    return whole_number(text, 0)
+
+
+def at_least_one(text):
+    """argparse type for --top-k, --show-top and --stride: a whole number, 1 or more."""
+    return whole_number(text, 1)
+
+
+def real(text):
+    """argparse helper: a finite number."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if math.isinf(x) and re.fullmatch(r"\s*[+-]?[0-9.]+(e[+-]?[0-9]+)?\s*", text, re.I):
+        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}{'...' if len(text.strip()) > 12 else ''} is too large a number")
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number")
+    return x
+
+
+def temperature(text):
+    x = real(text)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
+    return x
+
+
+def probability(text):
+    x = real(text)
+    if not 0 < x <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
+    return x
