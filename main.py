@@ -20,13 +20,15 @@ import numpy as np
 from config import ModelError
 from generate import generate
 from instruments.ablate import ablate, mean_outputs
-from instruments.wiring import check, print_instruments, run_instruments, write_page
+from instruments import steer as steered
+from instruments.wiring import check, print_instruments, run_instruments, steering_of, write_page
 from instruments.probe import probe
 from instruments.top_tokens import print_step, recording
 from lessons.kv_cache import cached_step
 from lessons.sampling import sampler, within
 from lessons.score import perplexity, print_scores, token_logprobs
 from load import load_model, model_folder, overflowed
+from model import residual_stream
 from plumbing.arguments import UsageError, command_line, parse_args
 from plumbing.files import OutputError, check_writable, inputs_of
 from plumbing.process import run_as_process, standard_streams, usage_error
@@ -103,16 +105,17 @@ def chain(args, model, watch):
     if mistake:
         raise UsageError(mistake)
     window = ids[-config.n_ctx:]  # what the learning tools and experiments read
-    means = mean_outputs(probe(window, params, config), args.ablate) if args.ablate_with == "mean" else None
+    steer = steering_of(args, params, config, tok)  # --steer: from the plain weights; None without it
+    means = mean_outputs(probe(window, params, config, steer), args.ablate) if args.ablate_with == "mean" else None
     params = ablate(params, args.ablate, config, means)  # no heads: the same weights
-    extra, seen = run_instruments(args, window, params, config, tok, watch.progress)
-    watch.tools(args, extra, seen, window, params, config, tok)
+    extra, seen = run_instruments(args, window, params, config, tok, steer, watch.progress)
+    watch.tools(args, extra, seen, window, params, config, tok, steer)
     steps = []  # the likeliest tokens at each generated step
     if args.score:
-        report = score(args, ids, params, config)
+        report = score(args, ids, params, config, steer)
     else:
-        report = generation(args, ids, params, config, tok, watch.text, watch.step, steps)
-    return {"model": args.model, **report, **extra}, Page(window, seen, params, steps)
+        report = generation(args, ids, params, config, tok, steer, watch.text, watch.step, steps)
+    return {"model": args.model, **report, **extra}, Page(window, seen, params, steps, steer)
 
 
 class Page(NamedTuple):  # what the page shows of a run besides its --json object
@@ -120,9 +123,10 @@ class Page(NamedTuple):  # what the page shows of a run besides its --json objec
     seen: object  # their probe (instruments/probe.py), if a tool needed it; else None, and the page probes them
     params: object  # the weights the run used: with the ablated heads removed
     steps: list  # the likeliest tokens at each generated step
+    steer: object = None  # --steer's Steer (instruments/steer.py), or None
 
 
-def generation(args, ids, params, config, tok, on_text, on_step, steps):
+def generation(args, ids, params, config, tok, steer, on_text, on_step, steps):
     """Continue the prompt: its --json object; steps gets the k likeliest tokens at each step (--show-top's k, or
     the page's 5)."""
     choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
@@ -131,7 +135,7 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps):
     if tok.size < config.vocab_size:
         print(f"note: the model scores {config.vocab_size} tokens and its tokenizer has text for {tok.size}: the other "
               f"{config.vocab_size - tok.size} are never chosen", file=sys.stderr)
-    step = cached_step(params, config, len(ids) + args.max_new_tokens) if args.kv_cache else None
+    step = next_step(args, params, config, len(ids) + args.max_new_tokens, steer)
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
                        sliding_window=args.sliding_window, next_logits=step)
@@ -142,6 +146,14 @@ def generation(args, ids, params, config, tok, on_text, on_step, steps):
               file=sys.stderr)
     report = {"prompt_ids": ids, "generated_ids": new_ids, "text": args.prompt + tok.decode(new_ids)}
     return dict(report, top=steps) if args.show_top or args.report else report  # --report: as before the page existed
+
+
+def next_step(args, params, config, n_tokens, steer):
+    """generate()'s next_logits: None for its own naive step, or the KV cache's; --steer's own steps."""
+    if steer is not None:
+        return steered.cached_step(params, config, n_tokens, steer) if args.kv_cache else steered.naive_step(
+            params, config, steer)
+    return cached_step(params, config, n_tokens) if args.kv_cache else None
 
 
 def stream(new_ids, tok, on_text, prompt):
@@ -168,8 +180,9 @@ def write(text):
     sys.stdout.flush()
 
 
-def score(args, ids, params, config):
-    logprobs = token_logprobs(ids, params, config, args.stride)
+def score(args, ids, params, config, steer):
+    network = residual_stream if steer is None else lambda window, *model: steered.steered_stream(window, *model, steer)
+    logprobs = token_logprobs(ids, params, config, args.stride, network)
     try:
         if not all(lp is None or math.isfinite(lp) for lp in logprobs):
             raise OverflowError

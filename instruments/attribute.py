@@ -27,7 +27,10 @@ def parts(seen: Probe, params: GPT2, config: Config):
     """[(label, vector [n_embd])]: the terms that add up to the final residual stream at the last position."""
     d_head = config.n_embd // config.n_head
     terms = [("embed", seen.states[0][-1])]  # wte + wpe of the last token
+    last = len(seen.states[0]) - 1
     for n_block, p in enumerate(params.h):
+        if seen.steer and n_block == seen.steer.at and last < len(seen.steer.add):  # --steer reached the last position
+            terms.append(("steer", seen.steer.add[last]))
         rows = p.attn.c_proj.weight.reshape(config.n_head, d_head, config.n_embd)  # head h's rows of c_proj
         for head in range(config.n_head):
             terms.append((f"{n_block}.{head}", seen.heads[n_block][head, -1] @ rows[head]))

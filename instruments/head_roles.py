@@ -48,7 +48,7 @@ class HeadScores(NamedTuple):  # --json writes it as a list: [block, head, previ
 def head_scores(on_prompt: Probe, params: GPT2, config: Config, eos_id):
     """(sequence, R, [HeadScores for every head]): on_prompt is the probe of the prompt (two tokens or more)."""
     sequence, period = repeated_tokens(config, eos_id)
-    on_repeat = probe(sequence, params, config).attention
+    on_repeat = probe(sequence, params, config, on_prompt.steer).attention  # the same model: steered too
     t = np.arange(1, len(on_prompt.states[0]))  # the prompt's positions with an earlier one
     second = np.arange(period + 1, len(sequence))  # the second copy: t - R is t's earlier occurrence
     scores = []

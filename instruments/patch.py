@@ -33,6 +33,7 @@ import numpy as np
 from attention import attend, causal_mask, merge_heads, qkv_heads
 from config import Config
 from instruments.probe import Probe
+from instruments.steer import onto
 from mlp import mlp
 from model import unembed
 from params import GPT2
@@ -61,8 +62,9 @@ def with_earlier(kept, new):
 
 
 def run_on(x, n_block, start, base: Probe, params: GPT2, config: Config):
-    """Blocks n_block, n_block + 1, ... on x [..., n_rows, n_embd]: the residual stream at positions start..
-    of a run that is base's before start. Returns the final stream at the last position, [..., n_embd]."""
+    """Blocks n_block, n_block + 1, ... on x [..., n_rows, n_embd]: the residual stream entering block n_block at
+    positions start.. of a run that is base's before start. Returns the final stream at the last position,
+    [..., n_embd]. A steered run (base.steer) is steered as it enters each later block."""
     eps = config.layer_norm_epsilon
     mask = causal_mask(x.shape[-2], start + x.shape[-2])  # the rows are the last of the positions
     for b in range(n_block, config.n_layer):
@@ -74,13 +76,16 @@ def run_on(x, n_block, start, base: Probe, params: GPT2, config: Config):
             x, q, mask = x[..., -1:, :], q[..., -1:, :], mask[-1:]
         x = x + linear(merge_heads(attend(q, k, v, mask)), p.attn.c_proj)
         x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
+        x = onto(x, base.steer, b + 1, start)
     return x[..., -1, :]
 
 
 def after_attention(a, n_block, start, base: Probe, params: GPT2, config: Config):
-    """The stream after block n_block [..., n_rows, n_embd] when its attention adds a (positions start..)."""
+    """The stream entering block n_block + 1 [..., n_rows, n_embd] when block n_block's attention adds a (positions
+    start..) in base's run."""
     x = base.states[n_block][start:] + a
-    return x + mlp(layer_norm(x, params.h[n_block].ln_2, config.layer_norm_epsilon), params.h[n_block].mlp)
+    x = x + mlp(layer_norm(x, params.h[n_block].ln_2, config.layer_norm_epsilon), params.h[n_block].mlp)
+    return onto(x, base.steer, n_block + 1, start)
 
 
 def put_back(rows, start, ts, clean):
@@ -103,7 +108,8 @@ def position_runs(kind, n_block, ts, clean: Probe, corrupted: Probe, params: GPT
         x = after_attention(a, n_block, start, corrupted, params, config)
     else:  # mlp: the stream halfway through the block, plus the MLP's output
         m = put_back(corrupted.mlp[n_block][start:], start, ts, clean.mlp[n_block])
-        x = corrupted.states[n_block][start:] + corrupted.attn[n_block][start:] + m
+        x = onto(corrupted.states[n_block][start:] + corrupted.attn[n_block][start:] + m, corrupted.steer, n_block + 1,
+                 start)
     return run_on(x, n_block + 1, start, corrupted, params, config)
 
 

@@ -22,6 +22,7 @@ from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from instruments.patch import after_attention, as_metric, print_head_grid, run_on
 from instruments.probe import Probe
+from instruments.steer import onto
 from mlp import mlp
 from params import GPT2
 from plumbing.watch import stop_point
@@ -37,10 +38,13 @@ def senders_run(n_block, until, rows, clean: Probe, corrupted: Probe, params: GP
     heads[np.arange(n_head), np.arange(n_head)] = corrupted.heads[n_block][:, rows]  # run h: head h corrupted
     x = clean.states[n_block][rows] + linear(merge_heads(heads), params.h[n_block].attn.c_proj)
     x = x + mlp(layer_norm(x, params.h[n_block].ln_2, eps), params.h[n_block].mlp)
+    first = range(len(clean.states[0]))[rows][0]  # the position of x's first row
+    x = onto(x, clean.steer, n_block + 1, first)  # a steered run is steered as it enters a block
     for b in range(n_block + 1, until):  # every head frozen: the block's attention adds what it added when clean
         stop_point()
         x = x + clean.attn[b][rows]
         x = x + mlp(layer_norm(x, params.h[b].ln_2, eps), params.h[b].mlp)
+        x = onto(x, clean.steer, b + 1, first)
     return x
 
 

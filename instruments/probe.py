@@ -10,6 +10,8 @@ functions in the same order, and keeps what the instruments read at these named 
   heads[L]      each head's output before c_proj (its pattern times the values), [n_head, n_seq, d_head].
   attn[L]       block L's attention output, as added to the stream (after c_proj), [n_seq, n_embd].
   mlp[L]        block L's MLP output, as added to the stream, [n_seq, n_embd].
+  steer         the steering the run made (instruments/steer.py), or None: the stream entering block
+                steer.at (states[steer.at]) holds it, and the experiments' runs add it as they pass there.
   logits        [n_seq, vocab_size], model.forward's: bit for bit up to attention.QUERY_ROWS tokens;
                 beyond, at float32 round-off, as attention.attend then sums in slices (tested).
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
+from instruments.steer import onto
 from mlp import mlp
 from model import embed, unembed
 from params import GPT2
@@ -41,15 +44,19 @@ class Probe:
     heads: list = field(default_factory=list)  # n_layer arrays [n_head, n_seq, d_head]
     attn: list = field(default_factory=list)  # n_layer arrays [n_seq, n_embd]
     mlp: list = field(default_factory=list)  # n_layer arrays [n_seq, n_embd]
+    steer: object = None  # steer.Steer, or None
     logits: object = None  # [n_seq, vocab_size]
 
 
-def probe(ids, params: GPT2, config: Config) -> Probe:
+def probe(ids, params: GPT2, config: Config, steer=None) -> Probe:
+    """steer: a Steer (--steer) for a run of the steered model."""
     eps = config.layer_norm_epsilon
     x = embed(ids, params)  # [n_seq, n_embd]
     mask = causal_mask(len(ids))
-    seen = Probe(states=[x])
-    for p in params.h:  # layer.block, step by step
+    seen = Probe(steer=steer)
+    for n_block, p in enumerate(params.h):  # layer.block, step by step
+        x = onto(x, steer, n_block)  # nothing, unless steered here
+        seen.states.append(x)
         q, k, v = qkv_heads(layer_norm(x, p.ln_1, eps), p.attn, config)  # 3 x [n_head, n_seq, d_head]
         weights = attention_weights(q, k, mask)  # [n_head, n_seq, n_seq]
         heads = weights @ v  # [n_head, n_seq, d_head]
@@ -64,6 +71,6 @@ def probe(ids, params: GPT2, config: Config) -> Probe:
         seen.heads.append(heads)
         seen.attn.append(a)
         seen.mlp.append(m)
-        seen.states.append(x)
+    seen.states.append(x)
     seen.logits = unembed(x, params, config)  # [n_seq, vocab_size]
     return seen

@@ -10,13 +10,15 @@ from config import Config
 from layer import block
 from model import embed, unembed
 from params import GPT2
+from instruments.steer import onto
 from tensor_ops import gelu, layer_norm, linear
 
 
-def trace(ids, params: GPT2, config: Config):
-    """[(code, symbolic shape, actual shape)] for one forward pass over ids."""
+def trace(ids, params: GPT2, config: Config, steer=None):
+    """[(code, symbolic shape, actual shape)] for one forward pass over ids (of the steered model, with --steer)."""
     eps, p = config.layer_norm_epsilon, params.h[0]
     x = embed(ids, params)
+    x = onto(x, steer, 0)  # --steer: nothing, unless it steers block 0
     mask = causal_mask(len(ids))
     h = layer_norm(x, p.ln_1, eps)
     q, k, v = qkv_heads(h, p.attn, config)
@@ -25,9 +27,11 @@ def trace(ids, params: GPT2, config: Config):
     m = gelu(linear(layer_norm(x + a, p.ln_2, eps), p.mlp.c_fc))
     after = x + a + linear(m, p.mlp.c_proj)
     assert np.array_equal(after, block(x, p, config, mask)), "the pieces must be layer.block"
-    for p in params.h[1:]:
-        after = block(after, p, config, mask)
+    for n_block, p in enumerate(params.h[1:], 1):
+        after = block(onto(after, steer, n_block), p, config, mask)
     logits = unembed(after, params, config)
+    steered = [] if steer is None else [(f"x = onto(x, steer, {steer.at})  # --steer: x[:k] + C * v, k = {len(steer.add)}",
+                                         "[n_seq, n_embd]", after.shape)]
     return [
         ("ids", "[n_seq]", np.shape(ids)),
         ("x = embed(ids)  # wte[ids] + wpe[:n_seq]", "[n_seq, n_embd]", x.shape),
@@ -38,6 +42,7 @@ def trace(ids, params: GPT2, config: Config):
         ("  a = linear(merge_heads(attend(q, k, v, mask)), c_proj)", "[n_seq, n_embd]", a.shape),
         ("  m = gelu(linear(layer_norm(x + a, ln_2), c_fc))", "[n_seq, n_inner]", m.shape),
         ("  x = x + a + linear(m, c_proj)", "[n_seq, n_embd]", after.shape),
+        *steered,
         (f"blocks 1 to {config.n_layer - 1}: the same shapes" if config.n_layer > 1 else "(the only block)", "", None),
         ("logits = unembed(x)  # layer_norm(x, ln_f) @ wte.T", "[n_seq, vocab_size]", logits.shape),
     ]

@@ -28,9 +28,9 @@ from instruments.patch import KINDS, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.shape_trace import print_trace, trace
+from instruments.steer import naive_step, padded, steering
 from instruments.token_view import describe, print_bpe, print_tokens, token_text
 from load import computed
-from model import forward
 
 
 def check(args, ids, params, config, tok):
@@ -51,8 +51,8 @@ def check(args, ids, params, config, tok):
         if text is not None and len(tok.encode(text)) != 1:
             return (f"{option} must be one token; {text!r} is {len(tok.encode(text))} "
                     "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
-    if args.versus is not None and tok.encode(args.versus)[0] == followed(args, tok, lambda: forward(
-            ids, params, config, last_only=True)[-1]):
+    if args.versus is not None and tok.encode(args.versus)[0] == followed(args, tok, lambda: naive_step(
+            params, config, steering_of(args, params, config, tok))(ids)):
         return f"--versus must be another token than the target: {args.versus!r} is the target"
     corrupted = None if args.patch is None else tok.encode(args.patch) or [tok.eos_id]
     if corrupted is not None and len(corrupted) != len(ids):
@@ -73,7 +73,37 @@ def check(args, ids, params, config, tok):
             return "--path needs a receiver after block 0: the senders are the heads of the blocks before it"
     if args.heads and len(ids) < 2:
         return "--heads needs a prompt of at least two tokens, to see where each position looks"
+    return check_steering(args, ids, config, tok)
+
+
+def check_steering(args, ids, config, tok):
+    """--steer's mistakes, as check's."""
+    if args.steer is None:
+        return None
+    if args.steer_at is not None and args.steer_at >= config.n_layer:
+        return f"--steer-at {args.steer_at} is not a block of this model: its blocks are 0 to {config.n_layer - 1}"
+    toward, against = steering_ids(args, tok)
+    if not toward:
+        return "--steer needs a text to steer toward, not an empty one"
+    if len(ids) < len(toward) and not args.score:
+        return (f"--steer adds its vectors at the prompt's first {len(toward)} positions, and the prompt has "
+                f"{len(ids)} tokens: give a longer prompt or shorter --steer texts")
     return None
+
+
+def steering_ids(args, tok):
+    """The ids of --steer's two texts, made the same length with " " (steer.padded)."""
+    against = None if args.steer_against is None else tok.encode(args.steer_against)
+    return padded(tok.encode(args.steer), against, tok.encode(" ")[0])
+
+
+def steering_of(args, params, config, tok):
+    """--steer's Steer, from the weights given; None without --steer."""
+    if args.steer is None:
+        return None
+    toward, against = steering_ids(args, tok)
+    at = config.n_layer // 2 if args.steer_at is None else args.steer_at
+    return steering(toward, against, at, args.steer_coef, params, config)
 
 
 def window_tools(args):
@@ -101,13 +131,17 @@ def needs_probe(args):
     return any((args.lens, args.attention, args.heads, args.copying, args.attribute, args.patch is not None))
 
 
-def run_instruments(args, ids, params, config, tok, progress=lambda steps, what: steps):
+def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda steps, what: steps):
     """(what the tools and experiments add to --json, the probe of the prompt or None if none needs it). ids: the
-    prompt, at most n_ctx tokens; params: with the ablated heads already removed. progress wraps the long loops."""
-    seen = probe(ids, params, config) if needs_probe(args) else None
+    prompt, at most n_ctx tokens; params: with the ablated heads already removed; steer: --steer's Steer, or None.
+    progress wraps the long loops."""
+    seen = probe(ids, params, config, steer) if needs_probe(args) else None
     if seen is not None:
         computed(seen.logits, "the prompt's logits")
     extra = {}
+    if steer is not None:
+        extra["steer"] = {"toward": args.steer, "against": args.steer_against, "at": steer.at, "coef": args.steer_coef,
+                          "positions": len(steer.add)}
     if args.lens:
         extra["lens"] = logit_lens(seen, params, config, tok)
     if args.ablate:
@@ -125,7 +159,7 @@ def run_instruments(args, ids, params, config, tok, progress=lambda steps, what:
         logit, parts = attribute(seen, target, params, config, versus)
         extra["attribution"] = {"target": target, "versus": versus, "logit": logit, "parts": parts}
     if args.patch is not None:
-        corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config)
+        corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config, steer)
         computed(corrupted.logits, "the corrupted prompt's logits")
         kinds = [kind for kind in KINDS if kind in (args.patch_at or ([] if args.path else ["resid"]))]  # --path alone: none
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
@@ -137,7 +171,7 @@ def run_instruments(args, ids, params, config, tok, progress=lambda steps, what:
     return extra, seen
 
 
-def print_instruments(args, extra, seen, ids, params, config, tok):
+def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
     """What the terminal shows of the tools and experiments asked for (extra and seen: run_instruments())."""
     labels = [row.text for row in describe(ids, tok)]
     if args.tokens:
@@ -145,7 +179,7 @@ def print_instruments(args, extra, seen, ids, params, config, tok):
     if args.bpe:
         print_bpe(args.prompt, tok)
     if args.trace:
-        print_trace(trace(ids, params, config), config)
+        print_trace(trace(ids, params, config, steer), config)
     if args.lens:
         print_lens(extra["lens"])
     if args.attention:

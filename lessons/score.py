@@ -20,15 +20,16 @@ from tensor_ops import log_softmax
 ROWS = 64  # logits made at a time: a whole window's [n_ctx, vocab_size] would be 200 MB for GPT-2
 
 
-def token_logprobs(ids, params: GPT2, config: Config, stride=None):
-    """[None, lp_1, ..., lp_n-1]: lp_t = log P(ids[t] | the tokens before it in its window)."""
+def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=residual_stream):
+    """[None, lp_1, ..., lp_n-1]: lp_t = log P(ids[t] | the tokens before it in its window). network: the model
+    without its last step (--steer gives a steered one)."""
     stride = stride or config.n_ctx // 2
     assert 0 < stride < config.n_ctx, "windows must overlap, or a window's first token would have no context"
     logprobs = [None] * len(ids)
     begin, scored = 0, 1  # tokens before `scored` have their log-probability
     while scored < len(ids):
         end = min(begin + config.n_ctx, len(ids))
-        x = residual_stream(ids[begin:end], params, config)  # [end - begin, n_embd]
+        x = network(ids[begin:end], params, config)  # [end - begin, n_embd]
         for first in range(scored, end, ROWS):  # only the rows that predict tokens not yet scored
             last = min(first + ROWS, end)
             log_probs = log_softmax(unembed(x[first - begin - 1:last - begin - 1], params, config))  # [rows, vocab_size]

@@ -12,8 +12,8 @@ import sys
 
 from config import DEFAULT_MODEL
 from plumbing.contradictions import contradiction
-from plumbing.option_types import (at_least_one, count, head_list, patch_kinds, port, position_range, probability,
-                                   receiver, temperature)
+from plumbing.option_types import (at_least_one, coefficient, count, head_list, patch_kinds, port, position_range,
+                                   probability, receiver, temperature)
 from plumbing.prompt_file import read_prompt
 
 
@@ -104,6 +104,8 @@ def parse_args(parser, argv):
         parser.error(mistake)
     if args.max_new_tokens is None:
         args.max_new_tokens = 40
+    if args.steer is not None and args.steer_coef is None:
+        args.steer_coef = 5.0
     return args
 
 
@@ -174,3 +176,11 @@ def add_experiments(group):
                        help="the token followed (one token; default: the model's next)")
     group.add_argument("--versus", action=Once, metavar="TEXT",
                        help="measure logit(target) - logit(TEXT) instead of P(target)")
+    group.add_argument("--steer", action=Once, metavar="TEXT",
+                       help="activation addition: every run pushed toward TEXT's residual stream")
+    group.add_argument("--steer-against", action=Once, metavar="TEXT",
+                       help="...and away from this text's (default: as many spaces)")
+    group.add_argument("--steer-at", action=Once, type=count, default=None, metavar="L",
+                       help="the block whose input is steered (default n_layer // 2)")
+    group.add_argument("--steer-coef", action=Once, type=coefficient, default=None, metavar="C",
+                       help="how hard: the vector's multiple (default 5; 0: the plain model)")

@@ -27,13 +27,18 @@ def contradiction(args):
                           ("--path", args.path)):
         if given is not None and args.patch is None:
             return f"{option} shapes --patch: give --patch CORRUPTED too"
+    for option, given in (("--steer-against", args.steer_against), ("--steer-at", args.steer_at),
+                          ("--steer-coef", args.steer_coef)):
+        if given is not None and args.steer is None:
+            return f"{option} shapes --steer: give --steer TEXT too"
     if args.ablate_with is not None and not args.ablate:
         return "--ablate-with says how --ablate removes heads: give --ablate too"
     for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report)):
         if value == "":
             return f"{option} needs a value, not an empty string"
     texts = {"the prompt": args.prompt, "the text of --patch": args.patch, "the text of --target": args.target,
-             "the text of --versus": args.versus, "the name of --model": args.model,
+             "the text of --versus": args.versus, "the text of --steer": args.steer,
+             "the text of --steer-against": args.steer_against, "the name of --model": args.model,
              "the file name of --attention": args.attention, "the file name of --report": args.report}
     for what, value in texts.items():
         try:

@@ -95,6 +95,15 @@ def temperature(text):
     return x
 
 
+def coefficient(text):
+    """argparse type for --steer-coef: a number from -1000 to 1000."""
+    x = real(text)
+    if abs(x) > 1000:
+        raise argparse.ArgumentTypeError(f"{text} is too large a coefficient: give -1000 to 1000 (the paper used 1 to 20; "
+                                         "far beyond, the stream is only the vector and float32 overflows)")
+    return x
+
+
 def probability(text):
     x = real(text)
     if not 0 < x <= 1:

@@ -5,12 +5,14 @@ attention, the logit lens at every position, the likeliest tokens of each step, 
 """
 import numpy as np
 
+from generate import generate
 from instruments.head_roles import ROLES, HeadScores
 from instruments.logit_lens import lens_grid
 from instruments.page.report import attention_maps, rounded
 from instruments.patch import BY_POSITION, KINDS, PUT_BACK, json_key
 from instruments.probe import probe
 from instruments.token_view import describe, token_bytes, token_text
+from lessons.sampling import sampler, within
 from tensor_ops import softmax
 
 
@@ -19,7 +21,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     of the token the experiments follow, and of watch's ids (the live page compares them with and without
     the heads it removed). progress wraps the long loop, as instruments' does."""
     config, tok = model.config, model.tok
-    seen = page.seen if page.seen is not None else probe(page.window, page.params, config)  # no tool probed them
+    seen = page.seen if page.seen is not None else probe(page.window, page.params, config, page.steer)  # none had
     maps, note = attention_maps(seen.attention, config.n_head)
     lens_ids, lens_probs = lens_grid(seen, page.params, config,
                                      progress=lambda steps: progress(steps, "the logit lens for the page"))
@@ -34,6 +36,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "live": live, "model": args.model, "prompt": args.prompt, "command": command,
         "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx", "vocab_size")},
         "tokens": token_rows(page.window, tok), "generated": token_rows(generated, tok) if generated else [],
+        "unsteered": args.prompt + tok.decode(unsteered(args, page, model)) if page.steer and "text" in report else None,
         "top": rounded(page.steps, 3), "attention": maps,
         "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
         "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
@@ -47,3 +50,11 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
 def token_rows(ids, tok):
     """[id, vocab.json entry, text shown, bytes in hex] per token."""
     return [[row.id, row.entry, row.text, token_bytes(tok, row.id).hex(" ")] for row in describe(ids, tok)]
+
+
+def unsteered(args, page, model):
+    """With --steer, the continuation of the model without it (the same weights, the same sampling and seed), for
+    the page to show beside the steered one."""
+    choose = within(sampler(args.temperature, args.top_k, args.top_p, args.seed), model.tok)
+    return list(generate(page.window, page.params, model.config, args.max_new_tokens, choose,
+                         stop_id=None if args.ignore_eos else model.tok.eos_id, sliding_window=args.sliding_window))

@@ -241,6 +241,18 @@ function positionTable(id, cells, rowName, share, format) {
   return table;
 }
 
+function steering(S) {
+  const against = S.against === null ? `as many " " tokens` : JSON.stringify(S.against);
+  const box = section("Steering", `Every number on this page is the steered model's: the residual stream of ${JSON.stringify(S.toward)} minus that of ${against}, entering block ${S.at}, times ${S.coef}, added to the prompt's stream entering block ${S.at} at its first ${S.positions} positions.`);
+  if (!D.unsteered) return;
+  const row = box.appendChild(el("div", {class: "side-by-side", id: "steering"}));
+  for (const [name, text] of [["steered", D.json.text], ["without steering", D.unsteered]]) {
+    const column = row.appendChild(el("div", {"data-run": name}));
+    column.appendChild(el("p", {}, name + ":"));
+    column.appendChild(el("p", {class: "continuation"}, text));
+  }
+}
+
 function experiments() {
   const box = $("experiments");
   box.textContent = "";
@@ -248,6 +260,7 @@ function experiments() {
   if (!J) return;
   if (J.ablate) section("Ablation", `Every number on this page was computed with these heads removed (their output set to ${J.ablate_with === "mean" ? "its mean over the prompt's positions" : "zero"}): ` +
       J.ablate.map(([b, h]) => `${b}.${h}`).join(", ") + ". Compare with a run without them.");
+  if (J.steer) steering(J.steer);
   if (J.heads) {
     const box = section("Head roles", `Four scores per head, each between 0 and 1: previous-token (position t looks at t-1), first-token (t looks at position 0), induction (on ${J.heads.period} random tokens repeated, t looks at the token after t's earlier occurrence) and duplicate-token (t looks at that earlier occurrence itself). A dark cell is a head that does that one thing.`);
     for (const [column, role, meaning] of D.roles) {  // HeadScores' column of each role, from the Python side
