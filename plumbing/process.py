@@ -75,3 +75,6 @@ def run_as_process(body, parser, debug=False):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         print(f"error: cannot write the output: {e.strerror or e}", file=sys.stderr)
         return 1
+    finally:  # the work is over: a kill now takes the default action, not the handler, which would raise in an
+        for signum in (signal.SIGTERM, signal.SIGHUP):  # interpreter shutting down and print a traceback
+            signal.signal(signum, signal.SIG_DFL)

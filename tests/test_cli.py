@@ -1,13 +1,15 @@
 """main.py run as a user runs it, on the tiny checkpoint: streaming, --json, --score, mistakes."""
+import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY, json_of, read_at_least, run_main
+from conftest import ROOT, TINY, json_of, read_at_least, run_main, run_tiny
 from generate import generate
 from lessons.score import token_logprobs
 
@@ -93,3 +95,40 @@ def test_command_line_mistakes_exit_2_with_one_sentence(args, message):
 def test_a_missing_folder_is_one_sentence_and_exit_1():
     result = run_main("hi", "--model", "./no/such/folder")
     assert result.returncode == 1 and result.stderr == "error: there is no folder ./no/such/folder\n"
+
+
+@pytest.mark.parametrize("options", [
+    ["-n", "3"], ["--score"], ["-n", "2", "--tokens", "--bpe", "--trace", "--lens", "--show-top", "3", "--kv-cache"],
+    ["-n", "0", "--heads", "--copying", "--attribute", "--patch", "The color of the dog", "--path", "logits"],
+    ["-n", "2", "--steer", " Love", "--ablate", "1.1"], ["-n", "1", "--report", "{tmp}/page.html", "--attention",
+                                                        "{tmp}/map.svg"],
+], ids=["generate", "score", "tools", "experiments", "steer-ablate", "files"])
+def test_json_is_all_that_goes_to_stdout_so_it_pipes(options, tmp_path):
+    """./run.sh ... --json | jq . works for every kind of run: the text, the tools' tables and notes go to stderr."""
+    options = [o.replace("{tmp}", str(tmp_path)) for o in options]
+    result = run_tiny("The color of the cat", "--json", *options)
+    report = json.loads(result.stdout)
+    assert report["model"] == TINY and result.stdout.count("\n") == 1
+    assert ("perplexity" if "--score" in options else "The color of the cat") in result.stderr
+    if shutil.which("jq"):
+        piped = subprocess.run(["jq", "-c", ".model"], input=result.stdout, capture_output=True, text=True, timeout=30)
+        assert piped.returncode == 0 and json.loads(piped.stdout) == TINY
+
+
+def test_the_python_api_runs_from_a_script_in_another_folder(tmp_path):
+    """The README's way: PYTHONPATH names the project folder, the script lives and runs elsewhere."""
+    script = tmp_path / "my_script.py"
+    script.write_text(f"""
+from generate import generate
+from load import load_model, model_folder
+from tokenizer import load_tokenizer
+folder = model_folder({TINY!r})
+params, config = load_model(folder)
+tok = load_tokenizer(folder)
+ids = tok.encode("The dog")
+print(ids, list(generate(ids, params, config, max_new_tokens=3)))
+""")
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("[464, 3290] [")
