@@ -10,6 +10,9 @@ it at this run's value and the logit splits into one number per part (each part 
 that std, times ln_f.weight, dotted with wte[target]), plus ln_f.bias . wte[target]: the parts
 add up to the logit exactly, up to float32 round-off. A large positive part pushed the target up.
 
+With --steer, when the prompt is no longer than the steering texts, the last position's stream holds the
+steering vector too: it is one more part ("steer").
+
 With --versus, the same for logit(target) - logit(versus): the dot product is then with
 wte[target] - wte[versus], and a part is positive when it favours the target over the other token.
 

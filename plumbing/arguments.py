@@ -62,6 +62,7 @@ def command_line():
     add_run_options(parser)
     add_learning_tools(parser.add_argument_group("learning tools: what GPT-2 does with the prompt"))
     add_experiments(parser.add_argument_group("experiments: why GPT-2 says what it says"))
+    add_steering(parser.add_argument_group("steering: every run of a model pushed toward a text (activation addition)"))
     serving = parser.add_argument_group("the live page")
     serving.add_argument("--serve", action="store_true",
                          help="a page on 127.0.0.1 for all of the above; click heads away")
@@ -176,6 +177,9 @@ def add_experiments(group):
                        help="the token followed (one token; default: the model's next)")
     group.add_argument("--versus", action=Once, metavar="TEXT",
                        help="measure logit(target) - logit(TEXT) instead of P(target)")
+
+
+def add_steering(group):
     group.add_argument("--steer", action=Once, metavar="TEXT",
                        help="activation addition: every run pushed toward TEXT's residual stream")
     group.add_argument("--steer-against", action=Once, metavar="TEXT",
