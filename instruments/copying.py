@@ -21,6 +21,7 @@ from config import Config
 from instruments.probe import Probe
 from model import unembed
 from params import GPT2
+from plumbing.watch import stop_point
 from tensor_ops import layer_norm
 
 K = 5
@@ -41,6 +42,7 @@ def copying_scores(ids, seen: Probe, params: GPT2, config: Config, k=K):
     x = seen.states[1]  # [n_seq, n_embd]: after block 0
     scores = []
     for n_block, p in enumerate(params.h):
+        stop_point()  # the live page's Stop ends a long prompt's scores here, block by block
         v = split_heads(layer_norm(x, p.ln_1, config.layer_norm_epsilon) @ p.attn.c_attn.weight[:, 2 * n_embd:],
                         n_head)  # [n_head, n_seq, d_head]: the value columns, no bias
         written = v @ p.attn.c_proj.weight.reshape(n_head, d_head, n_embd)  # [n_head, n_seq, n_embd]: its rows

@@ -149,18 +149,17 @@ def position_grid(kind, clean: Probe, corrupted: Probe, metric, positions, param
 
 def new_head_outputs(kind, n_block, positions, clean: Probe, corrupted: Probe):
     """What each head of block n_block outputs [n_head, n_seq, d_head] with its output (heads), its pattern's
-    rows (pattern) or its values (values) put back from the clean run at the positions chosen."""
-    start, end = positions[0], positions[-1] + 1
+    rows (pattern) or its values (values) put back from the clean run at the positions chosen (any list)."""
     if kind == "heads":
         new = corrupted.heads[n_block].copy()
-        new[:, start:end] = clean.heads[n_block][:, start:end]
+        new[:, positions] = clean.heads[n_block][:, positions]
         return new
     if kind == "pattern":  # the queries at the positions chosen look where they look in the clean run
         pattern = corrupted.attention[n_block].copy()  # [n_head, n_seq, n_seq]
-        pattern[:, start:end] = clean.attention[n_block][:, start:end]
+        pattern[:, positions] = clean.attention[n_block][:, positions]
         return pattern @ corrupted.v[n_block]
     v = corrupted.v[n_block].copy()  # values: what the positions chosen hand on, for every later query
-    v[:, start:end] = clean.v[n_block][:, start:end]
+    v[:, positions] = clean.v[n_block][:, positions]
     return corrupted.attention[n_block] @ v
 
 
@@ -200,7 +199,13 @@ def json_key(kind):
 def patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, params: GPT2, config: Config,
              progress=lambda steps, kind: steps):
     """The --json object of --patch: the metric of both runs, and one grid per kind asked for (resid's is "grid").
-    progress(steps, kind) wraps each grid's loop (the command line's progress bar)."""
+    progress(steps, kind) wraps each grid's loop (the command line's progress bar). positions: any positions of
+    the prompt (0 to n_seq - 1), in any order; each is patched once. Anything else is a ValueError."""
+    n_seq = len(clean.states[0])
+    whole = all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in positions)
+    if not len(positions) or not whole or not all(0 <= t < n_seq for t in positions):
+        raise ValueError(f"positions must be one or more positions of the prompt's {n_seq}: whole numbers 0 to {n_seq - 1}")
+    positions = sorted({int(t) for t in positions})
     metric = measure(target, versus, params, config)
     result = {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
               "clean": float(metric(clean.states[-1][-1])), "corrupted": float(metric(corrupted.states[-1][-1]))}

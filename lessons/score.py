@@ -15,6 +15,7 @@ import math
 from config import Config
 from model import residual_stream, unembed
 from params import GPT2
+from plumbing.watch import stop_point
 from tensor_ops import log_softmax
 
 ROWS = 64  # logits made at a time: a whole window's [n_ctx, vocab_size] would be 200 MB for GPT-2
@@ -28,6 +29,7 @@ def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=resid
     logprobs = [None] * len(ids)
     begin, scored = 0, 1  # tokens before `scored` have their log-probability
     while scored < len(ids):
+        stop_point()  # the live page's Stop ends a long scoring here, between windows (plumbing/watch.py)
         end = min(begin + config.n_ctx, len(ids))
         x = network(ids[begin:end], params, config)  # [end - begin, n_embd]
         for first in range(scored, end, ROWS):  # only the rows that predict tokens not yet scored

@@ -34,10 +34,17 @@ class Parser(argparse.ArgumentParser):
                           f"{self.prog} -- {word!r}")
 
 
+def given(parser, action, values):
+    """The value as typed. Python's argparse (before 3.13) drops a value that is "--" (--patch=--) and hands on [],
+    unconverted: it is "--" again, through the option's own type, so that it is used or refused as any other."""
+    return parser._get_value(action, "--") if values == [] else values  # noqa: SLF001 -- argparse's own conversion
+
+
 class Once(argparse.Action):
     """An option that takes one value: given twice, it is a mistake (rather than the last one silently kept)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        values = given(parser, self, values)
         if self.dest in vars(namespace).get("_given", ()):  # parse_args removes the note once parsing is done
             raise argparse.ArgumentError(self, "is given twice: give it once")
         namespace._given = vars(namespace).get("_given", set()) | {self.dest}
@@ -48,6 +55,7 @@ class Heads(argparse.Action):
     """--ablate: given twice, the heads of both."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        values = given(parser, self, values)
         setattr(namespace, self.dest, sorted(set(getattr(namespace, self.dest)) | set(values)))
 
 

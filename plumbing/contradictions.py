@@ -27,6 +27,9 @@ def contradiction(args):
                           ("--path", args.path)):
         if given is not None and args.patch is None:
             return f"{option} shapes --patch: give --patch CORRUPTED too"
+    if args.patch_positions is not None and args.path is not None and args.patch_at is None:
+        return ("--patch-positions chooses the positions of --patch-at's grids, and --path patches every position: "
+                "give --patch-at too, or leave --patch-positions out")
     for option, given in (("--steer-against", args.steer_against), ("--steer-at", args.steer_at),
                           ("--steer-coef", args.steer_coef)):
         if given is not None and args.steer is None:

@@ -92,6 +92,9 @@ def temperature(text):
     x = real(text)
     if x < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
+    if x > 1e30:  # float32, the logits' type, ends at 3.4e38; long before, every token is equally likely
+        raise argparse.ArgumentTypeError(f"{text} is too large a temperature: give at most 1e30 (from about 1e6 on, every "
+                                         "token is nearly equally likely)")
     return x
 
 

@@ -353,3 +353,66 @@ def test_a_prompt_that_looks_like_an_option_is_told_to_go_after_double_dash(prom
     said = one_sentence(run_main("--model", TINY, "--", prompt, "-n", "1"), 2)
     assert said == "main.py: error: after --, everything is the prompt: give one prompt there, and the options before --"
     assert run_main("-n", "1", "--model", TINY, "--", prompt).returncode == 0
+
+
+# 9. "--" as a value
+
+def test_every_option_takes_dashdash_as_its_value_or_refuses_it():
+    """--patch=-- (a learner's corrupted prompt of punctuation) and its relatives, for every option with a value:
+    argparse (before Python 3.13) dropped such a value and handed on an empty list, unconverted, which crashed
+    the run or silently removed the option. Now it is "--", through the option's own type, or one sentence."""
+    from plumbing.arguments import UsageError, command_line, parse_args
+    parser = command_line()
+    options = [a for a in parser._actions if a.option_strings and a.nargs != 0 and a.dest not in ("prompt_file",)]
+    assert len(options) > 20
+    for action in options:
+        option = action.option_strings[-1]
+        try:
+            args = parse_args(parser, [f"{option}=--", "--", "The color of the cat"])
+        except UsageError as e:
+            assert "--" in str(e) or "give" in str(e), (option, str(e))
+            continue
+        value = getattr(args, action.dest)
+        assert value == (action.type("--") if action.type else "--"), (option, value)
+
+
+@pytest.mark.parametrize("value", ["3.5e38", "3.4028235e38", "1e31"])
+def test_a_temperature_beyond_float32_is_refused_not_blamed_on_the_weights(value):
+    """It used to overflow when cast to float32 and be called a damaged checkpoint (exit 1)."""
+    result = run_tiny("hi", "-n", "2", "--temperature", value, check=False)
+    assert result.returncode == 2 and "is too large a temperature: give at most 1e30" in result.stderr
+    assert "damaged" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_largest_temperature_samples():
+    assert json_of(run_tiny("hi", "-n", "2", "--temperature", "1e30", "--seed", "1", "--json"))["generated_ids"]
+
+
+def test_patch_positions_with_path_alone_is_refused_not_ignored():
+    result = run_tiny("The color of the cat", "-n", "0", "--patch", "The color of the dog", "--path", "logits",
+                      "--patch-positions", "2:4", check=False)
+    assert result.returncode == 2 and "--path patches every position" in result.stderr
+
+
+def test_the_python_apis_positions_are_patched_as_given_and_heads_checked(tiny, tok):
+    """patching() takes any positions, in any order (it assumed one ascending range: [15, 10] patched nothing and
+    [10, 15] patched 10 to 15); ablate() refuses heads the model lacks (it ignored (0, 4), and (-1, 0) removed
+    the last block's head)."""
+    from instruments.ablate import ablate
+    from instruments.patch import patching
+    from instruments.probe import probe
+    params, config = tiny
+    clean = probe(tok.encode("The animal is yellow. It's a cat. The color of the cat"), params, config)
+    corrupted = probe(tok.encode("The animal is green. It's a cat. The color of the cat"), params, config)
+    target = int(np.argmax(clean.logits[-1]))
+
+    def grid(positions):
+        return patching(clean, corrupted, target, None, ["heads"], positions, params, config)["heads"]
+    assert grid([3, 9]) == grid([9, 3]) == grid([3, 9, 3])
+    assert grid([3, 9]) != grid(list(range(3, 10)))  # only 3 and 9, not the range between them
+    for positions in ([], [-1], [len(clean.states[0])], [2.5], [True]):
+        with pytest.raises(ValueError, match="positions must be one or more positions of the prompt"):
+            grid(positions)
+    for head in ((0, config.n_head), (-1, 0), (config.n_layer, 0), (0, -1)):
+        with pytest.raises(ValueError, match="there is no head"):
+            ablate(params, [head], config)

@@ -269,3 +269,43 @@ def test_ctrl_c_or_kill_during_a_run_stops_the_server_within_seconds(slow_model,
 def test_serve_options_that_cannot_work_exit_2(args, message):
     result = run_main(*args, "--model", TINY)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("options", [{"prompt": "hello " * 2500, "score": True, "stride": 1}, GRID],
+                         ids=["scoring at stride 1", "patching grids"])
+def test_stop_ends_every_kind_of_api_run_and_is_not_a_failure(slow_server, options):
+    """--score at any stride and --copying never looked for Stop (one request held a server 414 s after it); a
+    stopped /api/run answered 500 "the server failed". Now: 409, its sentence, within a step of the work."""
+    answers = []
+    asking = threading.Thread(target=lambda: answers.append(slow_server.request("POST", "/api/run", options)))
+    asking.start()
+    time.sleep(1.5)  # the run is under way: each of these takes far longer on this model
+    assert asking.is_alive(), "the run ended before it could be stopped: make it longer"
+    stopped_at = time.monotonic()
+    assert slow_server.request("POST", "/api/stop")[0] == 200
+    asking.join(timeout=60)
+    status, _, text = answers[0]
+    assert time.monotonic() - stopped_at < 3 and status == 409, (status, text)
+    assert json.loads(text) == {"error": "the run was stopped (a Stop asked for it) before it finished"}
+    assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
+
+
+def test_the_copying_scores_and_the_scoring_windows_have_stop_points(tiny, tok):
+    """On this machine's small models they end too soon to stop through the server: the stop points themselves."""
+    from instruments.copying import copying_scores
+    from instruments.probe import probe
+    from lessons.score import token_logprobs
+    from plumbing.watch import stops_with
+    params, config = tiny
+    ids = tok.encode("The color of the cat is yellow and the dog is brown")
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 2:
+            raise InterruptedError("stop")
+    for work in (lambda: copying_scores(ids, probe(ids, params, config), params, config),
+                 lambda: token_logprobs(ids * 10, params, config, stride=8)):
+        calls.clear()
+        with stops_with(check), pytest.raises(InterruptedError):
+            work()

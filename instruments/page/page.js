@@ -457,7 +457,7 @@ async function ask(o, watch) {
   }
   reading = response.body.getReader();
   const decoder = new TextDecoder();
-  let buffer = "", page = null;
+  let buffer = "", page = null, stopped = false;
   for (;;) {
     const {value, done} = await reading.read();
     if (done) break;
@@ -475,8 +475,11 @@ async function ask(o, watch) {
         $("status").textContent = `${e.progress.what}: ${e.progress.done} of ${e.progress.total}`;
       }
       if (e.page) { page = e.page; $("status").textContent = "done"; $("stream").textContent = ""; }
+      if (e.error) throw new Error(e.error);  // a failure after the stream began: its sentence
+      if (e.stopped) stopped = true;
     }
   }
+  if (!page && !stopped) throw new Error("the server closed the run before its end: it may have stopped; see its console");
   if (!page) $("status").textContent = "stopped";
   return page;
 }

@@ -9,7 +9,8 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
   POST /api/run     the options -> exactly the object `main.py --json` prints for them
   POST /api/page    {"options": ..., "watch": [ids]} -> the page's events, one JSON object per line: each
                     new piece of the continuation, the progress of a long grid, then the page's data
-  POST /api/stop    the run in progress stops at its next step
+  POST /api/stop    the run in progress stops at its next step: /api/run then answers 409 and its sentence,
+                    /api/page ends its events with {"stopped": true}; neither is a failure
 
 What it refuses, and why:
 - A Host that is not 127.0.0.1:PORT or localhost:PORT (403): a web page elsewhere could otherwise point
@@ -177,7 +178,12 @@ class Handler(BaseHTTPRequestHandler):
     def run(self):
         args, _ = self.parsed(self.body())
         with self.turn():
-            report, _ = self.answer(args)
+            try:
+                report, _ = self.answer(args)
+            except Stopped:
+                if self.client_gone():
+                    return  # nobody to answer
+                raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
         self.send_json(200, report)
 
     def events(self):
@@ -205,6 +211,15 @@ class Handler(BaseHTTPRequestHandler):
                                          live=True, progress=self.progress(event))})
             except Stopped:
                 event({"stopped": True})
+            except (BrokenPipeError, ConnectionResetError):
+                raise
+            except Exception as e:  # noqa: BLE001 -- once the stream began, a failure is its last event, not a 2nd answer
+                if not started:
+                    raise
+                if not isinstance(e, Refused):
+                    traceback.print_exc()
+                event({"error": str(e) if isinstance(e, Refused) else
+                       f"the server failed during this run ({type(e).__name__}: {e}); its console shows where"})
 
     def stop(self):
         self.server.stop.set()
