@@ -156,16 +156,26 @@ def test_steering_changes_the_tiny_models_continuation_and_says_how():
     (["The color of the cat", "--steer", " Love", "--steer-coef", "nan"], "is not a number"),
     (["The color of the cat", "--steer", " Love", "--steer-at", "-1"], "is too small"),
 ])
-def test_steering_mistakes_are_one_sentence(argv, sentence):
-    result = run_tiny(*argv, check=False)
-    assert result.returncode == 2 and sentence in result.stderr and "Traceback" not in result.stderr, result.stderr
+def test_steering_mistakes_are_one_sentence(argv, sentence, capsys):
+    """main.main in this process (a process of its own for each would cost half a second; the first case also runs
+    as the user does)."""
+    assert main.main([*argv, "--model", TINY]) == 2
+    err = capsys.readouterr().err
+    assert sentence in err and "Traceback" not in err, err
+
+
+def test_a_steering_mistake_in_a_process_of_its_own():
+    result = run_tiny("Hi", "--steer", " a long text to steer toward", check=False)
+    assert result.returncode == 2 and result.stderr.endswith("and the prompt has 1 tokens: give a longer prompt or "
+                                                             "shorter --steer texts\n"), result.stderr
 
 
 def test_the_page_shows_the_steered_and_the_plain_continuation_side_by_side(browser, tmp_path):
     path = tmp_path / "steer.html"
     run_tiny("The color of the cat", "-n", "8", "--steer", " Love", "--steer-at", "1", "--report", str(path))
-    plain = json_of(run_tiny("The color of the cat", "-n", "8", "--json"))["text"]
-    steered = json_of(run_tiny("The color of the cat", "-n", "8", "--json", "--steer", " Love", "--steer-at", "1"))["text"]
+    tiny = model_of(TINY)
+    plain = answer(tiny, "The color of the cat", "-n", "8")["text"]
+    steered = answer(tiny, "The color of the cat", "-n", "8", "--steer", " Love", "--steer-at", "1")["text"]
     assert plain != steered
     browser.get(path.as_uri())
     shown = {column.get_attribute("data-run"): column.find_element("class name", "continuation").text
