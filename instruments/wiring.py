@@ -107,11 +107,8 @@ def steering_of(args, params, config, tok):
 
 
 def window_tools(args):
-    """The options given that read the prompt as one window of at most n_ctx tokens."""
-    given = {"--tokens": args.tokens, "--trace": args.trace, "--lens": args.lens, "--attention": args.attention,
-             "--report": args.report, "--heads": args.heads, "--copying": args.copying, "--attribute": args.attribute,
-             "--patch": args.patch is not None, "--ablate-with mean": args.ablate_with == "mean"}
-    return [option for option, on in given.items() if on]
+    """The options given that read the prompt as one window of at most n_ctx tokens (the parser marks them)."""
+    return list(args.reading) + (["--ablate-with mean"] if args.ablate_with == "mean" else [])
 
 
 def followed(args, tok, next_logits):
@@ -128,7 +125,7 @@ def positions(args, ids):
 
 
 def needs_probe(args):
-    return any((args.lens, args.attention, args.heads, args.copying, args.attribute, args.patch is not None))
+    return "probe" in args.reading.values()
 
 
 def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda steps, what: steps):

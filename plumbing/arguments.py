@@ -115,6 +115,8 @@ def parse_args(parser, argv):
         args.max_new_tokens = 40
     if args.steer is not None and args.steer_coef is None:
         args.steer_coef = 5.0
+    args.reading = {action.option_strings[-1]: action.reads for action in parser._actions  # noqa: SLF001
+                    if getattr(action, "reads", None) and getattr(args, action.dest) not in (None, False)}
     return args
 
 
@@ -147,34 +149,47 @@ def add_run_options(parser):
     scoring.add_argument("--stride", action=Once, type=at_least_one, default=None, metavar="S",
                          help="windows S tokens apart, past the context (default n_ctx/2)")
     output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true", help="print one line of JSON on stdout (ids, text, every result); the text goes to stderr")
+    output.add_argument("--json", action="store_true",
+                        help="stdout holds one line of JSON, every result; the text: stderr")
     output.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
+def reads(what, action):
+    """Mark an option whose tool reads the prompt as one window of at most n_ctx tokens ("window"), or through its
+    probe too ("probe"), so that nothing else need list them (parse_args sums them up as args.reading)."""
+    action.reads = what
+    return action
+
+
 def add_learning_tools(group):
-    group.add_argument("--tokens", action="store_true", help="how the prompt is cut into tokens, byte by byte")
+    reads("window", group.add_argument("--tokens", action="store_true",
+                                       help="how the prompt is cut into tokens, byte by byte"))
     group.add_argument("--bpe", action="store_true", help="byte-pair encoding at work on it (lessons/bpe.py)")
-    group.add_argument("--trace", action="store_true", help="the shapes at each stage of the forward pass")
+    reads("window", group.add_argument("--trace", action="store_true",
+                                       help="the shapes at each stage of the forward pass"))
     group.add_argument("--show-top", action=Once, type=at_least_one, default=None, metavar="K",
                        help="at each step, the K likeliest next tokens")
-    group.add_argument("--lens", action="store_true", help="the logit lens: each layer's guess at the last position")
-    group.add_argument("--attention", action=Once, metavar="FILE.svg", help="draw each block's attention")
-    group.add_argument("--report", action=Once, metavar="FILE.html",
-                       help="one page of it all to explore in a browser, offline")
+    reads("probe", group.add_argument("--lens", action="store_true",
+                                      help="the logit lens: each layer's guess at the last position"))
+    reads("probe", group.add_argument("--attention", action=Once, metavar="FILE.svg",
+                                      help="draw each block's attention"))
+    reads("window", group.add_argument("--report", action=Once, metavar="FILE.html",
+                                       help="one page of it all to explore in a browser, offline"))
 
 
 def add_experiments(group):
-    group.add_argument("--heads", action="store_true",
-                       help="score each head: previous-token, first-token, induction, duplicate")
-    group.add_argument("--copying", action="store_true", help="does each head write the token it attends to?")
+    reads("probe", group.add_argument("--heads", action="store_true",
+                                      help="score each head: previous-token, first-token, induction, duplicate"))
+    reads("probe", group.add_argument("--copying", action="store_true",
+                                      help="does each head write the token it attends to?"))
     group.add_argument("--ablate", action=Heads, type=head_list, default=[], metavar="L.H[,L.H...]",
                        help="remove these heads from every forward pass")
     group.add_argument("--ablate-with", action=Once, choices=("zero", "mean"), default=None,
                        help="an ablated head outputs zero (the default) or its mean")
-    group.add_argument("--attribute", action="store_true",
-                       help="direct logit attribution: what wrote the target's logit")
-    group.add_argument("--patch", action=Once, metavar="CORRUPTED",
-                       help="activation patching: put the prompt's run back into CORRUPTED's")
+    reads("probe", group.add_argument("--attribute", action="store_true",
+                                      help="direct logit attribution: what wrote the target's logit"))
+    reads("probe", group.add_argument("--patch", action=Once, metavar="CORRUPTED",
+                                      help="activation patching: put the prompt's run back into CORRUPTED's"))
     group.add_argument("--patch-at", action=Once, type=patch_kinds, default=None, metavar="WHAT[,...]",
                        help="what: resid (the default), attn, mlp, heads, pattern, values")
     group.add_argument("--patch-positions", action=Once, type=position_range, default=None, metavar="A:B",

@@ -132,3 +132,11 @@ print(ids, list(generate(ids, params, config, max_new_tokens=3)))
                             env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("[464, 3290] [")
+
+
+def test_every_option_of_help_is_one_line_at_100_columns():
+    result = run_main("--help", env=dict(os.environ, COLUMNS="100"))
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and all(len(line) <= 100 for line in lines)
+    continued = [line for line in lines if line.startswith(" " * 29) and line.strip()]
+    assert not continued, f"help that wraps onto a second line: {continued}"
