@@ -3,9 +3,10 @@
 The top of the call chain, and this file reads as the chain: read the options, load the model, encode
 the prompt, run the learning tools and experiments asked for (instruments/), then continue the prompt
 (generate.py) or score it (lessons/score.py), printing the text as it is produced. `--serve` runs the
-same chain for the live page (instruments/page/server.py). What the process does around it (signals, exit codes,
-the standard streams) is plumbing/process.py. Reading order: this file, generate.py, model.py, layer.py,
-attention.py, mlp.py, tensor_ops.py; then lessons/ and instruments/.
+same chain for the live page (instruments/page/server.py); what watches a run as it goes, the terminal or
+the page, is one Watch (plumbing/watch.py). What the process does around it (signals, exit codes, the
+standard streams) is plumbing/process.py. Reading order: this file, generate.py, model.py, layer.py,
+attention.py, mlp.py, tensor_ops.py; then lessons/ (one_function.py first) and instruments/.
 """
 import plumbing.startup  # noqa: F401 -- first, for its one effect: Ctrl-C while the rest loads ends quietly
 import contextlib
