@@ -4,7 +4,7 @@ main.py --serve on 127.0.0.1 (a port the system picks).
 A learner types a prompt and runs it; the tokens and the continuation shown are the command line's. A
 click on a head in the head-role table removes it: the answer shown without it is the command line's
 --ablate answer, beside the answer with every head. The address then holds that state: opened in a
-new window, it does the same runs. No JavaScript error reaches the console. The tests skip, saying why,
+new window, it fills the form and waits for Run, then does the same runs. No JavaScript error reaches the console. The tests skip, saying why,
 where Selenium, Chromium or chromedriver is missing (.ci/run installs them).
 """
 import json
@@ -20,9 +20,21 @@ pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"
 
 
+RECORD_VIOLATIONS = """window.violations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.violations.push(e.violatedDirective + " " + e.blockedURI));"""
+
+
 def wait_until(driver, condition, timeout=60):
     from selenium.webdriver.support.ui import WebDriverWait
     return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+
+
+def open_run(driver, address):
+    """Open the page at an address that holds a run, and press Run (the page waits for the user)."""
+    from selenium.webdriver.common.by import By
+    driver.get(address)
+    wait_until(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    driver.find_element(By.ID, "run").click()
 
 
 def done(driver):
@@ -47,6 +59,7 @@ def shown_tokens(driver):
 
 def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_server, browser, tok):
     from selenium.webdriver.common.by import By
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
     browser.get(f"http://127.0.0.1:{tiny_server.port}/")
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
     prompt = browser.find_element(By.ID, "o-prompt")
@@ -75,6 +88,7 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     assert ablated["generated_ids"] != plain["generated_ids"], "the head chosen must change the answer"
     assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
     assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
+    assert browser.execute_script("return window.violations") == [], "the page keeps its own security policy"
     assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#ablated-set .chip")] == ["2.3"]
     assert shown_tokens(browser)[1] == [repr(tok.decode([i])) for i in ablated["generated_ids"]]
     shown_probability = browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .probability").text
@@ -85,6 +99,11 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     assert "ablate=2.3" in address and "heads=true" in address and "max_new_tokens=5" in address
     browser.switch_to.new_window("window")
     browser.get(address)
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    assert browser.find_element(By.ID, "status").text == "this address holds a run: check it above, then press Run"
+    assert browser.find_element(By.ID, "o-prompt").get_attribute("value") == PROMPT
+    assert not browser.find_elements(By.CSS_SELECTOR, "#compare .answer"), "a run in the address waits for the user"
+    browser.find_element(By.ID, "run").click()
     assert done(browser) == "done"
     assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
     assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
@@ -98,7 +117,7 @@ def test_the_attention_map_draws_the_probes_weights(tiny_server, browser, tiny, 
     from instruments.probe import probe
     ids = tok.encode(PROMPT)
     weights = probe(ids, *tiny).attention
-    browser.get(f"http://127.0.0.1:{tiny_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")
+    open_run(browser, f"http://127.0.0.1:{tiny_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")
     assert done(browser) == "done"
     canvas = browser.find_element(By.ID, "map")
     browser.execute_script("arguments[0].scrollIntoView()", canvas)  # all of it in the window: a screenshot shows what is
@@ -118,7 +137,7 @@ def test_the_attention_map_draws_the_probes_weights(tiny_server, browser, tiny, 
 
 def test_a_mistake_on_the_page_is_its_sentence_and_the_page_goes_on(tiny_server, browser):
     from selenium.webdriver.common.by import By
-    browser.get(f"http://127.0.0.1:{tiny_server.port}/?prompt=hi&max_new_tokens=2&patch=hi%20there")
+    open_run(browser, f"http://127.0.0.1:{tiny_server.port}/?prompt=hi&max_new_tokens=2&patch=hi%20there")
     done(browser)
     assert "--patch needs a corrupted prompt with as many tokens as the prompt" in browser.find_element(By.ID, "problem").text
     browser.find_element(By.ID, "o-patch").clear()
@@ -146,7 +165,7 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
     prompt = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk"
     browser.set_window_size(1300, 1000)
-    browser.get(f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=8&heads=true#block=1&head=0")
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=8&heads=true#block=1&head=0")
     assert done(browser) == "done"
     browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="1.0"]').click()
     assert done(browser) == "done"

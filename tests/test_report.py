@@ -126,7 +126,7 @@ def test_in_a_browser_every_head_table_shows_the_runs_numbers_and_names_its_head
     assert J["patch"]["metric"] == "probability" and signed(1.0) == "+1.00"
     for table, expected in tables.items():
         html_table = re.search(f'<table id="{table}".*?</table>', dom, re.S).group(0)
-        cells = re.findall(r'<td title="head (\d+)\.(\d+)[^"]*" style="[^"]*" data-head="(\d+)\.(\d+)">(.*?)</td>', html_table)
+        cells = re.findall(r'<td title="head (\d+)\.(\d+)[^"]*" data-head="(\d+)\.(\d+)" style="[^"]*">(.*?)</td>', html_table)
         assert [f"{b}.{h}" for b, h, *_ in cells] == [f"{b}.{h}" for b in range(len(expected) // n_head) for h in range(n_head)]
         assert all((b, h) == (b2, h2) for b, h, b2, h2, _ in cells), "each cell's data-head is the head it shows"
         assert [text for *_, text in cells] == expected, table

@@ -93,7 +93,7 @@ BAD = [
     ("POST", "/api/page", {"prompt": "hi"}, {}, 400, 'the page asks with {"options"'),
     ("POST", "/api/page", {"options": {"prompt": "hi", "heads": True}}, {}, 400, "--heads needs a prompt of at least two"),
     ("GET", "/api/run", None, {}, 405, "/api/run takes POST, not GET"),
-    ("DELETE", "/", None, {}, 405, "/ takes GET, not DELETE"),
+    ("DELETE", "/", None, {}, 405, "/ takes GET or HEAD, not DELETE"),
     ("PUT", "/api/page", None, {}, 405, "/api/page takes POST"),
     ("GET", "/etc/passwd", None, {}, 404, "there is nothing at /etc/passwd"),
     ("GET", "/../main.py", None, {}, 404, "there is nothing at"),
@@ -110,7 +110,7 @@ def test_a_bad_request_gets_its_status_and_sentence_and_the_server_goes_on(tiny_
     assert got == status, text
     assert sentence in json.loads(text)["error"], text
     if status == 405:
-        assert response_headers["Allow"] in ("GET", "POST")
+        assert response_headers["Allow"] in ("GET, HEAD", "POST")
     assert tiny_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"], "and the next request is served"
 
 
@@ -125,11 +125,10 @@ def raw(served, head):
 
 
 def test_a_body_too_large_or_without_a_length_or_with_a_host_of_another_port(tiny_server):
-    host = f"Host: 127.0.0.1:{tiny_server.port}"
-    answer = raw(tiny_server, f"POST /api/run HTTP/1.1\r\n{host}\r\nContent-Length: {(1 << 20) + 1}\r\n\r\nxxxx")
-    assert answer.startswith("HTTP/1.0 413") and "a request is at most 1048576 bytes; this one is 1048577" in answer
-    assert raw(tiny_server, f"POST /api/run HTTP/1.1\r\n{host}\r\n\r\n").startswith("HTTP/1.0 411")
-    assert raw(tiny_server, f"POST /api/run HTTP/1.1\r\n{host}\r\nContent-Length: -5\r\n\r\n").startswith("HTTP/1.0 413")
+    head = f"POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:{tiny_server.port}\r\nContent-Type: application/json\r\n"
+    answer = raw(tiny_server, f"{head}Content-Length: {(1 << 20) + 1}\r\n\r\nxxxx")
+    assert answer.startswith("HTTP/1.1 413") and "a request is at most 1048576 bytes; this one is '1048577'" in answer
+    assert raw(tiny_server, f"{head}\r\n").startswith("HTTP/1.1 411")
     status, _, _ = tiny_server.request("GET", "/", headers={"Host": f"127.0.0.1:{tiny_server.port + 1}"})
     assert status == 403
     status, _, _ = tiny_server.request("GET", "/", headers={"Host": f"localhost:{tiny_server.port}"})
@@ -184,9 +183,10 @@ def test_a_client_that_goes_away_mid_run_leaves_the_server_free(slow_server):
     sent = time.monotonic()
     with socket.create_connection(("127.0.0.1", slow_server.port)) as s:
         body = json.dumps({"options": LONG}).encode()
-        s.sendall(f"POST /api/page HTTP/1.1\r\nHost: 127.0.0.1:{slow_server.port}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        s.sendall(f"POST /api/page HTTP/1.1\r\nHost: 127.0.0.1:{slow_server.port}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode()
                   + body)
-        assert s.recv(100).startswith(b"HTTP/1.0 200")  # the continuation has begun to arrive...
+        assert s.recv(100).startswith(b"HTTP/1.1 200")  # the continuation has begun to arrive...
         assert time.monotonic() - sent < 5, "...as it is produced (the whole run takes over 10 s)"
     started = time.monotonic()
     assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
@@ -203,13 +203,14 @@ LENS = {"prompt": "hello " * 999, "max_new_tokens": 0}  # the page's logit lens 
                          ids=["generation", "patching grids", "the page's logit lens"])
 def test_stop_ends_a_long_run_and_the_next_is_served(slow_server, options, underway):
     connection = http.client.HTTPConnection("127.0.0.1", slow_server.port, timeout=60)
-    connection.request("POST", "/api/page", json.dumps({"options": options}), {"Content-Type": "application/json"})
+    connection.request("POST", "/api/page", json.dumps({"options": options}),
+                       {"Content-Type": "application/json", "Run-Id": "the-long-run"})
     response = connection.getresponse()
     seen = [json.loads(response.readline())]
     while not underway(seen[-1]):  # the stream reaches the work to stop
         seen.append(json.loads(response.readline()))
     stopped_at = time.monotonic()
-    status, _, text = slow_server.request("POST", "/api/stop")
+    status, _, text = slow_server.request("POST", "/api/stop", {"run": "the-long-run"})
     assert status == 200 and json.loads(text) == {"stopped": True}
     rest = [json.loads(line) for line in response.read().splitlines()]
     connection.close()
@@ -277,12 +278,13 @@ def test_stop_ends_every_kind_of_api_run_and_is_not_a_failure(slow_server, optio
     """--score at any stride and --copying never looked for Stop (one request held a server 414 s after it); a
     stopped /api/run answered 500 "the server failed". Now: 409, its sentence, within a step of the work."""
     answers = []
-    asking = threading.Thread(target=lambda: answers.append(slow_server.request("POST", "/api/run", options)))
+    asking = threading.Thread(target=lambda: answers.append(slow_server.request("POST", "/api/run", options,
+                                                                                 {"Run-Id": "a-run-to-stop"})))
     asking.start()
     time.sleep(0.5)  # the run is under way: each of these takes far longer on this model (8 s, 23 s)
     assert asking.is_alive(), "the run ended before it could be stopped: make it longer"
     stopped_at = time.monotonic()
-    assert slow_server.request("POST", "/api/stop")[0] == 200
+    assert slow_server.request("POST", "/api/stop", {"run": "a-run-to-stop"})[0] == 200
     asking.join(timeout=60)
     status, _, text = answers[0]
     assert time.monotonic() - stopped_at < 3 and status == 409, (status, text)

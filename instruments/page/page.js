@@ -8,7 +8,10 @@ window.onerror = function (message, source, line) {
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs, text) {
   const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "style") e.style.cssText = v;  // through the CSSOM: the live page's policy refuses style attributes
+    else e.setAttribute(k, v);
+  }
   if (text !== undefined) e.textContent = text;
   return e;
 }
@@ -409,6 +412,13 @@ function compare() {
 }
 
 let reading = null;  // the response being read, so that Stop can cancel it
+let stopAsked = false;  // the user pressed Stop during this run
+let running = null;  // the Run-Id of the run on the server: a Stop names it, and stops that run and no other
+
+function runId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 async function run() {
   const o = options();
@@ -438,7 +448,7 @@ async function run() {
     $("problem").textContent = e.message;
     $("status").textContent = "";
   } finally {
-    reading = null;
+    reading = running = null;
     $("run").disabled = false;
     $("stop").disabled = true;
     $("progress").hidden = true;
@@ -449,7 +459,9 @@ async function ask(o, watch) {
   // one run on the server: its events as they come, then its page's data (null if it was stopped)
   $("stream").textContent = "";
   $("status").textContent = "running...";
-  const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json"},
+  running = runId();
+  stopAsked = false;
+  const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json", "Run-Id": running},
                                               body: JSON.stringify({options: o, watch: watch})});
   if (!response.ok) {
     const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
@@ -459,13 +471,21 @@ async function ask(o, watch) {
   const decoder = new TextDecoder();
   let buffer = "", page = null, stopped = false;
   for (;;) {
-    const {value, done} = await reading.read();
+    let value, done;
+    try {
+      ({value, done} = await reading.read());
+    } catch (e) {
+      if (stopAsked) break;
+      throw new Error("the connection to the server broke during the run: the server may have stopped; see its console");
+    }
     if (done) break;
     buffer += decoder.decode(value, {stream: true});
     let end;
     while ((end = buffer.indexOf("\n")) >= 0) {
-      const e = JSON.parse(buffer.slice(0, end));
+      const line = buffer.slice(0, end);
       buffer = buffer.slice(end + 1);
+      if (!line) continue;  // the server's check that the page is still there
+      const e = JSON.parse(line);
       if (e.token) $("stream").textContent += e.text;
       if (e.progress) {
         const bar = $("progress");
@@ -479,7 +499,7 @@ async function ask(o, watch) {
       if (e.stopped) stopped = true;
     }
   }
-  if (!page && !stopped) throw new Error("the server closed the run before its end: it may have stopped; see its console");
+  if (!page && !stopped && !stopAsked) throw new Error("the server ended the run before its end without saying why: it may have stopped; see its console");
   if (!page) $("status").textContent = "stopped";
   return page;
 }
@@ -487,7 +507,11 @@ async function ask(o, watch) {
 if (LIVE) {
   $("ask").hidden = false;
   $("ask").addEventListener("submit", (e) => { e.preventDefault(); run(); });
-  $("stop").onclick = () => { fetch("/api/stop", {method: "POST"}); if (reading) reading.cancel(); };
+  $("stop").onclick = () => {
+    stopAsked = true;
+    if (running) fetch("/api/stop", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({run: running})});
+    if (reading) reading.cancel();
+  };
   $("clear").onclick = () => { ablated = []; showAblated(); run(); };
   document.addEventListener("click", (e) => {
     const target = e.target.closest("[data-head]");
@@ -500,7 +524,10 @@ if (LIVE) {
   const query = new URLSearchParams(location.search);
   fill(Object.fromEntries(query.entries()));
   render();
-  if (query.has("prompt")) run();
+  if (query.has("prompt")) {  // a run in the address waits for the user: a page elsewhere may have opened it
+    $("status").textContent = "this address holds a run: check it above, then press Run";
+    $("run").focus();
+  }
 } else {
   $("offline-note").hidden = false;
   render();

@@ -4,29 +4,49 @@ The model is loaded once; every request is a run of main.py's own chain (main.an
 turned into the command line they stand for (arguments.as_argv) and checked by the command line's own
 checks, so a mistake gets the sentence the terminal would print. The routes:
 
-  GET  /            the page (page.html, .css and .js beside this file), with no run in it; its address holds
-                    the run to do
+  GET  /            the page (page.html, .css and .js beside this file), with no run in it. Its address may
+                    hold a run's options: the page fills its form with them and waits for the user's Run
   POST /api/run     the options -> exactly the object `main.py --json` prints for them
   POST /api/page    {"options": ..., "watch": [ids]} -> the page's events, one JSON object per line: each
                     new piece of the continuation, the progress of a long grid, then the page's data
-  POST /api/stop    the run in progress stops at its next step: /api/run then answers 409 and its sentence,
-                    /api/page ends its events with {"stopped": true}; neither is a failure
+  POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
+                    and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
+                    {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
 
-What it refuses, and why:
-- A Host that is not 127.0.0.1:PORT or localhost:PORT (403): a web page elsewhere could otherwise point
-  a name of its own at 127.0.0.1 and read the answers (DNS rebinding). A POST whose Origin is another
-  page's (403): another site's page cannot make the browser run the model. (No Origin at all: a program
-  such as curl, not a page, is let in.)
+What no page of another site can do: start, stop or read a run. Its requests are refused whatever their form:
+- A Host that is not 127.0.0.1:PORT or localhost:PORT (403): a page elsewhere could otherwise point a name
+  of its own at 127.0.0.1 and read the answers (DNS rebinding).
+- A POST with an Origin other than the page's own, or that the browser marks as sent from another site
+  (Sec-Fetch-Site) (403); a POST whose body is not application/json (415): the forms a page may send
+  elsewhere without asking first (text/plain, form-encoded, multipart) never run. A program such as curl,
+  which sends no Origin, is let in.
+- Framing: every answer forbids it (frame-ancestors 'none', X-Frame-Options), and the page runs only its own
+  script and style (a content security policy naming them by hash). A page elsewhere may still open the
+  page's address with a run in it; the run then waits for the user to press Run. (The other answer, a
+  secret the page must present as Jupyter's token is, would keep that address from being shared or
+  typed; the page's form already shows what it would run.)
+
+What else it refuses, and why:
+- What RFC 9112 tells a server to refuse (400): no Host or two, a target that is not a path or names another
+  host, two Content-Lengths or one that is not digits, Content-Length with Transfer-Encoding (a body
+  framed only by Transfer-Encoding: 411). Every answer closes its connection. HEAD gets GET's head.
 - Any other path (404) or method (405): only the page and its API are served, from memory; no request
   ever reads a file. A body over 1 MiB (413), or one that is not a JSON object of known options (400).
+- Time and connections: a request must arrive within REQUEST_SECONDS (408), and a client must read its
+  answer as it comes (one that stops reading for WRITE_SECONDS is let go); at most MOST_CONNECTIONS are
+  open at once (more: 503), fewer when the process may open few files.
 - One computation at a time: the model and the cores are shared. A request waits its turn, behind at
-  most WAITING others; beyond, 503 with Retry-After. A run stops at its next step (a generated token, or
-  a stack of patched runs) when the page says Stop or its client goes away, and the server goes on.
+  most WAITING others; beyond, 503 with Retry-After. A run stops at its next step (a generated token, a
+  block of a grid, a window of scoring) when its Stop comes or its client goes away, and the server goes on.
+  A client's behaviour (a reset, a stall) is never printed as the server's failure.
 """
+import base64
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import re
 import select
 import shlex
 import socket
@@ -48,10 +68,17 @@ from plumbing.watch import Watch
 LARGEST_BODY = 1 << 20  # bytes
 WAITING = 4  # requests that may wait for their turn
 MOST_SHOWN = 100  # show_top at most
+MOST_CONNECTIONS = 32  # open at once, at most
+REQUEST_SECONDS = 10  # for a request to arrive, head and body
+WRITE_SECONDS = 5  # a client that reads nothing of its answer for this long is let go
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+SHARED = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cache-Control": "no-store",
+          "Referrer-Policy": "no-referrer", "Cross-Origin-Resource-Policy": "same-origin", "Connection": "close",
+          "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}  # every answer's headers
 
 
 class Stopped(Exception):
-    """The run was stopped: by the page's Stop, or because its client went away."""
+    """The run was stopped: by its client's Stop, or because its client went away."""
 
 
 class Refused(Exception):
@@ -73,29 +100,114 @@ def serve(model, port, parser, answer):
     try:
         server.serve_forever()
     finally:
-        server.stop.set()  # a run in progress ends at its next step
+        server.closing.set()  # the runs in progress end at their next step
         server.server_close()
+
+
+def page_policy(html):
+    """The page's content security policy: its own inline style and script, named by their hashes, and requests
+    to its own server; nothing else runs, loads or frames it."""
+    def hashes(tag):
+        return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+                        for text in re.findall(f"<{tag}>(.*?)</{tag}>", html, re.S))
+    return (f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; connect-src 'self'; img-src data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
+def most_connections():
+    """MOST_CONNECTIONS, or fewer where the process may open few files (each connection is one)."""
+    try:
+        import resource
+        files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError):
+        return MOST_CONNECTIONS
+    if files == resource.RLIM_INFINITY:
+        return MOST_CONNECTIONS
+    return max(1, min(MOST_CONNECTIONS, files // 2 - 16))  # the rest for the process's own files
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True  # a run still going when the server stops does not keep the process alive
+    request_queue_size = 64  # connections the system holds until they are accepted (socketserver's default is 5)
 
     def __init__(self, port, model, parser, answer):
         super().__init__(("127.0.0.1", port), Handler)
         self.model, self.parser, self.answer = model, parser, answer
         self.turn = threading.Lock()  # one computation at a time
         self.queue = threading.BoundedSemaphore(WAITING + 1)  # the run in progress and those waiting
-        self.stop = threading.Event()
+        self.closing = threading.Event()  # the server is stopping: every run ends
+        self.runs = {}  # Run-Id -> the Event that stops that run
+        self.counting = threading.Lock()  # guards self.runs and self.connections
+        self.connections, self.most_connections = 0, most_connections()
         config = model.config
         self.empty_page = page({"live": True, "model": model.name, "json": None,
                                 "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx",
                                                                            "vocab_size")}}).encode("utf-8")
+        self.page_policy = page_policy(self.empty_page.decode("utf-8"))
+
+    def get_request(self):
+        try:
+            return super().get_request()
+        except OSError as e:  # no file left for a new connection: wait for one to close, rather than spin
+            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                time.sleep(0.1)
+            raise
+
+    def process_request(self, request, client_address):
+        with self.counting:
+            full = self.connections >= self.most_connections
+            self.connections += not full
+        if not full:
+            return super().process_request(request, client_address)
+        with contextlib.suppress(OSError):  # too many open: said at once, without a thread
+            body = b'{"error": "the server has too many connections open: try again soon"}'
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+                            b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.counting:
+                self.connections -= 1
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], OSError):  # the client reset or stalled: its doing, not the server's
+            return
+        super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
-    timeout = 30  # seconds a client may stay silent while it sends its request
-    ROUTES = {"/": {"GET": "send_page"}, "/api/run": {"POST": "run"}, "/api/page": {"POST": "events"},
-              "/api/stop": {"POST": "stop"}}
+    protocol_version = "HTTP/1.1"  # every answer says Connection: close; one request per connection
+    default_request_version = "HTTP/1.1"  # a request line that cannot be read is answered as HTTP/1.1 too
+    ROUTES = {"/": {"GET": "send_page", "HEAD": "send_page"}, "/api/run": {"POST": "run"},
+              "/api/page": {"POST": "events"}, "/api/stop": {"POST": "stop"}}
+
+    def setup(self):
+        super().setup()
+        self.connection.settimeout(REQUEST_SECONDS + WRITE_SECONDS)  # a last bound: the deadlines below come first
+        self.arrived, self.late = threading.Lock(), False  # the request's head has arrived, or it came too late
+        self.timer = threading.Timer(REQUEST_SECONDS, self.too_late)  # readline waits for each line, not for all
+        self.timer.daemon = True
+        self.timer.start()
+        self.stopping, self.streaming, self.probed, self.gone = threading.Event(), False, False, False
+
+    def finish(self):
+        self.timer.cancel()
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def too_late(self):
+        with self.arrived:
+            if self.late is None:  # it arrived
+                return
+            self.late = True
+        with contextlib.suppress(OSError):
+            body = f'{{"error": "the request did not arrive within {REQUEST_SECONDS} s"}}'.encode()
+            self.connection.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: "
+                                    b"close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self):
         self.route("GET")
@@ -109,21 +221,26 @@ class Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def route(self, method):
-        started = time.monotonic()
+        started, path = time.monotonic(), ""
+        with self.arrived:
+            if self.late:  # too_late has answered
+                return
+            self.late = None
         try:
-            path = urlsplit(self.path).path
+            self.length = self.check_framing()
+            path = self.check_target()
             self.check_host()
             if path not in self.ROUTES:
                 raise Refused(404, f"there is nothing at {path[:100]}: the page is at /, its API at /api/run")
             methods = self.ROUTES[path]
             if method not in methods:
-                raise Refused(405, f"{path} takes {', '.join(methods)}, not {method[:20]}", {"Allow": ", ".join(methods)})
+                raise Refused(405, f"{path} takes {' or '.join(methods)}, not {method[:20]}", {"Allow": ", ".join(methods)})
             if method == "POST":
-                self.check_origin()
+                self.check_sender()
             getattr(self, methods[method])()
         except Refused as e:
-            self.send_json(e.status, {"error": str(e)}, e.headers)
-        except (BrokenPipeError, ConnectionResetError):  # the client went away: nothing to answer
+            self.answer_refusal(e)
+        except (ConnectionError, socket.timeout):  # the client went away, or stopped reading: nobody to answer
             pass
         except Exception as e:  # noqa: BLE001 -- a bug: said to the client and on the console, and the server goes on
             traceback.print_exc()
@@ -133,27 +250,84 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/api/"):
             print(f"{method} {path[:40]} {time.monotonic() - started:.2f} s", file=sys.stderr, flush=True)
 
+    def answer_refusal(self, e):
+        with contextlib.suppress(ConnectionError, socket.timeout):
+            self.send_json(e.status, {"error": str(e)}, e.headers)
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (a request line or headers it cannot read), as this server's other answers."""
+        self.close_connection = True
+        sentence = {400: "the request line is not HTTP's (METHOD /path HTTP/1.1)", 414: "the request's address is too long",
+                    431: "the request's headers are too long or too many", 505: "this server speaks HTTP/1.0 and 1.1"}
+        self.answer_refusal(Refused(code, sentence.get(code, message or "the request cannot be read")))
+
+    def check_framing(self):
+        """What RFC 9112 tells a server to refuse; returns the body's length (None: no Content-Length)."""
+        if len(self.headers.get_all("Host") or []) != 1:
+            raise Refused(400, "a request names its host in one Host header")
+        lengths = [v.strip(" \t") for v in self.headers.get_all("Content-Length") or []]
+        if self.headers.get_all("Transfer-Encoding"):
+            if lengths:
+                raise Refused(400, "a request has a Content-Length or a Transfer-Encoding, not both")
+            raise Refused(411, "send the body with a Content-Length: Transfer-Encoding is not taken here")
+        if not lengths:
+            return None
+        if len(lengths) > 1:
+            raise Refused(400, "a request has one Content-Length")
+        if not re.fullmatch(r"[0-9]+", lengths[0]):
+            raise Refused(400, f"Content-Length is a number of bytes, not {quoted(lengths[0])}")
+        if len(lengths[0]) > 9 or int(lengths[0]) > LARGEST_BODY:
+            raise Refused(413, f"a request is at most {LARGEST_BODY} bytes; this one is {quoted(lengths[0])}")
+        return int(lengths[0])
+
+    def check_target(self):
+        """The path a request asks for: its target is a path, or an absolute address naming this server."""
+        target = self.path
+        if re.match(r"(?i)https?://", target):
+            try:
+                parts = urlsplit(target)
+                port = parts.port
+            except ValueError:
+                raise Refused(400, f"the request's target is not an address: {quoted(target)}") from None
+            if (parts.hostname, port) not in (("127.0.0.1", self.server.server_port), ("localhost", self.server.server_port)):
+                raise Refused(400, f"this server answers only for 127.0.0.1:{self.server.server_port}, not {quoted(parts.netloc)}")
+            target = parts.path or "/"
+        if not target.startswith("/"):
+            raise Refused(400, f"the request's target is a path such as /api/run, not {quoted(target)}")
+        return target.split("?", 1)[0]
+
     def check_host(self):
         port = self.server.server_port
-        if self.headers.get("Host") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        if self.headers.get("Host").strip(" \t") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
             raise Refused(403, f"this server answers only requests to 127.0.0.1:{port} or localhost:{port}")
 
-    def check_origin(self):
+    def check_sender(self):
+        """A POST from another site's page is refused, whatever form it takes."""
         origin, port = self.headers.get("Origin"), self.server.server_port
-        if origin is not None and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
-            raise Refused(403, "requests from other pages are refused: the page is the one at "
-                               f"http://127.0.0.1:{port}/")
+        if (origin is not None and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
+                or self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")):
+            raise Refused(403, f"requests from other pages are refused: the page is the one at http://127.0.0.1:{port}/")
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip(" \t").lower() != "application/json":
+            raise Refused(415, "the API takes a JSON body sent as Content-Type: application/json")
 
     def body(self):
-        """The request's JSON object."""
+        """The request's JSON object, its bytes read within what is left of REQUEST_SECONDS."""
+        if self.length is None:
+            raise Refused(411, "a request needs a Content-Length")
+        data, deadline = b"", time.monotonic() + REQUEST_SECONDS
+        while len(data) < self.length:
+            self.connection.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                chunk = self.rfile.read1(self.length - len(data))
+            except socket.timeout:
+                raise Refused(408, f"the request's body did not arrive within {REQUEST_SECONDS} s: {len(data)} of its "
+                                   f"{self.length} bytes came") from None
+            if not chunk:
+                raise Refused(400, f"the request's body ended after {len(data)} of its {self.length} bytes")
+            data += chunk
+        self.connection.settimeout(REQUEST_SECONDS + WRITE_SECONDS)
         try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            raise Refused(411, "a request needs a Content-Length") from None
-        if length > LARGEST_BODY or length < 0:
-            raise Refused(413, f"a request is at most {LARGEST_BODY} bytes; this one is {length}")
-        try:
-            return json.loads(self.rfile.read(length).decode("utf-8"), parse_constant=not_json)
+            return json.loads(data.decode("utf-8"), parse_constant=not_json)
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise Refused(400, f"the request is not JSON: {(str(e).splitlines() or [type(e).__name__])[0][:200]}") from None
 
@@ -173,17 +347,18 @@ class Handler(BaseHTTPRequestHandler):
         return args, argv
 
     def send_page(self):
-        self.send(200, self.server.empty_page, "text/html; charset=utf-8")
+        self.send(200, self.server.empty_page, "text/html; charset=utf-8",
+                  {"Content-Security-Policy": self.server.page_policy})
 
     def run(self):
         args, _ = self.parsed(self.body())
-        with self.turn():
-            try:
+        try:
+            with self.named_run(), self.turn():
                 report, _ = self.answer(args)
-            except Stopped:
-                if self.client_gone():
-                    return  # nobody to answer
-                raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
+        except Stopped:
+            if self.client_gone():
+                return  # nobody to answer
+            raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
         self.send_json(200, report)
 
     def events(self):
@@ -194,36 +369,58 @@ class Handler(BaseHTTPRequestHandler):
         vocab_size = self.server.model.config.vocab_size
         if not (isinstance(watch, list) and len(watch) <= 10 and all(type(i) is int and 0 <= i < vocab_size for i in watch)):
             raise Refused(400, f"watch is a list of at most 10 token ids below {vocab_size}")
-        with self.turn():
-            started = []  # the event stream, once it has begun: a mistake found before is a 400 instead
-
-            def event(item):
-                if not started:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/x-ndjson")
-                    self.end_headers()
-                    started.append(True)
-                self.wfile.write(json.dumps(item, allow_nan=False).encode("utf-8") + b"\n")
-                self.wfile.flush()
-            try:
+        def event(item):
+            if not self.streaming:  # a mistake found before the stream began is a 400 instead
+                self.send_head(200, "application/x-ndjson")
+                self.connection.settimeout(WRITE_SECONDS)
+                self.streaming = True
+            self.wfile.write(json.dumps(item, allow_nan=False).encode("utf-8") + b"\n")
+        try:
+            with self.named_run(), self.turn():
                 report, shown = self.answer(args, event)
                 event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
                                          live=True, progress=self.progress(event))})
-            except Stopped:
+        except Stopped:
+            if not self.client_gone():
                 event({"stopped": True})
-            except (BrokenPipeError, ConnectionResetError):
+        except (ConnectionError, socket.timeout):
+            raise
+        except Exception as e:  # noqa: BLE001 -- once the stream began, a failure is its last event, not a 2nd answer
+            if not self.streaming:
                 raise
-            except Exception as e:  # noqa: BLE001 -- once the stream began, a failure is its last event, not a 2nd answer
-                if not started:
-                    raise
-                if not isinstance(e, Refused):
-                    traceback.print_exc()
-                event({"error": str(e) if isinstance(e, Refused) else
-                       f"the server failed during this run ({type(e).__name__}: {e}); its console shows where"})
+            if not isinstance(e, Refused):
+                traceback.print_exc()
+            event({"error": str(e) if isinstance(e, Refused) else
+                   f"the server failed during this run ({type(e).__name__}: {e}); its console shows where"})
 
     def stop(self):
-        self.server.stop.set()
-        self.send_json(200, {"stopped": self.server.turn.locked()})
+        request = self.body()
+        if not (isinstance(request, dict) and set(request) == {"run"} and isinstance(request["run"], str)):
+            raise Refused(400, 'a Stop names its run: {"run": the Run-Id its request was sent with}')
+        with self.server.counting:
+            stopping = self.server.runs.get(request["run"])
+        if stopping is not None:
+            stopping.set()
+        self.send_json(200, {"stopped": stopping is not None})
+
+    @contextlib.contextmanager
+    def named_run(self):
+        """The run under the name its client gave it (the header Run-Id), by which a Stop finds it."""
+        name = self.headers.get("Run-Id")
+        if name is None:
+            yield
+            return
+        if not RUN_ID.fullmatch(name):
+            raise Refused(400, "Run-Id is 8 to 64 letters, digits, - or _: a name the client chose for its run")
+        with self.server.counting:
+            if name in self.server.runs:
+                raise Refused(409, f"a run named {name} is under way already")
+            self.server.runs[name] = self.stopping
+        try:
+            yield
+        finally:
+            with self.server.counting:
+                del self.server.runs[name]
 
     def answer(self, args, event=None):
         """main.answer for these options; event gets each piece of the continuation and each step of a grid."""
@@ -240,8 +437,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(500, str(e)) from None
 
     def tick(self):
-        """Called between steps of the run: it ends there once Stop was asked for or the client went away."""
-        if self.server.stop.is_set() or self.client_gone():
+        """Called between steps of the run: it ends there once its Stop came, the server is closing, or the client
+        went away."""
+        if self.stopping.is_set() or self.server.closing.is_set() or self.client_gone():
             raise Stopped()
 
     def progress(self, event):
@@ -262,41 +460,69 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(503, f"the server is busy with other runs ({WAITING} waiting): try again soon",
                           {"Retry-After": "5"})
         try:
-            with self.server.turn:
-                self.server.stop.clear()  # a Stop meant for the run before this one
+            while not self.server.turn.acquire(timeout=0.1):
+                self.tick()  # stopped, or its client gone, while it waits: it leaves the queue
+            try:
+                self.tick()
                 yield
+            finally:
+                self.server.turn.release()
         finally:
             self.server.queue.release()
 
     def client_gone(self):
-        """True once the client has closed its connection (a closed socket reads as empty)."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
+        """True once the client has closed its connection. A closed connection reads as empty, but so does one whose
+        client closed only its sending half (shutdown(SHUT_WR)) and waits for the answer: an empty read is followed
+        by a probe that such a client skips (an interim 100 Continue, or an empty line of the page's stream) and that
+        a closed connection answers with a reset."""
+        if self.gone:
             return True
+        try:
+            poll = select.poll()
+            poll.register(self.connection, select.POLLIN)
+            if not poll.poll(0) or self.connection.recv(1, socket.MSG_PEEK) != b"":
+                return False
+            if self.request_version != "HTTP/1.1":  # no interim answers for HTTP/1.0: it left
+                self.gone = True
+            elif not self.probed:
+                self.connection.sendall(b"\n" if self.streaming else b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.probed = True
+                time.sleep(0.01)  # the reset comes back at once over the loopback
+            self.gone = self.gone or self.connection.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
+        except OSError:
+            self.gone = True
+        return self.gone
 
     def command_line(self, argv):
         """The command line that gives the same run in a terminal (argv: as_argv's, its prompt last)."""
         *options, _, prompt = argv
         words = [*options, "--model", self.server.model.name]
         words = [*words, "--", prompt] if prompt.startswith("-") else [prompt, *words]
-        return shlex.join([os.environ.get("GPT2_COMMAND", "./run.sh"), *words])
+        command = os.environ.get("GPT2_COMMAND", "./run.sh")  # bytes that are not UTF-8 come as surrogates: escaped
+        return shlex.join([command.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"), *words])
 
     def send_json(self, status, value, headers=()):
         self.send(status, json.dumps(value, allow_nan=False).encode("utf-8"), "application/json", headers)
 
-    def send(self, status, body, content_type, headers=()):
+    def send_head(self, status, content_type, headers=()):
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in dict(headers).items():
+        for name, value in {**SHARED, "Content-Type": content_type, **dict(headers)}.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+
+    def send(self, status, body, content_type, headers=()):
+        self.send_head(status, content_type, {"Content-Length": str(len(body)), **dict(headers)})
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format, *args):  # one line per API request instead, in route()
         pass
+
+
+def quoted(text, most=40):
+    """A value the client sent, as a sentence quotes it: cut short when long."""
+    text = str(text)
+    return repr(text if len(text) <= most else text[:most] + "...")
 
 
 def not_json(constant):
