@@ -414,3 +414,50 @@ def test_beyond_its_connections_a_client_gets_503_at_once(fresh):
         for s in idle:
             s.close()
     time.sleep(1.5)  # the idle ones are let go within REQUEST_SECONDS (1 s here)
+
+
+HOSTILE = """<!DOCTYPE html><html><body>
+<iframe id="framed" src="http://127.0.0.1:{port}/?prompt=hi&max_new_tokens=3"></iframe>
+<form id="form" method="POST" action="http://127.0.0.1:{port}/api/run" enctype="text/plain" target="sink">
+<input name='{{"prompt": "hi", "x": "' value='"}}'></form>
+<iframe name="sink" id="sink"></iframe>
+<script>
+const at = "http://127.0.0.1:{port}";
+fetch(at + "/api/run", {{method: "POST", mode: "no-cors", headers: {{"Content-Type": "text/plain"}}, body: '{{"prompt": "hi"}}'}});
+fetch(at + "/api/page", {{method: "POST", headers: {{"Content-Type": "application/json"}}, body: '{{"options": {{"prompt": "hi"}}}}'}})
+  .catch(() => {{ document.title = "refused"; }});
+document.getElementById("form").submit();
+</script></body></html>"""
+
+
+def test_in_a_browser_a_page_of_another_site_runs_nothing(fresh, browser, capsys):
+    """A page on another origin (another port of 127.0.0.1) frames the page with a run in its address, posts a
+    text/plain form and fetches both APIs: the frame stays empty and no run begins."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from selenium.webdriver.common.by import By
+    html = HOSTILE.format(port=fresh.port).encode()
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{elsewhere.server_port}/")
+        time.sleep(2)  # the form, the fetches and the frame are answered
+        assert browser.title == "refused", "the page's own API refuses another site's fetch (no CORS allowance)"
+        browser.switch_to.frame(browser.find_element(By.ID, "framed"))
+        assert not browser.find_elements(By.ID, "o-prompt"), "the page refuses to be framed"
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+    asked = capsys.readouterr().err  # the server's line for each API request it answered
+    assert asked.count("POST /api/run") == 2 and asked.count("OPTIONS /api/page") == 1, asked
+    assert fresh.runs == []
