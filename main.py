@@ -115,7 +115,7 @@ def chain(args, model, watch):
     if args.score:
         report = score(args, ids, params, config, steer)
     else:
-        report = generation(args, ids, params, config, tok, steer, watch.text, watch.step, steps)
+        report = generation(args, ids, params, config, tok, steer, watch, steps)
     return {"model": args.model, **report, **extra}, Page(window, seen, params, steps, steer)
 
 
@@ -127,24 +127,23 @@ class Page(NamedTuple):  # what the page shows of a run besides its --json objec
     steer: object = None  # --steer's Steer (instruments/steer.py), or None
 
 
-def generation(args, ids, params, config, tok, steer, on_text, on_step, steps):
+def generation(args, ids, params, config, tok, steer, watch, steps):
     """Continue the prompt: its --json object; steps gets the k likeliest tokens at each step (--show-top's k, or
     the page's 5)."""
     choose = recording(sampler(args.temperature, args.top_k, args.top_p, args.seed), args.show_top or 5, tok, steps,
-                       on_step)
+                       watch.step)
     choose = within(choose, tok)
     if tok.size < config.vocab_size:
-        print(f"note: the model scores {config.vocab_size} tokens and its tokenizer has text for {tok.size}: the other "
-              f"{config.vocab_size - tok.size} are never chosen", file=sys.stderr)
+        watch.note(f"the model scores {config.vocab_size} tokens and its tokenizer has text for {tok.size}: the other "
+                   f"{config.vocab_size - tok.size} are never chosen")
     step = next_step(args, params, config, len(ids) + args.max_new_tokens, steer)
     new_ids = generate(ids, params, config, args.max_new_tokens, choose,
                        stop_id=None if args.ignore_eos else tok.eos_id,
                        sliding_window=args.sliding_window, next_logits=step)
-    new_ids = stream(new_ids, tok, on_text, args.prompt)
-    on_text("\n")
+    new_ids = stream(new_ids, tok, watch.text, args.prompt)
+    watch.text("\n")
     if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:
-        print(f"note: stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens",
-              file=sys.stderr)
+        watch.note(f"stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens")
     report = {"prompt_ids": ids, "generated_ids": new_ids, "text": args.prompt + tok.decode(new_ids)}
     return dict(report, top=steps) if args.show_top or args.report else report  # --report: as before the page existed
 

@@ -26,6 +26,14 @@ PERIOD = 50  # R, the length of the random sequence (shorter if the model's cont
 SEED = 0
 
 
+def too_short(config: Config):
+    """Why this model's context is too short to measure the roles (a sentence), or None."""
+    if (config.n_ctx - 1) // 2 < 2:
+        return (f"--heads measures induction on random tokens repeated twice, at least 2 of them after "
+                f"<|endoftext|>: a model that reads 5 tokens or more; this one reads {config.n_ctx}")
+    return None
+
+
 def repeated_tokens(config: Config, eos_id):
     """[<|endoftext|>] + r + r, with r R random tokens: the same every run. From ids 1000..9999 where
     the vocabulary has them (ordinary words and pieces of GPT-2's), else from the whole vocabulary."""
@@ -47,6 +55,8 @@ class HeadScores(NamedTuple):  # --json writes it as a list: [block, head, previ
 
 def head_scores(on_prompt: Probe, params: GPT2, config: Config, eos_id):
     """(sequence, R, [HeadScores for every head]): on_prompt is the probe of the prompt (two tokens or more)."""
+    if too_short(config):
+        raise ValueError(too_short(config))
     sequence, period = repeated_tokens(config, eos_id)
     on_repeat = probe(sequence, params, config, on_prompt.steer).attention  # the same model: steered too
     t = np.arange(1, len(on_prompt.states[0]))  # the prompt's positions with an earlier one

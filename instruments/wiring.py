@@ -10,7 +10,6 @@ One function per job, in the order main.py calls them:
                      the experiments
   write_page         --report's page
 """
-import os
 import shlex
 import sys
 
@@ -20,7 +19,7 @@ from instruments.ablate import check_heads
 from instruments.attention_map import summary, write_svg
 from instruments.attribute import attribute, print_attribution
 from instruments.copying import copying_scores, print_copying
-from instruments.head_roles import head_scores, print_heads
+from instruments.head_roles import head_scores, print_heads, too_short
 from instruments.logit_lens import logit_lens, print_lens
 from instruments.page.data import page_data
 from instruments.page.report import write_report
@@ -31,6 +30,8 @@ from instruments.shape_trace import print_trace, trace
 from instruments.steer import naive_step, padded, steering
 from instruments.token_view import describe, print_bpe, print_tokens, token_text
 from load import computed
+from plumbing.arguments import typed_command
+from plumbing.option_types import quoted
 
 
 def check(args, ids, params, config, tok):
@@ -40,6 +41,10 @@ def check(args, ids, params, config, tok):
     if args.stride and args.stride >= config.n_ctx:
         return (f"--stride must be less than the model's context of {config.n_ctx} tokens, so that "
                 "windows overlap and every token has context")
+    if args.score and config.n_ctx < 2:
+        return "--score needs a model that reads 2 tokens or more, so that its windows overlap; this one reads 1"
+    if args.heads and too_short(config):
+        return too_short(config)
     tools = window_tools(args)
     if len(ids) > config.n_ctx and tools:  # --score: the text may be longer than the tools can read
         return (f"the learning tools and experiments read at most {config.n_ctx} tokens and the text has {len(ids)}: "
@@ -57,10 +62,13 @@ def check(args, ids, params, config, tok):
     corrupted = None if args.patch is None else tok.encode(args.patch) or [tok.eos_id]
     if corrupted is not None and len(corrupted) != len(ids):
         return (f"--patch needs a corrupted prompt with as many tokens as the prompt: the prompt has "
-                f"{len(ids)}, {args.patch!r} has {len(corrupted)}")
+                f"{len(ids)}, {quoted(args.patch)} has {len(corrupted)}")
+    if corrupted == ids:
+        return ("--patch's corrupted prompt is the prompt itself: every patch would put back what is already there; "
+                "change the tokens whose effect you want to see")
     if args.patch_positions is not None and not positions(args, ids):
-        return (f"--patch-positions {args.patch_positions.start}:{args.patch_positions.stop} holds no position of "
-                f"the prompt's {len(ids)} (0 to {len(ids) - 1})")
+        start, stop = ("" if end is None else end for end in (args.patch_positions.start, args.patch_positions.stop))
+        return f"--patch-positions {start}:{stop} holds no position of the prompt's {len(ids)} (0 to {len(ids) - 1})"
     unknown = [kind for kind in args.patch_at or [] if kind not in KINDS]
     if unknown:
         return f"--patch-at {unknown[0]!r} cannot be patched: choose among {', '.join(KINDS)}"
@@ -207,6 +215,6 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
 
 def write_page(args, page, model, report, progress=lambda steps, what: steps):
     """--report: the page of one run (page: main.Page; report: its --json object), written to args.report."""
-    command = shlex.join([os.environ.get("GPT2_COMMAND", "main.py")] + sys.argv[1:])  # as the user typed it
+    command = shlex.join([typed_command("main.py")] + sys.argv[1:])  # as the user typed it
     write_report(args.report, page_data(args, page, model, report, command, progress=progress))
     print(f"wrote {args.report}", file=sys.stderr)

@@ -11,9 +11,9 @@ import re
 import sys
 
 from config import DEFAULT_MODEL
-from plumbing.contradictions import contradiction
+from plumbing.contradictions import contradiction, unusable_text
 from plumbing.option_types import (at_least_one, coefficient, count, head_list, patch_kinds, port, position_range,
-                                   probability, receiver, temperature)
+                                   probability, quoted, receiver, temperature)
 from plumbing.prompt_file import read_prompt
 
 
@@ -27,11 +27,11 @@ class Parser(argparse.ArgumentParser):
         unknown = re.fullmatch(r"unrecognized arguments: (-\S*).*", message)
         if words or unknown:
             raise self.not_an_option(words[1] + words[2] if words else unknown[1])
-        raise UsageError(message)
+        raise UsageError(re.sub(r"'([^']{40})[^']+'", r"'\1...'", message))  # argparse quotes a value whole, however long
 
     def not_an_option(self, word):
-        return UsageError(f"{word!r} is not an option; a prompt that starts with - goes after --, as in: "
-                          f"{self.prog} -- {word!r}")
+        return UsageError(f"{quoted(word)} is not an option; a prompt that starts with - goes after --, as in: "
+                          f"{self.prog} -- {quoted(word)}")
 
 
 def given(parser, action, values):
@@ -59,8 +59,15 @@ class Heads(argparse.Action):
         setattr(namespace, self.dest, sorted(set(getattr(namespace, self.dest)) | set(values)))
 
 
+def typed_command(default):
+    """The command the user typed (run.sh sets GPT2_COMMAND to it), as text that can be written anywhere: the bytes
+    of a folder name that are not UTF-8 (which reach Python as lone surrogates) become escapes."""
+    command = os.environ.get("GPT2_COMMAND", default)
+    return command.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def command_line():
-    parser = Parser(prog=os.environ.get("GPT2_COMMAND"),  # run.sh sets it to the name typed
+    parser = Parser(prog=typed_command(None) if "GPT2_COMMAND" in os.environ else None,
                     usage="%(prog)s PROMPT [options]  (see --help)",
                     description="Continue a text with GPT-2, in plain NumPy, or look inside while it does.",
                     epilog="Heads are L.H, head H of block L, 0-based. A prompt that starts with - goes after --. "
@@ -98,6 +105,8 @@ def parse_args(parser, argv):
         if given:
             parser.error(f"--serve takes only --model and --port: the prompt and the rest are chosen on the page "
                          f"(leave out {', '.join(given)})")
+        if unusable_text(args):
+            parser.error(unusable_text(args))
         args.port = DEFAULT_PORT if args.port is None else args.port
         return args
     if args.port is not None:

@@ -36,6 +36,12 @@ def contradiction(args):
             return f"{option} shapes --steer: give --steer TEXT too"
     if args.ablate_with is not None and not args.ablate:
         return "--ablate-with says how --ablate removes heads: give --ablate too"
+    return unusable_text(args)
+
+
+def unusable_text(args):
+    """The first text option (the prompt, a name) that is empty where it needs a value, or not UTF-8, as a sentence;
+    None if none. --serve checks these too: they are all of its options that are text."""
     for option, value in (("--model", args.model), ("--attention", args.attention), ("--report", args.report)):
         if value == "":
             return f"{option} needs a value, not an empty string"

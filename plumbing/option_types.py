@@ -5,15 +5,29 @@ import argparse
 import math
 import re
 
+def quoted(text, most=40):
+    """A value as a sentence quotes it: cut short when long (a number of 5000 digits is not echoed whole)."""
+    text = str(text).strip()
+    return repr(text if len(text) <= most else text[:most] + "...")
+
+
+def integer(digits, text):
+    """int(digits), where digits is a part of the value text that a pattern found to be digits: refused past 18 of them
+    (int() itself refuses past 4300, in words of its own)."""
+    if len(digits.strip().lstrip("+-")) > 18:
+        raise argparse.ArgumentTypeError(f"{quoted(text)} holds a number too large: give whole numbers below 10**18")
+    return int(digits)
+
+
 def head_list(text):
     """argparse type for --ablate: "5.1,5.5" -> [(5, 1), (5, 5)], 0-based. The model checks the range."""
     heads = []
     for item in text.split(","):
         if not re.fullmatch(r"[0-9]+\.[0-9]+", item.strip()):
-            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not a head: write L.H (head H of block L, "
+            raise argparse.ArgumentTypeError(f"{quoted(item)} is not a head: write L.H (head H of block L, "
                                              "0-based), several separated by commas, e.g. 5.1,5.5")
         n_block, head = item.split(".")
-        heads.append((int(n_block), int(head)))
+        heads.append((integer(n_block, item), integer(head, item)))
     return sorted(set(heads))
 
 
@@ -27,11 +41,11 @@ def position_range(text):
     a single position T is T:T+1. The prompt's length checks it."""
     match = re.fullmatch(r"\s*(-?[0-9]+)?\s*(:\s*(-?[0-9]+)?)?\s*", text)
     if not match or not (match[1] or match[2]):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a range of positions: write A:B (0-based, B not included)")
-    start = int(match[1]) if match[1] else None
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a range of positions: write A:B (0-based, B not included)")
+    start = integer(match[1], text) if match[1] else None
     if match[2] is None:  # one position
         return slice(start, start + 1 or None)
-    return slice(start, int(match[3]) if match[3] else None)
+    return slice(start, integer(match[3], text) if match[3] else None)
 
 
 def receiver(text):
@@ -40,9 +54,9 @@ def receiver(text):
         return "logits"
     match = re.fullmatch(r"\s*([0-9]+)\.([0-9]+)\.([qkv])\s*", text)
     if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a receiver: write logits, or L.H.q, L.H.k or L.H.v "
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a receiver: write logits, or L.H.q, L.H.k or L.H.v "
                                          "(the queries, keys or values of head H of block L)")
-    return int(match[1]), int(match[2]), match[3]
+    return integer(match[1], text), integer(match[2], text), match[3]
 
 
 def port(text):
@@ -55,11 +69,11 @@ def port(text):
 
 def whole_number(text, least):
     if re.fullmatch(r"\s*[+-]?[0-9]{19,}\s*", text):  # and int() refuses past 4300 digits, with its own words
-        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}... is too large: give a whole number below 10**18")
+        raise argparse.ArgumentTypeError(f"{quoted(text, 12)} is too large: give a whole number below 10**18")
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number") from None
     if n < least:
         raise argparse.ArgumentTypeError(f"{n} is too small: give a whole number, {least} or more")
     return n
@@ -82,18 +96,18 @@ def real(text):
     except ValueError:
         x = math.nan
     if math.isinf(x) and re.fullmatch(r"\s*[+-]?[0-9.]+(e[+-]?[0-9]+)?\s*", text, re.I):
-        raise argparse.ArgumentTypeError(f"{text.strip()[:12]}{'...' if len(text.strip()) > 12 else ''} is too large a number")
+        raise argparse.ArgumentTypeError(f"{quoted(text, 12)} is too large a number")
     if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number")
     return x
 
 
 def temperature(text):
     x = real(text)
     if x < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; 0 is greedy, 1 samples with the model's own probabilities")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is negative; 0 is greedy, 1 samples with the model's own probabilities")
     if x > 1e30:  # float32, the logits' type, ends at 3.4e38; long before, every token is equally likely
-        raise argparse.ArgumentTypeError(f"{text} is too large a temperature: give at most 1e30 (from about 1e6 on, every "
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is too large a temperature: give at most 1e30 (from about 1e6 on, every "
                                          "token is nearly equally likely)")
     return x
 
@@ -102,7 +116,7 @@ def coefficient(text):
     """argparse type for --steer-coef: a number from -1000 to 1000."""
     x = real(text)
     if abs(x) > 1000:
-        raise argparse.ArgumentTypeError(f"{text} is too large a coefficient: give -1000 to 1000 (the paper used 1 to 20; "
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is too large a coefficient: give -1000 to 1000 (the paper used 1 to 20; "
                                          "far beyond, the stream is only the vector and float32 overflows)")
     return x
 
@@ -110,5 +124,5 @@ def coefficient(text):
 def probability(text):
     x = real(text)
     if not 0 < x <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a probability above 0 and at most 1")
     return x

@@ -7,6 +7,7 @@ blocks) call stop_point() before each step, and the server says what stop_point(
 runs (stops_with). Where nobody asked, as in a terminal, stop_point() does nothing.
 """
 import contextlib
+import sys
 import threading
 from typing import Callable, NamedTuple
 
@@ -19,6 +20,7 @@ class Watch(NamedTuple):
     tools: Callable = lambda *found: None  # what the tools and experiments found (wiring.print_instruments' arguments)
     progress: Callable = lambda steps, what: steps  # wraps the long loops (a patching grid's)
     stop: Callable = None  # called at the long loops' stop points (stop_point below); it raises to end the run
+    note: Callable = lambda sentence: print(f"note: {sentence}", file=sys.stderr)  # what the user should know of the run
 
 
 _watched = threading.local()  # per thread: the server's requests run side by side

@@ -416,3 +416,72 @@ def test_the_python_apis_positions_are_patched_as_given_and_heads_checked(tiny, 
     for head in ((0, config.n_head), (-1, 0), (config.n_layer, 0), (0, -1)):
         with pytest.raises(ValueError, match="there is no head"):
             ablate(params, [head], config)
+
+
+# 10. Round four: values echoed whole, a slice's None, a patch that changes nothing, models too short for a tool
+
+N = "9" * 5000
+
+
+@pytest.mark.parametrize("args", [["--ablate", f"{N}.0"], ["--ablate", f"0.{N}"], ["--ablate", "0.1," + "x" * 5000],
+                                  ["--patch", "hx", "--patch-positions", N], ["--patch", "hx", "--patch-positions", f"-{N}:"],
+                                  ["--patch", "hx", "--patch-positions", "y" * 5000], ["--patch", "hx", "--path", f"0.{N}.q"],
+                                  ["--patch", "hx", "--path", "z" * 5000], ["--temperature", f"-{N}"],
+                                  ["--temperature", "nan" * 2000], ["--top-p", N, "--temperature", "1"],
+                                  ["--steer", "x", "--steer-coef", f"-{N}"], ["--steer", "x", "--steer-at", N]],
+                         ids=lambda a: " ".join(a)[:30])
+def test_a_value_of_5000_characters_is_not_echoed_whole(args):
+    said = one_sentence(run_tiny("hi", "-n", "0", *args, check=False), 2)
+    assert len(said) < 300, said
+
+
+def test_an_open_range_is_said_as_it_was_written():
+    said = one_sentence(run_tiny("hi there", "-n", "0", "--patch", "yo there", "--patch-positions", "1000:", check=False), 2)
+    assert said.endswith("error: --patch-positions 1000: holds no position of the prompt's 2 (0 to 1)")
+
+
+def test_a_corrupted_prompt_equal_to_the_prompt_is_called_so():
+    said = one_sentence(run_tiny(PROMPT, "-n", "0", "--patch", PROMPT, check=False), 2)
+    assert said.endswith("error: --patch's corrupted prompt is the prompt itself: every patch would put back what is "
+                         "already there; change the tokens whose effect you want to see")
+
+
+@pytest.fixture(scope="module")
+def short_models(tmp_path_factory):
+    from checkpoints import random_checkpoint
+    return {n: write(tmp_path_factory.mktemp(f"ctx{n}"), *random_checkpoint(n_layer=2, n_head=2, n_embd=32, n_positions=n))
+            for n in (1, 2, 4)}
+
+
+@pytest.mark.parametrize("n_ctx, args, said", [
+    (2, ["a b", "--heads", "-n", "0"], "--heads measures induction on random tokens repeated twice, at least 2 of them "
+                                       "after <|endoftext|>: a model that reads 5 tokens or more; this one reads 2"),
+    (4, ["a b", "--heads", "-n", "0"], "a model that reads 5 tokens or more; this one reads 4"),
+    (1, ["a", "--score"], "--score needs a model that reads 2 tokens or more, so that its windows overlap; this one reads 1"),
+])
+def test_a_model_too_short_for_a_tool_is_said_not_blamed_on_its_weights(short_models, n_ctx, args, said):
+    assert one_sentence(run_main("--model", short_models[n_ctx], *args), 2).endswith(said)
+
+
+def test_head_scores_refuses_a_context_too_short_in_the_python_api(short_models):
+    from instruments.head_roles import head_scores
+    from load import load_model
+    params, config = load_model(short_models[2])
+    with pytest.raises(ValueError, match="a model that reads 5 tokens or more"):
+        head_scores(None, params, config, 0)
+
+
+@pytest.mark.parametrize("model, said", [(os.fsencode(TINY) + b"\xff", "the name of --model is not valid UTF-8 text"),
+                                         (b"", "--model needs a value, not an empty string")])
+def test_serve_checks_its_text_options_as_every_run_does(model, said):
+    result = subprocess.run([sys.executable, MAIN, "--serve", "--port", "0", "--model", model], capture_output=True,
+                            timeout=60)
+    assert one_sentence(result, 2).endswith(said)
+
+
+def test_a_command_name_that_is_not_utf8_is_written_escaped(tmp_path):
+    env = {**os.environ, "GPT2_COMMAND": os.fsdecode(b"/tmp/caf\xe9/run.sh")}
+    result = run_main("hi", "-n", "1", "--model", TINY, "--report", str(tmp_path / "page.html"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "'/tmp/caf\\\\xe9/run.sh' hi -n 1" in (tmp_path / "page.html").read_text(encoding="utf-8")  # in JSON
+    assert "usage: /tmp/caf\\xe9/run.sh" in run_main("--nothing", env=env).stderr

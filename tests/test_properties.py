@@ -134,3 +134,26 @@ def test_a_real_header_changed_in_one_place_is_read_or_refused(config, tmp_path,
     entry[change] = ([value] + entry["shape"][1:] if change == "shape" else
                      value if change == "dtype" else [value, entry["data_offsets"][1]])
     read_or_refuse(header_file(tmp_path, header, data), config)
+
+
+VALUES = st.one_of(st.sampled_from(["--", "-", "-1", "-x", "--help", "-h", "1e400", "nan", "0", "1:2", "-1:", "0.0,1.1",
+                                    "resid,heads", "logits", "0.0.q", "", " ", "9" * 5000]),
+                   st.text(max_size=12), st.integers(-10**25, 10**25).map(str), st.floats().map(str))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_option_value_on_the_command_line_is_taken_or_one_sentence(data):
+    """parse_args on option=value (and on option value) ends in the options or in UsageError, never in another
+    exception; its sentence is one line, and a value is never echoed whole past a few hundred characters."""
+    from plumbing.arguments import UsageError, command_line, parse_args
+    parser = command_line()
+    options = [a.option_strings[-1] for a in parser._actions if a.option_strings and a.dest not in ("help", "prompt_file")]
+    option, value = data.draw(st.sampled_from(options)), data.draw(VALUES)
+    for argv in ([f"{option}={value}", "--", "The color"], [option, value, "--", "The color"]):
+        try:
+            parse_args(parser, argv)
+        except UsageError as e:
+            assert "\n" not in str(e) and len(str(e)) < 400, (argv, str(e))
+        except SystemExit as e:  # the help, asked for by a value that is an option of its own (--ignore-eos --help)
+            assert e.code == 0 and value in ("--help", "-h") and argv[1] == value, argv

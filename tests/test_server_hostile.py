@@ -461,3 +461,38 @@ def test_in_a_browser_a_page_of_another_site_runs_nothing(fresh, browser, capsys
     asked = capsys.readouterr().err  # the server's line for each API request it answered
     assert asked.count("POST /api/run") == 2 and asked.count("OPTIONS /api/page") == 1, asked
     assert fresh.runs == []
+
+
+def test_a_note_of_the_run_reaches_the_page(fresh):
+    """The terminal's notes (here: the prompt fills the model's context, so nothing is generated) are page events."""
+    body = json.dumps({"options": {"prompt": "hi " * 63 + "hi", "max_new_tokens": 3}}).encode()
+    lines = exchange(fresh, post("/api/page", body, fresh.port)).partition(b"\r\n\r\n")[2].splitlines()
+    notes = [json.loads(line)["note"] for line in lines if line and "note" in json.loads(line)]
+    assert notes == ["stopped after 0 new tokens: the model reads at most 64 tokens"]
+
+
+def option_values():
+    return st.one_of(st.sampled_from(["--", "-", "-1", "-x", "--help", "1e400", "nan", "inf", "0", "1", "3.5", "-0.5",
+                                      "1:2", "-1:", ":", "1.1", "0.0,1.1", "0.0,,", "resid,heads", "logits", "0.0.q",
+                                      " ", "", "9" * 5000, "\u00e9", "\x00", "\u2028"]),
+                     st.text(max_size=12), st.integers(-10**20, 10**20), st.floats(), st.booleans(), st.none(),
+                     st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_option_value_on_the_api_is_run_or_refused_in_one_sentence(quick, data):
+    import main
+    from plumbing.page_options import api_options
+    keys = sorted(api_options(main.command_line()))
+    options = data.draw(st.dictionaries(st.sampled_from(keys), option_values(), max_size=4))
+    options.setdefault("prompt", "The color of the cat")
+    options.setdefault("max_new_tokens", 1)
+    quick.failures.clear()
+    body = json.dumps(options).encode()
+    answer = exchange(quick, post("/api/run", body, quick.port))
+    status = int(answer.split()[1])
+    assert status in (200, 400, 413) and quick.failures == [], (options, answer[-400:], quick.failures)
+    if status != 200:
+        error = status_and_error(answer)[1]
+        assert "\n" not in error and len(error) < 400, error

@@ -99,7 +99,9 @@ def test_a_coefficient_of_0_is_the_plain_model_bit_for_bit(name, ref, folders):
     model = model_of(folders[name])
     prompt = model.tok.decode(ref[f"{name}/ids"].tolist())
     steered = ["--steer", CASES[name][1], "--steer-coef", "0"]
-    for run in (["--score"], ["-n", "12"], ["-n", "12", "--kv-cache"], ["-n", "0", "--patch", prompt, "--attribute"]):
+    ids = ref[f"{name}/ids"].tolist()
+    corrupted = model.tok.decode(ids[1:2] + ids[1:])  # its first token changed
+    for run in (["--score"], ["-n", "12"], ["-n", "12", "--kv-cache"], ["-n", "0", "--patch", corrupted, "--attribute"]):
         plain, zero = answer(model, prompt, *run), answer(model, prompt, *run, *steered)
         assert zero.pop("steer") == {"toward": CASES[name][1], "against": None, "at": model.config.n_layer // 2,
                                      "coef": 0.0, "positions": len(model.tok.encode(CASES[name][1]))}

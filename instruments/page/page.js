@@ -469,7 +469,8 @@ async function ask(o, watch) {
   }
   reading = response.body.getReader();
   const decoder = new TextDecoder();
-  let buffer = "", page = null, stopped = false;
+  let buffer = "", page = null, stopped = false, notes = 0;
+  $("notes").textContent = "";
   for (;;) {
     let value, done;
     try {
@@ -487,6 +488,7 @@ async function ask(o, watch) {
       if (!line) continue;  // the server's check that the page is still there
       const e = JSON.parse(line);
       if (e.token) $("stream").textContent += e.text;
+      if (e.note) $("notes").textContent += (notes++ ? " " : "") + "Note: " + e.note;
       if (e.progress) {
         const bar = $("progress");
         bar.hidden = false;

@@ -45,7 +45,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import os
 import re
 import select
 import shlex
@@ -60,7 +59,8 @@ from urllib.parse import urlsplit
 from config import ModelError
 from instruments.page.data import page_data
 from instruments.page.report import page
-from plumbing.arguments import UsageError, parse_args
+from plumbing.arguments import UsageError, parse_args, typed_command
+from plumbing.option_types import quoted
 from plumbing.page_options import as_argv
 from plumbing.process import ServeError
 from plumbing.watch import Watch
@@ -428,7 +428,8 @@ class Handler(BaseHTTPRequestHandler):
             self.tick()
             if event and text:
                 event({"token": True, "text": text})
-        watch = Watch(text=on_text, step=lambda *step: self.tick(), progress=self.progress(event), stop=self.tick)
+        watch = Watch(text=on_text, step=lambda *step: self.tick(), progress=self.progress(event), stop=self.tick,
+                      note=lambda sentence: event and event({"note": sentence}))
         try:
             return self.server.answer(args, self.server.model, watch)
         except UsageError as e:
@@ -498,8 +499,7 @@ class Handler(BaseHTTPRequestHandler):
         *options, _, prompt = argv
         words = [*options, "--model", self.server.model.name]
         words = [*words, "--", prompt] if prompt.startswith("-") else [prompt, *words]
-        command = os.environ.get("GPT2_COMMAND", "./run.sh")  # bytes that are not UTF-8 come as surrogates: escaped
-        return shlex.join([command.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"), *words])
+        return shlex.join([typed_command("./run.sh"), *words])
 
     def send_json(self, status, value, headers=()):
         self.send(status, json.dumps(value, allow_nan=False).encode("utf-8"), "application/json", headers)
@@ -517,12 +517,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # one line per API request instead, in route()
         pass
-
-
-def quoted(text, most=40):
-    """A value the client sent, as a sentence quotes it: cut short when long."""
-    text = str(text)
-    return repr(text if len(text) <= most else text[:most] + "...")
 
 
 def not_json(constant):
