@@ -18,6 +18,10 @@ from tensor_ops import layer_norm
 
 def embed(ids, params: GPT2, start=0):
     """[n_seq] -> [n_seq, n_embd]: what each token is, plus where it is (positions start, start+1, ...)."""
+    n_ctx, vocab_size = len(params.wpe), len(params.wte)
+    if not 0 < len(ids) <= n_ctx - start or not all(0 <= i < vocab_size for i in ids):  # -1 would be wte's last row
+        these = f"{len(ids)}" + (f", from {min(ids)} to {max(ids)}," if len(ids) else "") + f" at position {start}"
+        raise ValueError(f"GPT-2 reads 1 to {n_ctx} token ids, each 0 to {vocab_size - 1}; these are {these}")
     return params.wte[ids] + params.wpe[start:start + len(ids)]
 
 
@@ -28,10 +32,8 @@ def unembed(x, params: GPT2, config: Config):
 
 def residual_stream(ids, params: GPT2, config: Config):
     """[n_seq] -> [n_seq, n_embd]: the embeddings, after every block has added to them."""
-    n_seq = len(ids)
-    assert 0 < n_seq <= config.n_ctx, f"{n_seq} tokens, but GPT-2 has {config.n_ctx} positions"
     x = embed(ids, params)  # [n_seq, n_embd]
-    mask = causal_mask(n_seq)  # [n_seq, n_seq]
+    mask = causal_mask(len(ids))  # [n_seq, n_seq]
     for p in params.h:
         x = block(x, p, config, mask)  # [n_seq, n_embd] -> [n_seq, n_embd]
     return x

@@ -39,7 +39,10 @@ class Steer(NamedTuple):
 
 def steering(toward, against, at, coef, params: GPT2, config: Config) -> Steer:
     """The vectors for two texts' ids of the same length k (pad the shorter first: padded())."""
-    assert len(toward) == len(against) > 0
+    if not (len(toward) == len(against) > 0 and 0 <= at < config.n_layer and np.isfinite(coef)):
+        raise ValueError(f"steering takes two texts' ids of one length (pad them: padded()), a block 0 to "
+                         f"{config.n_layer - 1} and a finite coefficient: not {len(toward)} and {len(against)} ids, "
+                         f"block {at}, {coef}")
     v = stream_entering(toward, at, params, config) - stream_entering(against, at, params, config)  # [k, n_embd]
     return Steer(at, np.float32(coef) * v)
 

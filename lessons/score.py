@@ -25,7 +25,9 @@ def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=resid
     """[None, lp_1, ..., lp_n-1]: lp_t = log P(ids[t] | the tokens before it in its window). network: the model
     without its last step (--steer gives a steered one)."""
     stride = stride or config.n_ctx // 2
-    assert 0 < stride < config.n_ctx, "windows must overlap, or a window's first token would have no context"
+    if not 0 < stride < config.n_ctx:
+        raise ValueError(f"the stride is 1 to {config.n_ctx - 1}: windows must overlap, or a window's first token would "
+                         "have no context")
     logprobs = [None] * len(ids)
     begin, scored = 0, 1  # tokens before `scored` have their log-probability
     while scored < len(ids):

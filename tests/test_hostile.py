@@ -485,3 +485,22 @@ def test_a_command_name_that_is_not_utf8_is_written_escaped(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "'/tmp/caf\\\\xe9/run.sh' hi -n 1" in (tmp_path / "page.html").read_text(encoding="utf-8")  # in JSON
     assert "usage: /tmp/caf\\xe9/run.sh" in run_main("--nothing", env=env).stderr
+
+
+def test_the_python_apis_core_refuses_ids_it_cannot_read(tiny):
+    """forward([-1]) read wte's last row; probe([]) ended in numpy's words; steering took any block and coefficient."""
+    from instruments.probe import probe
+    from instruments.steer import steering
+    from lessons.score import token_logprobs
+    from model import forward
+    params, config = tiny
+    for ids in ([], [-1], [config.vocab_size], [1] * (config.n_ctx + 1)):
+        for run in (forward, probe):
+            with pytest.raises(ValueError, match=f"GPT-2 reads 1 to {config.n_ctx} token ids, each 0 to "):
+                run(ids, params, config)
+    for toward, against, at, coef in (([1], [2], config.n_layer, 1.0), ([1], [2], -1, 1.0), ([1, 2], [2], 0, 1.0),
+                                      ([1], [2], 0, float("nan")), ([], [], 0, 1.0)):
+        with pytest.raises(ValueError, match="steering takes two texts' ids of one length"):
+            steering(toward, against, at, coef, params, config)
+    with pytest.raises(ValueError, match="the stride is 1 to"):
+        token_logprobs([1, 2, 3], params, config, stride=config.n_ctx)
