@@ -19,12 +19,12 @@ A new instrument touches four places, then its tests and README lines:
      (a row with several numbers is a NamedTuple), and a print_NAME; its docstring says in a few sentences
      what it measures and why.
   2. plumbing/arguments.py: its options, declared once, in add_learning_tools or add_experiments. The live
-     page's API takes them from there (page_options.api_options); what needs the model or the prompt to
-     judge is a sentence in wiring.check.
+     page's API and its form take them from there (page_options.api_options and form); what needs the model
+     or the prompt to judge is a sentence in wiring.check.
   3. wiring.py: one line in run_instruments() that computes it into extra["NAME"] (its --json key), one in
      print_instruments() that prints it.
-  4. page/: its inputs in page.html's form (an input with id o-OPTION is the option OPTION) and a section in
-     page.js's experiments() that draws J.NAME, with a sentence on how to read it.
+  4. page/: a section in page.js's experiments() that draws J.NAME, with a sentence on how to read it. (The
+     form draws a field for each of its options by itself.)
   Then tests/: its numbers against an independent computation (a committed fixture script in the reference
   stack); README.md: its question in "Test the claim", with output the command really printed.
 
@@ -36,8 +36,8 @@ network must run the changed one. ablate.py changes the weights, which every pat
 more. steer.py, the worked example (`git log --stat -- instruments/steer.py` shows its commit), adds a vector
 to the stream entering one block, which no weight can do. Its four places: steer.py; its options in
 arguments.py (with a value type in option_types.py and the refusals of a lone --steer-at in
-contradictions.py); wiring.py (check, run_instruments, print); the page (page.html's fields, page.js's
-section, data.py's plain continuation beside the steered one). Beyond them, every loop that runs blocks
+contradictions.py); wiring.py (check, run_instruments, print); the page (page.html's fields, since drawn
+from the parser, page.js's section, data.py's plain continuation beside the steered one). Beyond them, every loop that runs blocks
 adds it: probe.py (so every tool and the experiments' starting runs see it), one onto() line in each of
 patch.py, path_patch.py and shape_trace.py, a steering term in attribute.py's parts, the steered probe in
 head_roles.py's second run, and a `network` for lessons/score.py; main.chain hands the Steer to them and to

@@ -130,8 +130,8 @@ def parse_args(parser, argv):
 
 
 def add_run_options(parser):
-    parser.add_argument("prompt", nargs="?", help='the text to continue ("" starts from <|endoftext|>)')
     what = parser.add_argument_group("the prompt and the model")
+    what.add_argument("prompt", nargs="?", help='the text to continue ("" starts from <|endoftext|>)')
     what.add_argument("--prompt-file", action=Once, metavar="FILE",
                       help="read the prompt from a UTF-8 file of at most 1 MiB (-: stdin)")
     what.add_argument("--model", action=Once, default=DEFAULT_MODEL,

@@ -24,6 +24,21 @@ def api_options(parser):
     return options
 
 
+def form(parser):
+    """The live page's form, as its data: the parser's groups that hold options of the page, in the parser's order,
+    each [title, [field, ...]], a field {"key", "kind", "help", "metavar", "default", "choices"}. The page draws
+    its form from this alone: an option added to the parser is a field of the form."""
+    api, groups = api_options(parser), []
+    for group in parser._action_groups:  # argparse keeps no other public list of them
+        fields = [{"key": action.dest, "kind": api[action.dest], "help": action.help, "metavar": action.metavar,
+                   "default": action.default if isinstance(action.default, (str, int, float)) else None,
+                   "choices": list(action.choices) if action.choices else None}
+                  for action in group._group_actions if action.dest in api]
+        if fields:
+            groups.append([group.title, fields])
+    return groups
+
+
 def as_argv(options, parser):
     """The command line that a request's options stand for, prompt last; a request that is not options raises
     UsageError, and the command line's own checks do the rest."""

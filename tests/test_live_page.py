@@ -62,6 +62,11 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
     browser.get(f"http://127.0.0.1:{tiny_server.port}/")
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    from plumbing.arguments import command_line
+    from plumbing.page_options import api_options
+    fields = [e.get_attribute("id")[2:] for e in browser.find_elements(By.CSS_SELECTOR, "#ask [id^='o-']")]
+    assert fields == [key for key in api_options(command_line()) if key != "ablate"], "the form is the parser's options"
+    assert all(browser.find_element(By.CSS_SELECTOR, f"label:has(#o-{key})").text.strip() for key in fields)
     prompt = browser.find_element(By.ID, "o-prompt")
     prompt.clear()
     prompt.send_keys(PROMPT)

@@ -345,11 +345,44 @@ function render() {
 
 // ---- the live page: the form is the run, the address bar holds it, a click on a head removes it ----
 
-// the form's fields are the API's options: an input with id "o-NAME" is the option NAME
-const FIELDS = Array.from(document.querySelectorAll("#ask [id^='o-']"), (input) => input.id.slice(2));
+// the form's fields are the API's options, drawn from the parser's own list (D.form): an input with id "o-NAME" is
+// the option NAME. The heads removed (--ablate) are the ones clicked away, not a field.
+let FIELDS = [];
+const DEFAULTS = {};  // as the command line's: a value left at its default is left out of the options
+const STARTING = {max_new_tokens: "8"};  // what the page starts with, where it differs from the command line
 let ablated = [];  // "L.H" strings
 let baseline = null;  // {page, options}: the run without removed heads that the comparison starts from
-const DEFAULTS = {temperature: "0", ablate_with: "zero"};  // as the command line's: left out of the options
+
+function drawForm(groups) {
+  const box = $("fields");
+  for (const [title, fields] of groups) {
+    const set = box.appendChild(el("fieldset"));
+    set.appendChild(el("legend", {}, title));
+    for (const f of fields.filter((f) => f.key !== "ablate")) {
+      const id = "o-" + f.key, name = f.key === "prompt" ? "prompt" : "--" + f.key.replace(/_/g, "-");
+      let input;
+      if (f.key === "prompt") input = el("textarea", {id: id, rows: "3", class: "wide"});
+      else if (f.choices) {
+        input = el("select", {id: id});
+        input.appendChild(el("option", {value: ""}, "(default)"));
+        for (const c of f.choices) input.appendChild(el("option", {value: c}, c));
+      } else if (f.kind === "flag") input = el("input", {type: "checkbox", id: id});
+      else input = el("input", {type: f.kind === "number" ? "number" : "text", id: id, step: "any", placeholder: f.metavar || ""});
+      if (f.default !== null && f.default !== false) DEFAULTS[f.key] = f.default;
+      const label = set.appendChild(el("label", {title: f.help || ""}));
+      if (f.kind === "flag") label.append(input, " " + name);
+      else label.append(name + " ", input);
+      if (f.key === "prompt") set.appendChild(el("br"));
+      if (STARTING[f.key] !== undefined) input.value = STARTING[f.key];
+      FIELDS.push(f.key);
+    }
+  }
+}
+
+function isDefault(name, input) {
+  if (DEFAULTS[name] === undefined) return false;
+  return input.type === "number" ? Number(input.value) === DEFAULTS[name] : input.value === String(DEFAULTS[name]);
+}
 
 function fill(options) {
   for (const name of FIELDS) {
@@ -367,7 +400,7 @@ function options() {
   for (const name of FIELDS) {
     const input = $("o-" + name);
     if (input.type === "checkbox") { if (input.checked) o[name] = true; }
-    else if (input.value !== "" && input.value !== DEFAULTS[name] && !(name === "ablate_with" && !ablated.length)) {
+    else if (input.value !== "" && !isDefault(name, input) && !(name === "ablate_with" && !ablated.length)) {
       o[name] = input.type === "number" ? Number(input.value) : input.value;
     }
   }
@@ -507,6 +540,7 @@ async function ask(o, watch) {
 }
 
 if (LIVE) {
+  drawForm(D.form);
   $("ask").hidden = false;
   $("ask").addEventListener("submit", (e) => { e.preventDefault(); run(); });
   $("stop").onclick = () => {

@@ -61,7 +61,7 @@ from instruments.page.data import page_data
 from instruments.page.report import page
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.option_types import quoted
-from plumbing.page_options import as_argv
+from plumbing.page_options import as_argv, form
 from plumbing.process import ServeError
 from plumbing.watch import Watch
 
@@ -140,7 +140,7 @@ class Server(ThreadingHTTPServer):
         self.counting = threading.Lock()  # guards self.runs and self.connections
         self.connections, self.most_connections = 0, most_connections()
         config = model.config
-        self.empty_page = page({"live": True, "model": model.name, "json": None,
+        self.empty_page = page({"live": True, "model": model.name, "json": None, "form": form(parser),
                                 "config": {k: getattr(config, k) for k in ("n_layer", "n_head", "n_embd", "n_ctx",
                                                                            "vocab_size")}}).encode("utf-8")
         self.page_policy = page_policy(self.empty_page.decode("utf-8"))
