@@ -184,3 +184,28 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     if SCREENSHOTS:
         browser.execute_script("scrollTo(0, 0)")
         browser.save_screenshot(os.path.join(SCREENSHOTS, "live.png"))
+
+
+def test_a_server_that_dies_mid_run_is_said_so_not_called_stopped(slow_model, browser):
+    from selenium.webdriver.common.by import By
+    from conftest import Served
+    served = Served(slow_model)
+    try:
+        browser.get(f"http://127.0.0.1:{served.port}/")
+        wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+        browser.find_element(By.ID, "o-prompt").send_keys("hello " * 300)
+        count = browser.find_element(By.ID, "o-max_new_tokens")
+        count.clear()
+        count.send_keys("700")
+        browser.find_element(By.ID, "run").click()
+        wait_until(browser, lambda d: len(d.find_element(By.ID, "stream").text) > len("hello " * 300))  # under way
+        served.process.kill()
+        served.process.wait(timeout=10)
+        wait_until(browser, lambda d: d.find_element(By.ID, "problem").text, timeout=20)
+        assert browser.find_element(By.ID, "problem").text in (
+            "the connection to the server broke during the run: the server may have stopped; see its console",
+            "the server ended the run before its end without saying why: it may have stopped; see its console")
+        assert browser.find_element(By.ID, "status").text != "stopped"
+    finally:
+        if served.process.poll() is None:
+            served.stop()
