@@ -17,13 +17,15 @@ import numpy as np
 
 from instruments.ablate import check_heads
 from instruments.attention_map import summary, write_svg
+from instruments.attribution_patching import (attribution_patching, print_attribution_patching, print_saliency,
+                                              saliency)
 from instruments.attribute import attribute, print_attribution
 from instruments.copying import copying_scores, print_copying
 from instruments.head_roles import head_scores, print_heads, too_short
 from instruments.logit_lens import logit_lens, print_lens
 from instruments.page.data import page_data
 from instruments.page.report import write_report
-from instruments.patch import KINDS, measure, patching, print_patch
+from instruments.patch import KINDS, json_key, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.shape_trace import print_trace, trace
@@ -157,7 +159,7 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
         extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
     if args.copying:
         extra["copying"] = {"k": 5, "scores": copying_scores(ids, seen, params, config)}
-    if args.attribute or args.patch is not None:
+    if args.attribute or args.patch is not None or args.saliency:
         target = followed(args, tok, lambda: seen.logits[-1])
         versus = tok.encode(args.versus)[0] if args.versus is not None else None
     if args.attribute:
@@ -169,10 +171,15 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
         kinds = [kind for kind in KINDS if kind in (args.patch_at or ([] if args.path else ["resid"]))]  # --path alone: none
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
                                   progress)
+        if args.attribution_patching:
+            extra["attribution_patching"] = attribution_patching(seen, corrupted, target, versus, kinds,
+                                                                 positions(args, ids), params, config)
         if args.path:
             grid = path_grid(args.path, seen, corrupted, measure(target, versus, params, config), params, config,
                              lambda steps: progress(steps, "path"))
             extra["path"] = {"receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
+    if args.saliency:
+        extra["saliency"] = saliency(seen, target, versus, params, config)
     return extra, seen
 
 
@@ -211,6 +218,12 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
         print_patch(extra["patch"], labels, target, versus)
     if args.path:
         print_path(extra["path"], extra["patch"], target, versus)
+    if args.attribution_patching:
+        print_attribution_patching(extra["attribution_patching"], extra["patch"],
+                                   [kind for kind in KINDS if json_key(kind) in extra["attribution_patching"]], labels)
+    if args.saliency:
+        followed_text = token_text(tok, followed(args, tok, lambda: seen.logits[-1]))
+        print_saliency(extra["saliency"], labels, followed_text, args.versus)
 
 
 def write_page(args, page, model, report, progress=lambda steps, what: steps):

@@ -205,6 +205,10 @@ def add_experiments(group):
                        help="only positions A to B-1 (--patch-positions=-5: the last five)")
     group.add_argument("--path", action=Once, type=receiver, default=None, metavar="RECEIVER",
                        help="path patching to logits, or to L.H.q, L.H.k, L.H.v")
+    reads("probe", group.add_argument("--attribution-patching", action="store_true",
+                                      help="--patch's grids estimated from one backward pass, beside them"))
+    reads("probe", group.add_argument("--saliency", action="store_true",
+                                      help="gradient times input: each prompt token's share of the metric"))
     group.add_argument("--target", action=Once, metavar="TEXT",
                        help="the token followed (one token; default: the model's next)")
     group.add_argument("--versus", action=Once, metavar="TEXT",

@@ -19,10 +19,15 @@ def contradiction(args):
     del generation_only["-n"]
     if args.max_new_tokens == 0 and any(generation_only.values()):
         return "-n 0 generates nothing: leave out " + ", ".join(option for option, given in generation_only.items() if given)
-    if args.target is not None and not (args.attribute or args.patch is not None):
-        return "--target names the token --attribute and --patch follow: give one of them too"
-    if args.versus is not None and not (args.attribute or args.patch is not None):
-        return "--versus sets what --attribute and --patch measure: give one of them too"
+    following = args.attribute or args.patch is not None or args.saliency
+    if args.target is not None and not following:
+        return "--target names the token --attribute, --patch and --saliency follow: give one of them too"
+    if args.versus is not None and not following:
+        return "--versus sets what --attribute, --patch and --saliency measure: give one of them too"
+    if args.attribution_patching and args.patch is None:
+        return "--attribution-patching estimates --patch's grids: give --patch CORRUPTED too"
+    if args.attribution_patching and not args.patch_at and args.path:
+        return "--attribution-patching estimates --patch-at's grids, and --path alone asks for none: give --patch-at too"
     for option, given in (("--patch-at", args.patch_at), ("--patch-positions", args.patch_positions),
                           ("--path", args.path)):
         if given is not None and args.patch is None:
