@@ -236,12 +236,15 @@ def measure(shape, args):
 
 FOUNDING = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat is"
 GRID_TARGET = 40  # forward-pass equivalents, at most, for each grid on the founding prompt
+ESTIMATE_TARGET = 4  # forward-pass equivalents, at most, for all six grids of --attribution-patching, probes included
 SERVER_TARGET = 2.0  # seconds, at most, for the live page's run of the founding prompt, and for a click
 
 
 def time_grids(params, config, runs):
     """{what: (median seconds, forward-pass equivalents)} of each experiment's grid on the founding prompt."""
+    from instruments.attribution_patching import attribution_patching
     from instruments.copying import copying_scores
+    from lessons.backward import backward, metric_gradient
     from instruments.patch import KINDS, kind_grid, measure
     from instruments.path_patch import path_grid
     from instruments.probe import probe
@@ -261,6 +264,11 @@ def time_grids(params, config, runs):
                                                                     measure(target, tok.encode(" green")[0], params,
                                                                             config),
                                                                     list(range(len(ids))), params, config)
+    work["--attribution-patching, all six grids (both probes and the backward)"] = lambda: attribution_patching(
+        probe(ids, params, config), probe(corrupted_ids, params, config), target, None, KINDS, list(range(len(ids))),
+        params, config)
+    work["the backward pass alone"] = lambda: backward(corrupted, metric_gradient(corrupted.logits[-1], target)[1],
+                                                       params, config)
     one_pass = median_time(lambda: forward(ids, params, config), 9)
     results = {"n_seq": len(ids), "forward_s": one_pass,
                "forward_last_only_s": median_time(lambda: forward(ids, params, config, last_only=True), 9)}
@@ -348,7 +356,8 @@ def report(r, runs, new_tokens):
         print("| --- | --- | --- | --- |")
         for what, value in g.items():
             if isinstance(value, (list, tuple)):
-                print(f"| {what} | {value[0]:.2f} s | {value[1]:.1f} {verdict(value[1], GRID_TARGET, False)} "
+                target = ESTIMATE_TARGET if what.startswith("--attribution-patching") else GRID_TARGET
+                print(f"| {what} | {value[0]:.2f} s | {value[1]:.1f} {verdict(value[1], target, False)} "
                       f"| {value[0] / g['forward_last_only_s']:.1f} |")
     if "server" in r:
         print(f"\nthe live page (--serve), the founding prompt, medians of {runs} runs: the page's request (/api/page: the "

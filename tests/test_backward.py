@@ -6,6 +6,7 @@ against PyTorch's autograd on transformers' GPT-2 (tests/make_gradient_fixtures.
 on the tiny checkpoint, the trained induction model and a random checkpoint of another shape.
 """
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from load import load_model
 from params import LayerNorm, Linear
 from tensor_ops import gelu, layer_norm, linear, softmax
 
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 REFERENCE = np.load(os.path.join(ROOT, "tests", "fixtures", "gradient-reference.npz"))
 RANDOM_SHAPE = dict(n_layer=2, n_head=3, n_embd=24, n_positions=24, seed=11)  # as make_gradient_fixtures.py
 FD_STEP = 1e-6
@@ -176,3 +178,32 @@ def test_the_command_line_gives_both_grids_and_saliency():
     assert [row is None for row in out["attribution_patching"]["grid"][0]] == [v is None for v in out["patch"]["grid"][0]]
     result = run_main(prompt, "-n", "0", "--model", TINY, "--attribution-patching")
     assert result.returncode == 2 and "--attribution-patching estimates --patch's grids: give --patch CORRUPTED too" in result.stderr
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium; .ci/run installs it)")
+def test_in_a_browser_each_estimate_sits_beside_its_exact_grid_and_saliency_shades_the_tokens(tmp_path):
+    """The --report page of the induction model: every estimated cell is the JSON's, its title names the exact cell's
+    value and the error, and each prompt token carries its saliency."""
+    import re
+    import subprocess
+    from instruments.page.report import rounded
+    model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    path = tmp_path / "page.html"
+    out = json_of(run_main("<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "-n", "0", "--model", model, "--patch",
+                           "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk", "--patch-at", "resid,heads", "--attribution-patching",
+                           "--saliency", "--report", str(path), "--json"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
+    exact, estimate = out["patch"]["heads"], out["attribution_patching"]["heads"]
+    table = re.search('<table id="estimate-heads".*?</table>', dom, re.S).group(0)
+    cells = re.findall(r'<td title="head (\d+)\.(\d+): P\(\'b\'\) = ([0-9.]+); exact ([0-9.]+), error (-?[0-9.]+)"', table)
+    assert len(cells) == len(exact) * len(exact[0])
+    for b, h, shown, shown_exact, error in cells:
+        b, h = int(b), int(h)
+        assert float(shown) == pytest.approx(estimate[b][h], abs=6e-4) and float(shown_exact) == pytest.approx(exact[b][h], abs=6e-4)
+        assert float(error) == pytest.approx(estimate[b][h] - exact[b][h], abs=1e-3)
+    assert re.search('<table id="estimate-resid"', dom) and "Correlation of the estimate with the exact grid" in dom
+    shaded = [float(v) for v in re.findall(r'class="tok"[^>]*data-saliency="([^"]+)"', dom)]
+    assert shaded == rounded(out)["saliency"], "the page's data rounds its numbers to what the eye can see"
+

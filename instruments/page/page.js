@@ -46,6 +46,7 @@ function tokens() {
       title: `#${i}  id ${t[0]}  vocab.json ${t[1]}  bytes ${t[3]}`}, label(t)));
   D.tokens.forEach((t, i) => add(t, i, "tok"));
   D.generated.forEach((t, i) => add(t, D.tokens.length + i, "tok new"));
+  if (D.json && D.json.saliency) salient(D.json.saliency);
   if (!D.top.length) return;
   s.appendChild(el("p", {class: "how"}, `At each generated step, the ${D.top[0].length} likeliest next tokens (the model's probabilities) and, in bold, the one chosen.`));
   const table = el("table");
@@ -58,6 +59,20 @@ function tokens() {
     }
   });
   s.appendChild(table);
+}
+
+function salient(scores) {
+  // --saliency: each prompt token shaded by its gradient times input, blue pushing the metric up, orange down
+  const biggest = Math.max(...scores.map(Math.abs)) || 1;
+  const boxes = document.querySelectorAll("#tokens .tok:not(.new)");
+  scores.forEach((v, i) => {
+    const x = Math.abs(v) / biggest;
+    boxes[i].style.background = shade(x, v >= 0 ? "8,48,107" : "179,88,6");
+    boxes[i].style.color = ink(x);
+    boxes[i].title += `  saliency ${v >= 0 ? "+" : ""}${v.toPrecision(3)}`;
+    boxes[i].setAttribute("data-saliency", v);
+  });
+  $("steps").prepend(el("p", {class: "how", id: "saliency-how"}, "Saliency (gradient times input): each prompt token is shaded by its embedding dotted with the followed metric's gradient there, the first-order share of the metric it holds; blue pushed the metric up, orange down, the darker the more. Hover for the number."));
 }
 
 // ---- attention: one block and head at a time, on a canvas ----
@@ -235,10 +250,11 @@ function positionTable(id, cells, rowName, share, format) {
   cells.forEach((row, r) => {
     const tr = table.appendChild(el("tr"));
     tr.appendChild(el("th", {class: "row"}, rowName(r)));
-    row.forEach((v, t) => {
+    row.forEach((cell, t) => {
+      const v = cell !== null && typeof cell === "object" ? cell.v : cell;  // a number, or {v, title}
       const x = v === null ? 0 : share(v);
-      tr.appendChild(el("td", {title: v === null ? "not patched" : format(v), style: `background:${shade(x)};color:${ink(x)}`},
-                           v === null ? "" : format(v)));
+      const title = v === null ? "not patched" : cell.title || format(v);
+      tr.appendChild(el("td", {title: title, style: `background:${shade(x)};color:${ink(x)}`}, v === null ? "" : format(v)));
     });
   });
   return table;
@@ -314,12 +330,36 @@ function patching(P, text) {
     const box = $("experiments");
     box.appendChild(el("h3", {}, kind));
     box.appendChild(el("p", {class: "how"}, "Put back: " + what + "."));
-    if (byPosition) {
-      box.appendChild(positionTable(`patch-${kind}`, P[key], (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format));
-    } else {
-      box.appendChild(headTable(`patch-${kind}`, (b, h) => [format(P[key][b][h]), share(P[key][b][h]), `${metricName(P, text)} = ${format(P[key][b][h])}`]));
+    const estimate = D.json.attribution_patching && D.json.attribution_patching[key];
+    const where = estimate ? box.appendChild(el("div", {class: "side-by-side"})) : box;
+    const grids = estimate ? [["exact", P[key]], ["estimated (attribution patching)", estimate]] : [["exact", P[key]]];
+    for (const [name, cells] of grids) {
+      const column = estimate ? where.appendChild(el("div", {"data-grid": name})) : where;
+      if (estimate) column.appendChild(el("p", {}, name + ":"));
+      const id = name === "exact" ? `patch-${kind}` : `estimate-${kind}`;
+      const note = (v, r, c) => (name === "exact" ? "" : `; exact ${format(P[key][r][c])}, error ${format(v - P[key][r][c])}`);
+      if (byPosition) {
+        const rows = cells.map((row, r) => row.map((v, t) => (v === null ? null : {v: v, title: format(v) + note(v, r, t)})));
+        column.appendChild(positionTable(id, rows, (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format));
+      } else {
+        column.appendChild(headTable(id, (b, h) => [format(cells[b][h]), share(cells[b][h]), `${metricName(P, text)} = ${format(cells[b][h])}${note(cells[b][h], b, h)}`]));
+      }
     }
+    if (estimate) box.appendChild(el("p", {class: "agreement"}, agreement(P[key], estimate, format)));
   }
+}
+
+function agreement(exact, estimate, format) {
+  // the correlation of the cells both grids hold, and the largest error
+  const pairs = [];
+  exact.forEach((row, r) => row.forEach((v, c) => { if (v !== null) pairs.push([v, estimate[r][c]]); }));
+  const mean = (k) => pairs.reduce((s, p) => s + p[k], 0) / pairs.length;
+  const [me, ma] = [mean(0), mean(1)];
+  const cov = pairs.reduce((s, [e, a]) => s + (e - me) * (a - ma), 0);
+  const ve = pairs.reduce((s, [e]) => s + (e - me) ** 2, 0), va = pairs.reduce((s, [, a]) => s + (a - ma) ** 2, 0);
+  const r = ve > 0 && va > 0 ? (cov / Math.sqrt(ve * va)).toFixed(3) : "undefined (a grid is constant)";
+  const worst = Math.max(...pairs.map(([e, a]) => Math.abs(a - e)));
+  return `Correlation of the estimate with the exact grid: ${r}; the largest error: ${format(worst).replace("+", "")}. Hover an estimated cell for its exact value and its error.`;
 }
 
 function pathPatching(R, P, text) {
