@@ -54,6 +54,8 @@ def check(args, ids, params, config, tok):
     missing_head = check_heads(args.ablate, config)
     if missing_head:
         return missing_head
+    if args.target_id is not None and args.target_id >= config.vocab_size:
+        return f"--target-id {args.target_id} is no token of this model: its ids are 0 to {config.vocab_size - 1}"
     for option, text in (("--target", args.target), ("--versus", args.versus)):
         if text is not None and len(tok.encode(text)) != 1:
             return (f"{option} must be one token; {text!r} is {len(tok.encode(text))} "
@@ -122,10 +124,12 @@ def window_tools(args):
 
 
 def followed(args, tok, next_logits):
-    """The token --patch, --path and --attribute follow: --target's, or the model's greedy next token (the argmax of
-    next_logits(), the logits after the prompt, asked for only then)."""
+    """The token --patch, --path, --attribute and --saliency follow: --target's (or --target-id's), or the model's
+    greedy next token (the argmax of next_logits(), the logits after the prompt, asked for only then)."""
     if args.target is not None:
         return tok.encode(args.target)[0]
+    if args.target_id is not None:
+        return args.target_id
     return int(np.argmax(next_logits()))
 
 

@@ -211,6 +211,8 @@ def add_experiments(group):
                                       help="gradient times input: each prompt token's share of the metric"))
     group.add_argument("--target", action=Once, metavar="TEXT",
                        help="the token followed (one token; default: the model's next)")
+    group.add_argument("--target-id", action=Once, type=count, default=None, metavar="ID",
+                       help="the token followed, by its id (for a token that is no text)")
     group.add_argument("--versus", action=Once, metavar="TEXT",
                        help="measure logit(target) - logit(TEXT) instead of P(target)")
 

@@ -20,8 +20,11 @@ def contradiction(args):
     if args.max_new_tokens == 0 and any(generation_only.values()):
         return "-n 0 generates nothing: leave out " + ", ".join(option for option, given in generation_only.items() if given)
     following = args.attribute or args.patch is not None or args.saliency
-    if args.target is not None and not following:
-        return "--target names the token --attribute, --patch and --saliency follow: give one of them too"
+    if args.target is not None and args.target_id is not None:
+        return "--target and --target-id both name the token followed: give one of them"
+    for option, given in (("--target", args.target), ("--target-id", args.target_id)):
+        if given is not None and not following:
+            return f"{option} names the token --attribute, --patch and --saliency follow: give one of them too"
     if args.versus is not None and not following:
         return "--versus sets what --attribute, --patch and --saliency measure: give one of them too"
     if args.attribution_patching and args.patch is None:

@@ -209,3 +209,40 @@ def test_a_server_that_dies_mid_run_is_said_so_not_called_stopped(slow_model, br
     finally:
         if served.process.poll() is None:
             served.stop()
+
+
+def test_removing_heads_never_changes_the_token_the_experiments_follow(induction_server, browser):
+    """The issue's case: with no target typed, removing 1.0 made the attribution follow <92> instead of 'b', and
+    then clicking 0.2 made every path cell +0.13 for <b4>, while the comparison still spoke of P('b'). Now every
+    run after a click follows the token of the run with every head, and says so; with --versus, the comparison
+    shows the logit difference, as the grids do."""
+    from selenium.webdriver.common.by import By
+    model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    prompt, corrupted = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk"
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=2&attribute=true"
+                      f"&heads=true&patch={corrupted}&path=logits")
+    assert done(browser) == "done"
+    b = json_of(run_main(prompt, "--model", model, "-n", "0", "--attribute", "--json"))["attribution"]["target"]
+    for head, also in (("1.0", []), ("0.2", ["1.0"])):
+        browser.find_element(By.CSS_SELECTOR, f'#heads-induction td[data-head="{head}"]').click()
+        assert done(browser) == "done"
+        removed = ",".join(sorted([head, *also]))
+        expected = json_of(run_main(prompt, "--model", model, "-n", "2", "--attribute", "--heads", "--patch", corrupted,
+                                    "--path", "logits", "--ablate", removed, "--target-id", str(b), "--json"))
+        own = json_of(run_main(prompt, "--model", model, "-n", "0", "--attribute", "--ablate", removed, "--json"))
+        assert own["attribution"]["target"] != b, "this removal changes the model's own next token"
+        shown = browser.execute_script("return D.json")
+        assert shown["attribution"]["target"] == shown["patch"]["target"] == b
+        assert [round(v, 3) if v is not None else None for row in shown["path"]["grid"] for v in row] == \
+               [round(v, 3) if v is not None else None for row in expected["path"]["grid"] for v in row]
+        assert f"follow 'b' (id {b}): the token the run with every head predicts next" in browser.find_element(By.ID, "followed").text
+        assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .probability").text.startswith("P('b')")
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=2&heads=true"
+                      f"&patch={corrupted}&versus=t")
+    assert done(browser) == "done"
+    browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="1.0"]').click()
+    assert done(browser) == "done"
+    for side in ("with-ablation", "without-ablation"):
+        assert browser.find_element(By.CSS_SELECTOR, f"#compare .{side} .probability").text.startswith(
+            "logit('b') - logit('t') after the prompt: "), "the grids' metric"
+    no_javascript_errors(browser)

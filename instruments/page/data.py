@@ -18,8 +18,8 @@ from tensor_ops import softmax
 
 def page_data(args, page, model, report, command, watch=(), live=False, progress=lambda steps, what: steps):
     """What the page shows of a run. "watched" holds the probability after the prompt of the model's next token,
-    of the token the experiments follow, and of watch's ids (the live page compares them with and without
-    the heads it removed). progress wraps the long loop, as instruments' does."""
+    of the tokens the experiments follow, and of watch's ids, and "watched_logits" their logits (the live page
+    compares them with and without the heads it removed, in the experiments' metric). progress wraps the long loop, as instruments' does."""
     config, tok = model.config, model.tok
     seen = page.seen if page.seen is not None else probe(page.window, page.params, config, page.steer)  # none had
     maps, note = attention_maps(seen.attention, config.n_head)
@@ -44,6 +44,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
         "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
         "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
+        "watched_logits": {int(i): float(seen.logits[-1][i]) for i in {next_id, *experiments_follow, *watch}},
     }
 
 

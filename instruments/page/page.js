@@ -280,6 +280,13 @@ function experiments() {
   if (J.ablate) section("Ablation", `Every number on this page was computed with these heads removed (their output set to ${J.ablate_with === "mean" ? "its mean over the prompt's positions" : "zero"}): ` +
       J.ablate.map(([b, h]) => `${b}.${h}`).join(", ") + ". Compare with a run without them.");
   if (J.steer) steering(J.steer);
+  const followedBy = J.patch || J.attribution;
+  if (followedBy) {
+    const id = followedBy.target, how = $("o-target_id") && ablated.length && !$("o-target").value && !$("o-target_id").value
+      ? "the token the run with every head predicts next, so that removing heads does not change the question"
+      : id === D.next_id ? "the model's own next token" : "the token typed as the target";
+    section("What the experiments follow", `The experiments below follow ${text(id)} (id ${id}): ${how}.`).lastChild.id = "followed";
+  }
   if (J.heads) {
     const box = section("Head roles", `Four scores per head, each between 0 and 1: previous-token (position t looks at t-1), first-token (t looks at position 0), induction (on ${J.heads.period} random tokens repeated, t looks at the token after t's earlier occurrence) and duplicate-token (t looks at that earlier occurrence itself). A dark cell is a head that does that one thing.`);
     for (const [column, role, meaning] of D.roles) {  // HeadScores' column of each role, from the Python side
@@ -472,13 +479,21 @@ function compare() {
   const box = $("compare");
   box.textContent = "";
   if (!ablated.length || !baseline || !D.json) return;
-  const id = followed(baseline.page);
+  const id = followed(baseline.page), J = baseline.page.json;
+  const versus = J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null;  // the grids' metric too
+  const name = (i) => baseline.page.texts[i] || D.texts[i];
   const side = (title, page, cls) => {
     const d = box.appendChild(el("div", {class: cls}));
     d.appendChild(el("b", {}, title));
     d.appendChild(el("div", {class: "answer"}, page.json.text === undefined ? page.prompt : page.json.text));
-    const p = page.watched[id];
-    d.appendChild(el("div", {class: "probability"}, `P(${page.texts[id] || baseline.page.texts[id]}) after the prompt: ${p === undefined ? "?" : p.toFixed(4)}`));
+    if (versus === null || versus === undefined) {
+      const p = page.watched[id];
+      d.appendChild(el("div", {class: "probability"}, `P(${name(id)}) after the prompt: ${p === undefined ? "?" : p.toFixed(4)}`));
+    } else {
+      const [a, b] = [page.watched_logits[id], page.watched_logits[versus]];
+      const shown = a === undefined || b === undefined ? "?" : (a - b >= 0 ? "+" : "") + (a - b).toFixed(3);
+      d.appendChild(el("div", {class: "probability"}, `logit(${name(id)}) - logit(${name(versus)}) after the prompt: ${shown}`));
+    }
   };
   side("with every head", baseline.page, "without-ablation");
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, D, "with-ablation");
@@ -511,7 +526,12 @@ async function run() {
         baseline = {page: page, options: plain};
       }
     }
-    const page = await ask(o, ablated.length ? [followed(baseline.page)] : []);
+    const follow = ablated.length ? followed(baseline.page) : null;
+    const following = o.attribute || o.patch !== undefined || o.saliency;  // the experiments that follow a token
+    if (follow !== null && following && o.target === undefined && o.target_id === undefined) {
+      o.target_id = follow;  // removing heads must not change the question: the run with every head's token
+    }
+    const page = await ask(o, follow === null ? [] : [follow]);
     if (!page) return;
     D = page;
     if (!ablated.length) baseline = {page: page, options: o};
