@@ -194,7 +194,7 @@ def test_in_a_browser_each_estimate_sits_beside_its_exact_grid_and_saliency_shad
                            "--saliency", "--report", str(path), "--json"))
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
+    assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom
     exact, estimate = out["patch"]["heads"], out["attribution_patching"]["heads"]
     table = re.search('<table id="estimate-heads".*?</table>', dom, re.S).group(0)
     cells = re.findall(r'<td title="head (\d+)\.(\d+): P\(\'b\'\) = ([0-9.]+); exact ([0-9.]+), error (-?[0-9.]+)"', table)

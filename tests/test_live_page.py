@@ -82,7 +82,7 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     ids = plain["prompt_ids"] + plain["generated_ids"]
     assert everything == [repr(tok.decode([i])) for i in ids]  # every token of this prompt is whole characters
     assert generated == [repr(tok.decode([i])) for i in plain["generated_ids"]]
-    command = shlex.join(["./run.sh", PROMPT, "--max-new-tokens=5", "--heads", "--model", TINY])
+    command = shlex.join(["./run.sh", PROMPT, "--max-new-tokens=5", "--kv-cache", "--heads", "--model", TINY])  # the page starts with the KV cache on
     assert browser.find_element(By.ID, "command").text == command, "the same run in a terminal"
     assert run_main(*shlex.split(command)[1:], "--json").stdout.splitlines()[-1] == json.dumps(plain)
     no_javascript_errors(browser)

@@ -87,7 +87,7 @@ def test_in_a_browser_a_chosen_heads_cell_shows_the_probes_weight(page, tiny, to
     for n_block, head, row, col in ((1, 2, 20, 3), (2, 0, 5, 5), (0, 3, 20, 0)):
         dom = chromium(str(tmp_path / f"profile{n_block}"), "--dump-dom",
                        url=f"{path.as_uri()}#block={n_block}&head={head}&cell={row},{col}")
-        assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom, "the page ran without a JavaScript error"
+        assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom, "the page ran without a JavaScript error"
         readout = re.search(r'<span id="readout">(.*?)</span>', dom).group(1)
         shown_value = float(readout.rsplit(": ", 1)[1])
         assert readout.startswith(f"block {n_block}, head {head}: row {row} ")
@@ -99,7 +99,7 @@ def test_in_a_browser_every_token_and_every_lens_cell_is_shown(page, tiny, tok, 
     path, _, report = page
     ids = report["prompt_ids"]
     dom = chromium(str(tmp_path / "profile"), "--dump-dom", url=f"{path.as_uri()}#block=0&head=avg")
-    assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
+    assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom
     unescape = html.unescape
     tokens = [unescape(t) for t in re.findall(r'<span class="tok[^"]*" data-i="\d+" title="[^"]*">(.*?)</span>', dom)]
     assert tokens == [row.text for row in describe(ids, tok) + describe(report["generated_ids"], tok)]
@@ -114,7 +114,7 @@ def test_in_a_browser_every_token_and_every_lens_cell_is_shown(page, tiny, tok, 
 def test_in_a_browser_every_head_table_shows_the_runs_numbers_and_names_its_heads(page, tmp_path):
     path, data, _ = page
     dom = chromium(str(tmp_path / "profile"), "--dump-dom", url=path.as_uri())
-    assert 'data-ready="yes"' in dom and '<div id="errors"></div>' in dom
+    assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom
     J, n_head = data["json"], data["config"]["n_head"]
     signed = lambda v: f"{'+' if v >= 0 else ''}{v:.2f}"  # noqa: E731
     tables = {"heads-induction": [f"{s[4]:.2f}" for s in J["heads"]["scores"]],

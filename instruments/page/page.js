@@ -15,8 +15,24 @@ function el(tag, attrs, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
-const shade = (p, rgb) => `rgba(${rgb || "8,48,107"},${Math.max(0, Math.min(1, p)).toFixed(3)})`;
-const ink = (p) => (p > 0.55 ? "#fff" : "#222");
+// the palette: light, or dark when the system asks for it (prefers-color-scheme), the canvas included. Effects that
+// can go either way use blue for up and orange for down, which colour-blind eyes tell apart.
+const DARK = matchMedia("(prefers-color-scheme: dark)").matches;
+const BLUE = DARK ? "120,170,255" : "8,48,107", ORANGE = DARK ? "253,174,97" : "179,88,6";
+const PALETTE = DARK ? {text: "#ddd", future: ["#333", "#3a3a3a"], up: "#6aa8ff", down: "#fdae61"}
+                     : {text: "#222", future: ["#ddd", "#e9e9e9"], up: "#1f5fa8", down: "#c8610a"};
+const shade = (p, rgb) => `rgba(${rgb || BLUE},${Math.max(0, Math.min(1, p)).toFixed(3)})`;
+function paint(x, rgb) {
+  // a cell's style for x from -1 (orange) through 0 (the page) to 1 (blue), or on rgb: the colour mixed with the
+  // page's background, and the text colour that reads best on it (by the mix's luminance, as WCAG measures it)
+  const colour = (rgb || (x >= 0 ? BLUE : ORANGE)).split(",").map(Number), a = Math.max(0, Math.min(1, Math.abs(x)));
+  const page = DARK ? [18, 18, 18] : [255, 255, 255];
+  const mixed = colour.map((v, i) => page[i] * (1 - a) + v * a);
+  const linear = mixed.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+  const luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+  const black = (luminance + 0.05) / 0.05, white = 1.05 / (luminance + 0.05);  // contrast ratios: at least 4.58
+  return `background:rgb(${mixed.map(Math.round).join(",")});color:${black > white ? "#000" : "#fff"}`;
+}
 const label = (t) => t[2];
 const whole = (text, low, high, otherwise) => {  // a whole number from a link, or otherwise
   const n = /^-?\d+$/.test(text || "") ? Number(text) : NaN;
@@ -54,7 +70,7 @@ function tokens() {
     const tr = table.appendChild(el("tr"));
     tr.appendChild(el("th", {class: "row"}, `step ${i + 1}`));
     for (const [id, /* text */, p] of step) {  // TopToken: id, text, probability
-      const td = tr.appendChild(el("td", {style: `background:${shade(p)};color:${ink(p)}`}, `${D.texts[id]} ${p.toFixed(3)}`));
+      const td = tr.appendChild(el("td", {style: paint(p)}, `${D.texts[id]} ${p.toFixed(3)}`));
       if (D.generated[i] && id === D.generated[i][0]) td.style.fontWeight = "bold";
     }
   });
@@ -67,12 +83,11 @@ function salient(scores) {
   const boxes = document.querySelectorAll("#tokens .tok:not(.new)");
   scores.forEach((v, i) => {
     const x = Math.abs(v) / biggest;
-    boxes[i].style.background = shade(x, v >= 0 ? "8,48,107" : "179,88,6");
-    boxes[i].style.color = ink(x);
+    boxes[i].style.cssText = paint(v / biggest);
     boxes[i].title += `  saliency ${v >= 0 ? "+" : ""}${v.toPrecision(3)}`;
     boxes[i].setAttribute("data-saliency", v);
   });
-  $("steps").prepend(el("p", {class: "how", id: "saliency-how"}, "Saliency (gradient times input): each prompt token is shaded by its embedding dotted with the followed metric's gradient there, the first-order share of the metric it holds; blue pushed the metric up, orange down, the darker the more. Hover for the number."));
+  $("steps").prepend(el("p", {class: "how", id: "saliency-how"}, "Saliency (gradient times input): each prompt token is shaded by its embedding dotted with the followed metric's gradient there, the first-order share of the metric it holds; blue pushed the metric up, orange down, the stronger the more. Hover for the number."));
 }
 
 // ---- attention: one block and head at a time, on a canvas ----
@@ -124,7 +139,7 @@ function show(block, head) {
   controls();
   draw();
   const cell = view.cell ? "&cell=" + view.cell.join(",") : "";
-  location.replace("#block=" + block + "&head=" + (head < 0 ? "avg" : head) + cell);
+  history.replaceState(history.state, "", "#block=" + block + "&head=" + (head < 0 ? "avg" : head) + cell);  // no popstate
 }
 
 const positions = () => D.tokens.slice(D.attention.first);
@@ -144,13 +159,13 @@ function draw() {
   const labels = positions().map(label);
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
-      if (c > r) { g.fillStyle = (r + c) % 2 ? "#ddd" : "#e9e9e9"; }
+      if (c > r) { g.fillStyle = PALETTE.future[(r + c) % 2 ? 0 : 1]; }
       else { g.fillStyle = shade(weight(view.block, view.head, r + first, c + first)); }
       g.fillRect(margin + c * cell, margin + r * cell, cell, cell);
     }
   }
   if (margin > 10) {
-    g.fillStyle = "#222";
+    g.fillStyle = PALETTE.text;
     g.textAlign = "right";
     labels.forEach((t, i) => g.fillText(t.slice(0, 16), margin - 4, margin + i * cell + cell * 0.75));
     labels.forEach((t, i) => { g.save(); g.translate(margin + i * cell + cell * 0.75, margin - 4); g.rotate(-Math.PI / 3);
@@ -176,8 +191,8 @@ $("map").addEventListener("mousemove", (e) => {
   const c = Math.floor((e.clientX - rect.left - margin) / cell), r = Math.floor((e.clientY - rect.top - margin) / cell);
   if (r >= 0 && c >= 0 && r < n && c < n) { view.cell = [r + first, c + first]; readout(r + first, c + first); }
 });
-document.addEventListener("keydown", (e) => {
-  if (!D.json || ["SELECT", "INPUT", "TEXTAREA"].includes(e.target.tagName)) return;
+$("map").addEventListener("keydown", (e) => {  // the arrow keys act on the map only, where it has the focus
+  if (!D.json) return;
   const moves = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0]};
   if (moves[e.key]) { e.preventDefault(); step(...moves[e.key]); }
 });
@@ -208,7 +223,7 @@ function lens() {
       const p = probs[0] / 1000;
       const top = ids.map((id, k) => `${D.texts[id]} ${(probs[k] / 1000).toFixed(3)}`).join("\n");
       tr.appendChild(el("td", {"data-layer": layer, "data-position": t, "data-id": ids[0], title: top,
-        style: `background:${shade(p)};color:${ink(p)}`}, D.texts[ids[0]]));
+        style: paint(p)}, D.texts[ids[0]]));
     });
   });
   box.appendChild(table);
@@ -234,7 +249,7 @@ function headTable(id, cell) {
     tr.appendChild(el("th", {class: "row"}, String(b)));
     for (let h = 0; h < D.config.n_head; h++) {
       const [text, s, title] = cell(b, h);
-      const attrs = {title: `head ${b}.${h}` + (title ? ": " + title : ""), style: `background:${shade(s)};color:${ink(s)}`};
+      const attrs = {title: `head ${b}.${h}` + (title ? ": " + title : ""), style: paint(s)};
       if (text !== "") attrs["data-head"] = `${b}.${h}`;
       tr.appendChild(el("td", attrs, text));
     }
@@ -254,7 +269,7 @@ function positionTable(id, cells, rowName, share, format) {
       const v = cell !== null && typeof cell === "object" ? cell.v : cell;  // a number, or {v, title}
       const x = v === null ? 0 : share(v);
       const title = v === null ? "not patched" : cell.title || format(v);
-      tr.appendChild(el("td", {title: title, style: `background:${shade(x)};color:${ink(x)}`}, v === null ? "" : format(v)));
+      tr.appendChild(el("td", {title: title, style: paint(x)}, v === null ? "" : format(v)));
     });
   });
   return table;
@@ -306,7 +321,7 @@ function experiments() {
   if (J.attribution) {
     const A2 = J.attribution;
     const what = A2.versus === null ? `The logit of ${text(A2.target)}` : `The logit difference ${text(A2.target)} minus ${text(A2.versus)}`;
-    const box = section("Direct logit attribution", `${what} (${A2.logit.toFixed(3)}) split into what each part of the network added to the final residual stream, with the final LayerNorm's scale frozen. Green bars pushed it up, red ones down. The 20 largest parts:`);
+    const box = section("Direct logit attribution", `${what} (${A2.logit.toFixed(3)}) split into what each part of the network added to the final residual stream, with the final LayerNorm's scale frozen. Blue bars pushed it up, orange ones down. The 20 largest parts:`);
     const parts = [...A2.parts].sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 20);
     const biggest = Math.max(...parts.map((p) => Math.abs(p[1]))) || 1;
     const table = box.appendChild(el("table", {id: "attribution"}));
@@ -316,7 +331,7 @@ function experiments() {
       tr.appendChild(el("td", {}, value.toFixed(3)));
       const bar = tr.appendChild(el("td")).appendChild(el("span", {class: "bar"}));
       bar.style.width = `${Math.round(Math.abs(value) / biggest * 300)}px`;
-      bar.style.background = value > 0 ? "#2a2" : "#c33";
+      bar.style.background = value > 0 ? PALETTE.up : PALETTE.down;
     }
     box.appendChild(el("p", {}, `All ${A2.parts.length} parts add up to ${A2.parts.reduce((s, p) => s + p[1], 0).toFixed(3)}.`));
   }
@@ -331,7 +346,7 @@ const formatter = (P) => (v) => (P.metric === "probability" ? v.toFixed(3) : (v 
 
 function patching(P, text) {
   const span = (P.clean - P.corrupted) || 1, format = formatter(P), share = (v) => (v - P.corrupted) / span;
-  section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Hover for the number.`);
+  section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Blue brings the answer back (the share of the difference), orange pushes it further from the prompt's. Hover for the number.`);
   for (const [key, kind, what, byPosition] of D.patch_kinds) {  // patch.py's KINDS: --json's key, the kind, what it puts back
     if (!P[key]) continue;
     const box = $("experiments");
@@ -341,7 +356,7 @@ function patching(P, text) {
     const where = estimate ? box.appendChild(el("div", {class: "side-by-side"})) : box;
     const grids = estimate ? [["exact", P[key]], ["estimated (attribution patching)", estimate]] : [["exact", P[key]]];
     for (const [name, cells] of grids) {
-      const column = estimate ? where.appendChild(el("div", {"data-grid": name})) : where;
+      const column = estimate ? where.appendChild(el("div", {"data-grid": name, tabindex: "0", role: "region", "aria-label": `${kind}: ${name}`})) : where;
       if (estimate) column.appendChild(el("p", {}, name + ":"));
       const id = name === "exact" ? `patch-${kind}` : `estimate-${kind}`;
       const note = (v, r, c) => (name === "exact" ? "" : `; exact ${format(P[key][r][c])}, error ${format(v - P[key][r][c])}`);
@@ -382,7 +397,9 @@ function pathPatching(R, P, text) {
 function render() {
   document.body.classList.toggle("live", LIVE);
   meta();
+  $("sections").hidden = !D.json;  // no empty sections before the first run
   if (!D.json) return;
+  $("start").hidden = true;
   tokens();
   fromFragment();
   lens();
@@ -396,7 +413,7 @@ function render() {
 // the option NAME. The heads removed (--ablate) are the ones clicked away, not a field.
 let FIELDS = [];
 const DEFAULTS = {};  // as the command line's: a value left at its default is left out of the options
-const STARTING = {max_new_tokens: "8"};  // what the page starts with, where it differs from the command line
+const STARTING = {max_new_tokens: "8", kv_cache: true};  // what the page starts with, where it differs from the command line
 let ablated = [];  // "L.H" strings
 let baseline = null;  // {page, options}: the run without removed heads that the comparison starts from
 
@@ -420,7 +437,8 @@ function drawForm(groups) {
       if (f.kind === "flag") label.append(input, " " + name);
       else label.append(name + " ", input);
       if (f.key === "prompt") set.appendChild(el("br"));
-      if (STARTING[f.key] !== undefined) input.value = STARTING[f.key];
+      if (STARTING[f.key] === true) input.checked = true;
+      else if (STARTING[f.key] !== undefined) input.value = STARTING[f.key];
       FIELDS.push(f.key);
     }
   }
@@ -434,8 +452,9 @@ function isDefault(name, input) {
 function fill(options) {
   for (const name of FIELDS) {
     const input = $("o-" + name), value = options[name];
-    if (input.type === "checkbox") input.checked = value === true || value === "true";
+    if (input.type === "checkbox") input.checked = value === undefined && !location.search ? STARTING[name] === true : value === true || value === "true";
     else if (value !== undefined && value !== null) input.value = value;
+    else input.value = STARTING[name] === undefined ? "" : STARTING[name];  // left out: the page's start, or the default
   }
   ablated = options.ablate ? String(options.ablate).split(",").filter((h) => h) : [];
   showAblated();
@@ -453,6 +472,8 @@ function options() {
   }
   if (!("prompt" in o)) o.prompt = "";
   if (ablated.length) o.ablate = ablated.join(",");
+  if (o.score) delete o.max_new_tokens;  // the page's own 8 new tokens: --score generates nothing
+  if (o.score || o.max_new_tokens === 0) delete o.kv_cache;  // the page's KV cache is for generating
   return o;
 }
 
@@ -464,7 +485,15 @@ function showAblated() {
 }
 
 function markAblated() {
-  for (const e of document.querySelectorAll("[data-head]")) e.classList.toggle("ablated", ablated.includes(e.getAttribute("data-head")));
+  // on the live page every head is a control: reachable by Tab, pressed (removed) or not
+  for (const e of document.querySelectorAll("[data-head]")) {
+    const removed = ablated.includes(e.getAttribute("data-head"));
+    e.classList.toggle("ablated", removed);
+    if (!LIVE) continue;
+    if (e.tagName !== "BUTTON") { e.setAttribute("tabindex", "0"); e.setAttribute("role", "button"); }
+    e.setAttribute("aria-pressed", String(removed));
+    if (e.tagName !== "BUTTON") e.setAttribute("aria-label", `${e.textContent} (head ${e.getAttribute("data-head")}, ${removed ? "removed: press to restore it" : "press to remove it"})`);
+  }
 }
 
 function followed(page) {
@@ -499,6 +528,23 @@ function compare() {
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, D, "with-ablation");
 }
 
+function start() {
+  // the first minute: what is loaded, what to do, and examples chosen for it that fill the form and run
+  const box = $("start"), C = D.config, bytes = C.vocab_size <= 257;
+  box.hidden = false;
+  box.appendChild(el("p", {}, `Loaded: ${D.model} (n_layer ${C.n_layer}, n_head ${C.n_head}, n_embd ${C.n_embd}, n_ctx ${C.n_ctx}, vocab_size ${C.vocab_size}). Type a prompt and press Run; then click any head in the tables to remove it and see the answer without it. Or try:`));
+  const founding = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat";
+  const examples = bytes
+    ? [["the induction head at work", {prompt: "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", max_new_tokens: 8, heads: true}],
+       ["which head carries the copied byte", {prompt: "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", max_new_tokens: 0, patch: "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk", versus: "t", patch_at: "heads,values", attribution_patching: true}]]
+    : [["the founding prompt, with head roles", {prompt: founding, max_new_tokens: 8, heads: true, attribute: true}],
+       ["where the colour travels", {prompt: founding + " is", max_new_tokens: 0, patch: (founding + " is").replace(/yellow/g, "green"), target: " yellow", versus: " green", patch_at: "resid,heads", attribution_patching: true}]];
+  for (const [name, o] of examples) {
+    const b = box.appendChild(el("button", {type: "button", class: "example"}, name));
+    b.onclick = () => { fill({kv_cache: true, ...o}); run(); };
+  }
+}
+
 let reading = null;  // the response being read, so that Stop can cancel it
 let stopAsked = false;  // the user pressed Stop during this run
 let running = null;  // the Run-Id of the run on the server: a Stop names it, and stops that run and no other
@@ -508,10 +554,13 @@ function runId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+const seenPages = new Map();  // address -> the run's page, its baseline and its heads removed: Back shows it again
+
 async function run() {
   const o = options();
   const query = new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)]));
-  history.replaceState(null, "", "/?" + query.toString() + location.hash);  // the address holds the run (no reload)
+  const address = "/?" + query.toString();
+  if (address !== location.pathname + location.search) history.pushState(null, "", address + location.hash);  // Back: the run before
   $("problem").textContent = "";
   $("run").disabled = true;
   $("stop").disabled = false;
@@ -535,6 +584,7 @@ async function run() {
     if (!page) return;
     D = page;
     if (!ablated.length) baseline = {page: page, options: o};
+    seenPages.set(address, {page: page, baseline: baseline, ablated: [...ablated]});
     render();
     compare();
   } catch (e) {
@@ -589,7 +639,7 @@ async function ask(o, watch) {
         bar.value = e.progress.done;
         $("status").textContent = `${e.progress.what}: ${e.progress.done} of ${e.progress.total}`;
       }
-      if (e.page) { page = e.page; $("status").textContent = "done"; $("stream").textContent = ""; }
+      if (e.page) { page = e.page; $("status").textContent = "done"; }
       if (e.error) throw new Error(e.error);  // a failure after the stream began: its sentence
       if (e.stopped) stopped = true;
     }
@@ -609,21 +659,42 @@ if (LIVE) {
     if (reading) reading.cancel();
   };
   $("clear").onclick = () => { ablated = []; showAblated(); run(); };
+  document.addEventListener("keydown", (e) => {  // a head cell is a button: Enter or Space presses it
+    if ((e.key === "Enter" || e.key === " ") && e.target.matches("[data-head]:not(button)")) { e.preventDefault(); e.target.click(); }
+  });
   document.addEventListener("click", (e) => {
     const target = e.target.closest("[data-head]");
-    if (!target || $("run").disabled) return;
+    if (!target) return;
+    if ($("run").disabled) {  // said, not dropped
+      $("status").textContent = "a run is under way: wait for its answer (or press Stop) before removing another head";
+      return;
+    }
     const h = target.getAttribute("data-head");
     ablated = ablated.includes(h) ? ablated.filter((x) => x !== h) : [...ablated, h];
     showAblated();
     run();
   });
-  const query = new URLSearchParams(location.search);
-  fill(Object.fromEntries(query.entries()));
+  const fromAddress = () => {
+    const query = new URLSearchParams(location.search);
+    fill(Object.fromEntries(query.entries()));
+    const seen = seenPages.get(location.pathname + location.search);
+    if (seen) {  // Back (or Forward) to a run of this page: shown again, not run again
+      ({page: D, baseline} = seen);
+      ablated = [...seen.ablated];
+      showAblated();
+      $("stream").textContent = D.json.text === undefined ? D.prompt : D.json.text;
+      $("status").textContent = "done (shown again)";
+      render();
+      compare();
+    } else if (query.has("prompt")) {  // a run in the address waits for the user: a page elsewhere may have opened it
+      $("status").textContent = "this address holds a run: check it above, then press Run";
+      $("run").focus();
+    }
+  };
+  window.addEventListener("popstate", fromAddress);
+  start();
   render();
-  if (query.has("prompt")) {  // a run in the address waits for the user: a page elsewhere may have opened it
-    $("status").textContent = "this address holds a run: check it above, then press Run";
-    $("run").focus();
-  }
+  fromAddress();
 } else {
   $("offline-note").hidden = false;
   render();

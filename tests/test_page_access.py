@@ -1,0 +1,158 @@
+"""The live page reached as everyone reaches it: by keyboard alone, on a phone, in dark mode, through Back, from its
+first minute; and judged by axe-core's accessibility rules (tests/vendor/axe-core, the npm package's axe.min.js).
+Chromium driven by Selenium, against main.py --serve on the induction model; they skip where no browser is.
+"""
+import json
+import os
+
+import pytest
+
+from conftest import NO_BROWSER, ROOT, chrome
+from test_live_page import done, no_javascript_errors, open_run, wait_until
+
+pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
+AXE = os.path.join(ROOT, "tests", "vendor", "axe-core", "axe.min.js")
+PROMPT = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk"
+
+
+def ready(driver):
+    wait_until(driver, lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "yes")
+
+
+def axe_violations(driver):
+    """axe-core's critical and serious violations of the page as it is now: [(rule, impact, how many nodes)]."""
+    driver.execute_script(open(AXE, encoding="utf-8").read())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then((r) => done(JSON.stringify(r.violations)));")
+    return [(v["id"], v["impact"], len(v["nodes"])) for v in json.loads(result) if v["impact"] in ("critical", "serious")]
+
+
+def test_axe_finds_nothing_critical_or_serious_before_and_after_runs(induction_server, browser):
+    browser.get(f"http://127.0.0.1:{induction_server.port}/")
+    ready(browser)
+    assert axe_violations(browser) == [], "the first minute"
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
+                      f"&attribute=true&copying=true&lens=true&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&versus=t"
+                      f"&patch_at=resid,heads&attribution_patching=true&saliency=true&path=logits")
+    assert done(browser) == "done"
+    assert axe_violations(browser) == [], "every section drawn"
+    browser.find_element("css selector", '#heads-induction td[data-head="1.0"]').click()
+    assert done(browser) == "done"
+    assert axe_violations(browser) == [], "the comparison after a click"
+    no_javascript_errors(browser)
+
+
+def test_from_the_prompt_to_a_removed_head_by_keyboard_alone(induction_server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    browser.get(f"http://127.0.0.1:{induction_server.port}/")
+    ready(browser)
+    browser.find_element("id", "o-prompt").click()
+    ActionChains(browser).send_keys(PROMPT).perform()
+    heads = browser.find_element("id", "o-heads")
+    for _ in range(40):  # Tab until the head-roles box has the focus, then Space ticks it
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.switch_to.active_element == heads:
+            break
+    ActionChains(browser).send_keys(Keys.SPACE).perform()
+    assert heads.is_selected()
+    for _ in range(40):  # on to the Run button, and Enter
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.switch_to.active_element.get_attribute("id") == "run":
+            break
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    assert done(browser) == "done", browser.find_element("id", "problem").text
+    cell = browser.find_element("css selector", '#heads-induction td[data-head="1.0"]')
+    assert cell.get_attribute("tabindex") == "0" and cell.get_attribute("role") == "button"
+    assert cell.get_attribute("aria-pressed") == "false"
+    for _ in range(400):  # Tab through the page to the cell of head 1.0
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.switch_to.active_element.get_attribute("data-head") == "1.0":
+            break
+    assert browser.switch_to.active_element.get_attribute("data-head") == "1.0"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    assert done(browser) == "done"
+    assert browser.find_element("css selector", '#heads-induction td[data-head="1.0"]').get_attribute("aria-pressed") == "true"
+    assert browser.find_element("css selector", "#compare .with-ablation .answer").text != PROMPT + "bmyfpgdh"
+
+
+def test_the_arrow_keys_move_the_map_only_when_it_has_the_focus(induction_server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=0&head=1")
+    assert done(browser) == "done"
+    shown = lambda: (browser.find_element("id", "block").get_attribute("value"),  # noqa: E731
+                     browser.find_element("id", "head").get_attribute("value"))
+    browser.find_element("tag name", "h1").click()
+    ActionChains(browser).send_keys(Keys.ARROW_RIGHT).perform()
+    assert shown() == ("0", "1"), "the page scrolls; the map stays"
+    browser.find_element("id", "map").click()
+    ActionChains(browser).send_keys(Keys.ARROW_RIGHT).send_keys(Keys.ARROW_DOWN).perform()
+    assert shown() == ("1", "2")
+
+
+def test_back_returns_to_the_previous_experiment(induction_server, browser):
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true")
+    assert done(browser) == "done"
+    first = browser.find_element("id", "stream").text
+    browser.find_element("css selector", '#heads-induction td[data-head="1.0"]').click()
+    assert done(browser) == "done" and "ablate=1.0" in browser.current_url
+    browser.back()
+    wait_until(browser, lambda d: "ablate" not in d.current_url and d.find_element("id", "status").text == "done (shown again)")
+    assert browser.find_element("id", "stream").text == first and not browser.find_elements("css selector", ".ablated")
+    assert browser.find_element("id", "ablated-set").text.startswith("none")
+    browser.forward()
+    wait_until(browser, lambda d: "ablate=1.0" in d.current_url and d.find_elements("css selector", ".ablated"))
+
+
+def test_the_first_minute_says_what_is_loaded_and_its_examples_run(induction_server, browser):
+    browser.get(f"http://127.0.0.1:{induction_server.port}/")
+    ready(browser)
+    start = browser.find_element("id", "start").text
+    assert "n_layer 2, n_head 4" in start and "Type a prompt and press Run" in start
+    assert not browser.find_element("id", "sections").is_displayed(), "no empty sections before a run"
+    examples = browser.find_elements("css selector", "#start button.example")
+    assert [e.text for e in examples] == ["the induction head at work", "which head carries the copied byte"]
+    examples[1].click()
+    assert done(browser) == "done"
+    assert browser.find_elements("css selector", "#estimate-heads td") and browser.find_element("id", "stream").text
+    no_javascript_errors(browser)
+
+
+@pytest.fixture
+def phone():
+    driver = chrome()
+    driver.set_window_size(390, 844)
+    yield driver
+    driver.quit()
+
+
+def test_on_a_phone_nothing_scrolls_sideways(induction_server, phone):
+    open_run(phone, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
+                    f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
+    assert done(phone) == "done"
+    width, inner = phone.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+    assert width <= inner, (width, inner)
+
+
+@pytest.fixture
+def dark():
+    driver = chrome()
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    yield driver
+    driver.quit()
+
+
+def test_dark_mode_follows_the_system_and_the_map_keeps_its_labels(induction_server, dark):
+    from png import pixels
+    open_run(dark, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0")
+    assert done(dark) == "done"
+    background = dark.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 18, 18)"
+    canvas = dark.find_element("id", "map")
+    dark.execute_script("arguments[0].scrollIntoView()", canvas)
+    image = pixels(canvas.screenshot_as_png)
+    labels = [image[y][x] for y in range(120, 160) for x in range(0, 110)]  # the row labels' corner
+    assert max(sum(p) for p in labels) > 500, "light text on the dark page"
+    assert axe_violations(dark) == []
