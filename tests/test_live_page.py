@@ -178,6 +178,10 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     without = json_of(result)
     assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == without["text"]
     assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == prompt + "bmyfpgdh"
+    top, bottom, height = browser.execute_script("const r = document.getElementById('compare').getBoundingClientRect(); "
+                                                 "return [r.top, r.bottom, innerHeight]")
+    assert 0 <= top and bottom <= height, "the answer stays in view, wherever the click was"
+    assert browser.find_elements(By.CSS_SELECTOR, "#compare .with-ablation .differs"), "the tokens that changed are marked"
     no_javascript_errors(browser)
     image = pixels(browser.get_screenshot_as_png())
     assert (len(image[0]), len(image)) == tuple(browser.execute_script("return [innerWidth, innerHeight]"))

@@ -511,18 +511,29 @@ function compare() {
   const id = followed(baseline.page), J = baseline.page.json;
   const versus = J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null;  // the grids' metric too
   const name = (i) => baseline.page.texts[i] || D.texts[i];
+  const metric = (page) => {  // the grids' metric of a run: [its value, how it is written]
+    if (versus === null || versus === undefined) {
+      const p = page.watched[id];
+      return [p, `P(${name(id)}) after the prompt: ${p === undefined ? "?" : p.toFixed(4)}`];
+    }
+    const [a, b] = [page.watched_logits[id], page.watched_logits[versus]];
+    const v = a === undefined || b === undefined ? undefined : a - b;
+    return [v, `logit(${name(id)}) - logit(${name(versus)}) after the prompt: ${v === undefined ? "?" : (v >= 0 ? "+" : "") + v.toFixed(3)}`];
+  };
+  const values = [metric(baseline.page)[0], metric(D)[0]].filter((v) => v !== undefined);
+  const scale = Math.max(...values.map(Math.abs), versus === null || versus === undefined ? 1 : 1e-9);
   const side = (title, page, cls) => {
     const d = box.appendChild(el("div", {class: cls}));
     d.appendChild(el("b", {}, title));
     d.appendChild(el("div", {class: "answer"}, page.json.text === undefined ? page.prompt : page.json.text));
-    if (versus === null || versus === undefined) {
-      const p = page.watched[id];
-      d.appendChild(el("div", {class: "probability"}, `P(${name(id)}) after the prompt: ${p === undefined ? "?" : p.toFixed(4)}`));
-    } else {
-      const [a, b] = [page.watched_logits[id], page.watched_logits[versus]];
-      const shown = a === undefined || b === undefined ? "?" : (a - b >= 0 ? "+" : "") + (a - b).toFixed(3);
-      d.appendChild(el("div", {class: "probability"}, `logit(${name(id)}) - logit(${name(versus)}) after the prompt: ${shown}`));
-    }
+    const chips = d.appendChild(el("div", {class: "new-tokens", "aria-label": "the new tokens; a marked one differs from the other run's"}));
+    const other = page === D ? baseline.page : D;
+    page.generated.forEach((t, i) => chips.appendChild(el("span", {class: "tok new" + (other.generated[i] && other.generated[i][0] === t[0] ? "" : " differs")}, label(t))));
+    const [v, written] = metric(page);
+    d.appendChild(el("div", {class: "probability"}, written));
+    const bar = d.appendChild(el("div", {class: "metric-bar"})).appendChild(el("span", {class: "bar"}));
+    bar.style.width = `${v === undefined ? 0 : Math.round(Math.abs(v) / scale * 200)}px`;
+    bar.style.background = v !== undefined && v < 0 ? PALETTE.down : PALETTE.up;
   };
   side("with every head", baseline.page, "without-ablation");
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, D, "with-ablation");
@@ -670,6 +681,8 @@ if (LIVE) {
       return;
     }
     const h = target.getAttribute("data-head");
+    target.classList.add("working");  // at once, where the click was
+    target.setAttribute("aria-busy", "true");
     ablated = ablated.includes(h) ? ablated.filter((x) => x !== h) : [...ablated, h];
     showAblated();
     run();
