@@ -37,6 +37,13 @@ def open_run(driver, address):
     driver.find_element(By.ID, "run").click()
 
 
+def press(driver, selector):
+    """Click the element as a user does: scrolled to the middle of the window first, clear of the answer's bar."""
+    element = driver.find_element("css selector", selector)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+
+
 def done(driver):
     """Wait until the page's last run has ended, and return its status."""
     wait_until(driver, lambda d: d.find_element("id", "run").is_enabled() and d.find_element("id", "status").text
@@ -87,7 +94,7 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     assert run_main(*shlex.split(command)[1:], "--json").stdout.splitlines()[-1] == json.dumps(plain)
     no_javascript_errors(browser)
 
-    browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="2.3"]').click()
+    press(browser, '#heads-induction td[data-head="2.3"]')
     assert done(browser) == "done"
     ablated = json_of(run_tiny(PROMPT, "-n", "5", "--heads", "--ablate", "2.3", "--json"))
     assert ablated["generated_ids"] != plain["generated_ids"], "the head chosen must change the answer"
@@ -172,7 +179,7 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     browser.set_window_size(1300, 1000)
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=8&heads=true#block=1&head=0")
     assert done(browser) == "done"
-    browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="1.0"]').click()
+    press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
     result = run_main(prompt, "--model", model, "-n", "8", "--heads", "--ablate", "1.0", "--json")
     without = json_of(result)
@@ -228,7 +235,7 @@ def test_removing_heads_never_changes_the_token_the_experiments_follow(induction
     assert done(browser) == "done"
     b = json_of(run_main(prompt, "--model", model, "-n", "0", "--attribute", "--json"))["attribution"]["target"]
     for head, also in (("1.0", []), ("0.2", ["1.0"])):
-        browser.find_element(By.CSS_SELECTOR, f'#heads-induction td[data-head="{head}"]').click()
+        press(browser, f'#heads-induction td[data-head="{head}"]')
         assert done(browser) == "done"
         removed = ",".join(sorted([head, *also]))
         expected = json_of(run_main(prompt, "--model", model, "-n", "2", "--attribute", "--heads", "--patch", corrupted,
@@ -244,7 +251,7 @@ def test_removing_heads_never_changes_the_token_the_experiments_follow(induction
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=2&heads=true"
                       f"&patch={corrupted}&versus=t")
     assert done(browser) == "done"
-    browser.find_element(By.CSS_SELECTOR, '#heads-induction td[data-head="1.0"]').click()
+    press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
     for side in ("with-ablation", "without-ablation"):
         assert browser.find_element(By.CSS_SELECTOR, f"#compare .{side} .probability").text.startswith(

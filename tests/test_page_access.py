@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import NO_BROWSER, ROOT, chrome
-from test_live_page import done, no_javascript_errors, open_run, wait_until
+from test_live_page import done, no_javascript_errors, open_run, press, wait_until
 
 pytestmark = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 AXE = os.path.join(ROOT, "tests", "vendor", "axe-core", "axe.min.js")
@@ -37,7 +37,7 @@ def test_axe_finds_nothing_critical_or_serious_before_and_after_runs(induction_s
                       f"&patch_at=resid,heads&attribution_patching=true&saliency=true&path=logits")
     assert done(browser) == "done"
     assert axe_violations(browser) == [], "every section drawn"
-    browser.find_element("css selector", '#heads-induction td[data-head="1.0"]').click()
+    press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
     assert axe_violations(browser) == [], "the comparison after a click"
     no_javascript_errors(browser)
@@ -96,7 +96,7 @@ def test_back_returns_to_the_previous_experiment(induction_server, browser):
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true")
     assert done(browser) == "done"
     first = browser.find_element("id", "stream").text
-    browser.find_element("css selector", '#heads-induction td[data-head="1.0"]').click()
+    press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done" and "ablate=1.0" in browser.current_url
     browser.back()
     wait_until(browser, lambda d: "ablate" not in d.current_url and d.find_element("id", "status").text == "done (shown again)")

@@ -505,8 +505,10 @@ function followed(page) {
 }
 
 function compare() {
+  // the answer with and without the heads removed, in a bar that stays in view at the bottom of the window
   const box = $("compare");
   box.textContent = "";
+  document.body.classList.toggle("comparing", Boolean(ablated.length && baseline && D.json));
   if (!ablated.length || !baseline || !D.json) return;
   const id = followed(baseline.page), J = baseline.page.json;
   const versus = J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null;  // the grids' metric too
