@@ -156,3 +156,32 @@ def test_dark_mode_follows_the_system_and_the_map_keeps_its_labels(induction_ser
     labels = [image[y][x] for y in range(120, 160) for x in range(0, 110)]  # the row labels' corner
     assert max(sum(p) for p in labels) > 500, "light text on the dark page"
     assert axe_violations(dark) == []
+
+
+def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction_server, browser):
+    """Each stage's panel holds lines of this project's files, at the line numbers it names; the drawing has every
+    head, shaded by the measure chosen, and a click on one removes it."""
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=2&heads=true")
+    assert done(browser) == "done"
+    heads = browser.find_elements("css selector", "#anatomy .heads [data-head]")
+    assert [h.get_attribute("data-head") for h in heads] == [f"{b}.{h}" for b in range(2) for h in range(4)]
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element("id", "measure")).select_by_visible_text("induction score")
+    assert browser.find_element("css selector", '#anatomy [data-head="1.0"]').get_attribute("title") == "head 1.0: induction score 0.77"
+    for key in ("embedding", "block", "layer_norm", "attention", "mlp", "unembed", "softmax"):
+        press(browser, f'#anatomy button[data-stage="{key}"]')
+        panel = browser.find_element("id", "stage-panel")
+        places = panel.find_elements("css selector", "p.where")
+        assert places, key
+        for place, pre in zip(places, panel.find_elements("css selector", "pre.code")):
+            path, first = place.text.split(", lines ")[0], int(place.text.split(", lines ")[1].split(" ")[0])
+            source = open(os.path.join(ROOT, path), encoding="utf-8").read().splitlines()
+            for span in pre.find_elements("css selector", "span.line"):
+                n = int(span.get_attribute("data-line"))
+                assert span.get_attribute("textContent") == f"{n:>4}  {source[n - 1]}\n", (path, n)
+            assert first >= 1
+    press(browser, '#anatomy button[data-stage="attention"][data-block="1"]')
+    assert "This run, at the last position, its first 8 numbers" in browser.find_element("id", "stage-panel").text
+    press(browser, '#anatomy [data-head="1.0"]')
+    assert done(browser) == "done" and browser.find_elements("css selector", '#anatomy [data-head="1.0"].ablated')
+    no_javascript_errors(browser)

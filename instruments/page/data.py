@@ -6,6 +6,7 @@ attention, the logit lens at every position, the likeliest tokens of each step, 
 import numpy as np
 
 from generate import generate
+from instruments.page import anatomy
 from instruments.head_roles import ROLES, HeadScores
 from instruments.logit_lens import lens_grid
 from instruments.page.report import attention_maps, rounded
@@ -29,7 +30,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
                           for key in ("target", "versus") if part[key] is not None]
     probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
-    referenced = ({next_id, *watch, *experiments_follow} | set(lens_ids.ravel().tolist())
+    likeliest = [int(i) for i in np.argsort(probs)[::-1][:5]]
+    referenced = ({next_id, *watch, *experiments_follow, *likeliest} | set(lens_ids.ravel().tolist())
                   | {top.id for step in page.steps for top in step})
     generated = report.get("generated_ids", [])
     return {
@@ -43,6 +45,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "left_out": [note] if note else [], "json": rounded(report),
         "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
         "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
+        "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen),
+                    "top": [[i, float(probs[i])] for i in likeliest]},
         "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
         "watched_logits": {int(i): float(seen.logits[-1][i]) for i in {next_id, *experiments_follow, *watch}},
     }

@@ -394,6 +394,88 @@ function pathPatching(R, P, text) {
   }));
 }
 
+// ---- GPT-2 drawn: its stages as the code runs them, the run's numbers on them, the code behind each ----
+
+const stageShown = {key: null, block: null};  // the stage whose panel is open
+
+function headMeasures() {
+  // [name, (block, head) -> a number from -1 to 1 or null, its text] for every measure this run has
+  const J = D.json, n = D.config.n_head, out = [];
+  if (J.heads) for (const [column, role] of D.roles) out.push([`${role} score`, (b, h) => J.heads.scores[b * n + h][column], (v) => v.toFixed(2)]);
+  if (J.attribution) {
+    const parts = Object.fromEntries(J.attribution.parts), top = Math.max(...J.attribution.parts.map((p) => Math.abs(p[1]))) || 1;
+    out.push(["direct logit attribution", (b, h) => (parts[`${b}.${h}`] === undefined ? null : parts[`${b}.${h}`] / top), (v) => (v * top).toFixed(3)]);
+  }
+  if (J.patch && J.patch.heads) {
+    const P = J.patch, span = (P.clean - P.corrupted) || 1;
+    out.push(["patching effect (heads)", (b, h) => (P.heads[b][h] - P.corrupted) / span, (v) => `${(v * 100).toFixed(0)}% of the difference`]);
+  }
+  if (J.copying) out.push(["copying score", (b, h) => J.copying.scores[b * n + h][2], (v) => v.toFixed(2)]);
+  return out;
+}
+
+function drawModel() {
+  const box = $("anatomy"), A = D.anatomy, C = D.config;
+  box.textContent = "";
+  if (!A) return;
+  const measures = headMeasures();
+  const choose = box.appendChild(el("label", {}, "shade the heads by "));
+  const select = choose.appendChild(el("select", {id: "measure"}));
+  select.appendChild(el("option", {value: "-1"}, measures.length ? "nothing" : "nothing (ask for head roles, attribution, patching or copying)"));
+  measures.forEach(([name], i) => select.appendChild(el("option", {value: String(i)}, name)));
+  select.value = String(Math.min(measures.length - 1, Number(box.dataset.measure || 0)));
+  select.onchange = () => { box.dataset.measure = select.value; drawModel(); $("measure").focus(); };
+  const measure = measures[Number(select.value)];
+  const row = box.appendChild(el("div", {class: "model"}));
+  const stages = row.appendChild(el("ol", {class: "stages"}));
+  const stage = (parent, key, block, text) => {
+    const b = parent.appendChild(el("button", {type: "button", class: "stage", "data-stage": key, "data-block": block === null ? "" : String(block),
+                                               "aria-expanded": String(stageShown.key === key && stageShown.block === block)}, text));
+    b.onclick = () => { Object.assign(stageShown, {key: key, block: block}); drawModel(); };
+    return b;
+  };
+  const last = D.tokens.length - 1;
+  stage(stages.appendChild(el("li")), "embedding", null, `embedding: wte[ids] + wpe  [${D.tokens.length}, ${C.n_embd}]`);
+  for (let L = 0; L < C.n_layer; L++) {
+    const li = stages.appendChild(el("li", {class: "block"}));
+    stage(li, "block", L, `block ${L}`);
+    stage(li, "layer_norm", L, "LN");
+    stage(li, "attention", L, "attention");
+    const heads = li.appendChild(el("span", {class: "heads", role: "group", "aria-label": `the heads of block ${L}`}));
+    for (let h = 0; h < C.n_head; h++) {
+      const v = measure ? measure[1](L, h) : null;
+      heads.appendChild(el("span", {"data-head": `${L}.${h}`, class: "head", title: `head ${L}.${h}` + (v === null || v === undefined ? "" : `: ${measure[0]} ${measure[2](v)}`),
+                                    style: v === null || v === undefined ? "" : paint(v)}, String(h)));
+    }
+    stage(li, "mlp", L, "MLP");
+    const guess = D.lens.ids[L + 1] && D.lens.ids[L + 1][last];
+    if (guess !== undefined) li.appendChild(el("span", {class: "guess", title: "the logit lens after this block, at the last position"}, `→ ${D.texts[guess[0]]} ${(D.lens.probs[L + 1][last][0] / 1000).toFixed(2)}`));
+  }
+  stage(stages.appendChild(el("li")), "unembed", null, `final LayerNorm, unembedding  [${D.tokens.length}, ${C.vocab_size}]`);
+  stage(stages.appendChild(el("li")), "softmax", null, "next token: " + A.top.map(([id, p]) => `${D.texts[id]} ${p.toFixed(2)}`).join("  "));
+  const panel = row.appendChild(el("div", {id: "stage-panel", "aria-live": "polite"}));
+  if (stageShown.key) stagePanel(panel, stageShown.key, stageShown.block);
+  markAblated();
+}
+
+function stagePanel(panel, key, block) {
+  // what the stage computes, the lines that compute it, its shape with this model's sizes, and this run's numbers
+  const S = D.anatomy.stages.find((s) => s.key === key), C = D.config, V = D.anatomy.values;
+  panel.appendChild(el("h3", {}, S.title + (block === null ? "" : ` (block ${block})`)));
+  panel.appendChild(el("p", {}, S.what));
+  const sizes = {n_seq: D.tokens.length, n_embd: C.n_embd, vocab_size: C.vocab_size};
+  panel.appendChild(el("p", {}, `Shape: ${S.shape} = [${S.shape.slice(1, -1).split(", ").map((d) => sizes[d]).join(", ")}]`));
+  for (const c of S.code) {
+    panel.appendChild(el("p", {class: "where"}, `${c.file}, lines ${c.first} to ${c.first + c.lines.length - 1}:`));
+    const pre = panel.appendChild(el("pre", {class: "code", tabindex: "0", "aria-label": `${c.file} from line ${c.first}`}));
+    c.lines.forEach((line, i) => pre.appendChild(el("span", {class: "line", "data-line": String(c.first + i)}, `${String(c.first + i).padStart(4)}  ${line}\n`)));
+  }
+  const numbers = {embedding: V.states[0], block: block === null ? null : V.states[block + 1], attention: block === null ? null : V.attn[block],
+                   mlp: block === null ? null : V.mlp[block]}[key];
+  if (numbers) panel.appendChild(el("p", {class: "values"}, `This run, at the last position, its first ${numbers.length} numbers: ${numbers.map((v) => v.toFixed(3)).join(", ")}${key === "block" ? " (the stream after the block)" : ""}`));
+  if (key === "softmax") panel.appendChild(el("p", {class: "values"}, "This run: " + D.anatomy.top.map(([id, p]) => `P(${D.texts[id]}) = ${p.toFixed(4)}`).join(", ")));
+}
+
 function render() {
   document.body.classList.toggle("live", LIVE);
   meta();
@@ -401,6 +483,7 @@ function render() {
   if (!D.json) return;
   $("start").hidden = true;
   tokens();
+  drawModel();
   fromFragment();
   lens();
   experiments();

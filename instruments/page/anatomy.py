@@ -1,0 +1,56 @@
+"""GPT-2 drawn on the page: its stages in the order the code runs them, each with a sentence, the lines of NumPy
+that compute it (the functions that ran, their file and line numbers), the shape of what it makes, and, per
+run, some of the numbers it made at the last position.
+
+The lines are taken once, when this module is imported (the server's start, or --report's run), from the very
+functions the run calls: the page ships them, and no request reads a file.
+"""
+import inspect
+import os
+
+import attention
+import layer
+import mlp
+import model
+import tensor_ops
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHOWN = 8  # numbers of a vector shown, its first ones
+
+
+def code(function):
+    """{"file", "first", "lines"} of a function as its module's file holds it."""
+    lines, first = inspect.getsourcelines(function)
+    return {"file": os.path.relpath(inspect.getsourcefile(function), ROOT), "first": first,
+            "lines": [line.rstrip("\n") for line in lines]}
+
+
+# (key, title, what it computes, the functions that compute it, its output's shape)
+STAGES = [
+    ("embedding", "Embedding", "Each token's row of wte (what the token is) plus the row of wpe for its position "
+     "(where it is): the residual stream as it enters block 0.", [model.embed], "[n_seq, n_embd]"),
+    ("block", "A block", "LayerNorm, then attention adds to the stream; LayerNorm, then the MLP adds to it. The "
+     "stream itself is only ever added to.", [layer.block], "[n_seq, n_embd]"),
+    ("layer_norm", "LayerNorm", "Each position's vector given zero mean and unit variance, then a learned scale and "
+     "shift; before attention, before the MLP, and once at the end.", [tensor_ops.layer_norm], "[n_seq, n_embd]"),
+    ("attention", "Attention", "Each position's query meets every earlier position's key; the softmax of the scores "
+     "weights their values; the heads' outputs, side by side, go through c_proj.",
+     [attention.attention, attention.qkv_heads, attention.attention_weights], "[n_seq, n_embd]"),
+    ("mlp", "MLP", "Each position alone: widened to 4 n_embd, GELU, projected back.", [mlp.mlp, tensor_ops.gelu],
+     "[n_seq, n_embd]"),
+    ("unembed", "Final LayerNorm and unembedding", "The stream after the last block, normalised, against every "
+     "token's row of wte (the same matrix as the embedding's): one score, a logit, per token.", [model.unembed],
+     "[n_seq, vocab_size]"),
+    ("softmax", "Next-token probabilities", "The last position's logits made into probabilities; generation takes "
+     "the likeliest, or samples.", [tensor_ops.softmax], "[vocab_size]"),
+]
+CODE = [{"key": key, "title": title, "what": what, "code": [code(f) for f in functions], "shape": shape}
+        for key, title, what, functions, shape in STAGES]
+
+
+def values(seen):
+    """Some of the numbers each stage made in this run, at the last position: the stream entering every block and
+    after the last (states), and what each block's attention and MLP added."""
+    first = lambda x: [round(float(v), 4) for v in x[-1][:SHOWN]]  # noqa: E731
+    return {"states": [first(x) for x in seen.states], "attn": [first(x) for x in seen.attn],
+            "mlp": [first(x) for x in seen.mlp]}
