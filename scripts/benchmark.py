@@ -202,6 +202,7 @@ def measure(shape, args):
     params, config = load_model(folder)
     results["grids"] = time_grids(params, config, args.runs)
     results["server"] = time_server(folder, args.runs)
+    results["clicks"] = time_clicks(folder, 5, results["grids"]["forward_s"])
     if args.grids_only:
         return results
     read_per_token = weight_bytes - params.wpe.nbytes  # one row of wpe is read, all else once
@@ -313,6 +314,59 @@ def time_server(folder, runs):
     return results
 
 
+CLICK_TARGET = 12  # forward-pass equivalents of the founding prompt, at most, from a click on a head to its answer drawn
+
+
+def time_clicks(folder, runs, one_pass):
+    """(median seconds from a click on a head to its answer drawn, to its whole page drawn, the full page's first run),
+    measured in Chromium through Selenium on the live page: the page records each click's times
+    (performance.now(): its `clicks`). None where no Chromium or Selenium is installed."""
+    import re
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError:
+        return None
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        return None
+    served = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--serve", "--model", folder, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", served.stdout.readline())[1])
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,1000"):
+        options.add_argument(flag)
+    options.binary_location = chromium
+    browser = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    finished = lambda d: d.find_element("id", "run").is_enabled() and d.find_element("id", "status").text == "done"  # noqa: E731
+    try:
+        from urllib.parse import quote
+        browser.get(f"http://127.0.0.1:{port}/?prompt={quote(FOUNDING)}&max_new_tokens=8&kv_cache=true&heads=true")
+        WebDriverWait(browser, 60).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "yes")
+        started = time.perf_counter()
+        browser.find_element("id", "run").click()
+        WebDriverWait(browser, 600).until(finished)
+        first = time.perf_counter() - started
+        for n in range(runs + 1):  # the first click warms up
+            head = browser.find_element("css selector", f'#heads-induction td[data-head="5.{n + 1}"]')
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", head)
+            head.click()
+            WebDriverWait(browser, 600).until(finished)
+            browser.execute_script("document.getElementById('clear').scrollIntoView({block: 'center'})")
+            browser.find_element("id", "clear").click()
+            WebDriverWait(browser, 600).until(finished)
+        times = browser.execute_script("return clicks")[1:]
+    finally:
+        browser.quit()
+        served.terminate()
+        served.wait()
+    answer = sorted((t["answer"] - t["click"]) / 1000 for t in times)[len(times) // 2]
+    page = sorted((t["page"] - t["click"]) / 1000 for t in times)[len(times) // 2]
+    return {"answer_s": answer, "answer_passes": answer / one_pass, "page_s": page, "page_passes": page / one_pass,
+            "first_page_s": first, "clicks": len(times)}
+
+
 def summarise(rows, n):
     out = {}
     for path in ("naive", "kv_cache"):
@@ -367,6 +421,16 @@ def report(r, runs, new_tokens):
         print("| --- | --- | --- | --- |")
         for what, (page, api, terminal) in r["server"].items():
             print(f"| {what} | {page:.2f} s {verdict(page, SERVER_TARGET, False)} | {api:.2f} s | {terminal:.2f} s |")
+    if r.get("clicks"):
+        c = r["clicks"]
+        print(f"\nthe live page in Chromium (Selenium), the founding prompt, 8 new tokens, --heads, the KV cache: medians "
+              f"of {c['clicks']} clicks that each remove one head\n")
+        print("| from a click to | time | forward-pass equivalents |")
+        print("| --- | --- | --- |")
+        print(f"| its answer drawn (the continuation and P(followed) with and without) | {c['answer_s']:.2f} s "
+              f"| {c['answer_passes']:.1f} {verdict(c['answer_passes'], CLICK_TARGET, False)} |")
+        print(f"| its whole page drawn | {c['page_s']:.2f} s | {c['page_passes']:.1f} |")
+        print(f"| (the first run's whole page, from Run) | {c['first_page_s']:.2f} s | |")
     if "bandwidth" not in r:
         return
     print(f"\nmemory bandwidth: {r['bandwidth'] / 1e9:.1f} GB/s (the fastest of 15 runs) -> floor "

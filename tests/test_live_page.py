@@ -189,6 +189,8 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
                                                  "return [r.top, r.bottom, innerHeight]")
     assert 0 <= top and bottom <= height, "the answer stays in view, wherever the click was"
     assert browser.find_elements(By.CSS_SELECTOR, "#compare .with-ablation .differs"), "the tokens that changed are marked"
+    click = browser.execute_script("return clicks[clicks.length - 1]")
+    assert click["click"] < click["answer"] < click["page"], "the answer is drawn first, the tables after it"
     no_javascript_errors(browser)
     image = pixels(browser.get_screenshot_as_png())
     assert (len(image[0]), len(image)) == tuple(browser.execute_script("return [innerWidth, innerHeight]"))

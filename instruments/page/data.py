@@ -6,6 +6,8 @@ attention, the logit lens at every position, the likeliest tokens of each step, 
 import numpy as np
 
 from generate import generate
+from instruments.steer import naive_step
+from model import forward
 from instruments.page import anatomy
 from instruments.head_roles import ROLES, HeadScores
 from instruments.logit_lens import lens_grid
@@ -50,6 +52,22 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
         "watched_logits": {int(i): float(seen.logits[-1][i]) for i in {next_id, *experiments_follow, *watch}},
     }
+
+
+def answer_data(page, model, report, watch=()):
+    """What a click needs first, before the page's tables: the continuation, and the probabilities and logits after
+    the prompt of the model's next token and of watch's ids (one more forward pass, at the last position)."""
+    config, tok = model.config, model.tok
+    logits = (naive_step(page.params, config, page.steer)(page.window) if page.steer is not None
+              else forward(page.window, page.params, config, last_only=True)[-1])
+    probs = softmax(logits)
+    next_id = int(np.argmax(probs))
+    generated = report.get("generated_ids", [])
+    shown = {next_id, *watch}
+    return {"prompt": report.get("text", ""), "json": {"text": report["text"]} if "text" in report else {},
+            "generated": token_rows(generated, tok) if generated else [], "next_id": next_id,
+            "watched": {int(i): float(probs[i]) for i in shown}, "watched_logits": {int(i): float(logits[i]) for i in shown},
+            "texts": {int(i): token_text(tok, i) for i in shown}}
 
 
 def token_rows(ids, tok):

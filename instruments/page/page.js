@@ -587,15 +587,17 @@ function followed(page) {
   return page.next_id;
 }
 
-function compare() {
-  // the answer with and without the heads removed, in a bar that stays in view at the bottom of the window
+function compare(current) {
+  // the answer with and without the heads removed, in a bar that stays in view at the bottom of the window;
+  // current: the run with them removed (D, or a click's first answer before its page arrives)
+  const now = current || D;
   const box = $("compare");
   box.textContent = "";
-  document.body.classList.toggle("comparing", Boolean(ablated.length && baseline && D.json));
-  if (!ablated.length || !baseline || !D.json) return;
+  document.body.classList.toggle("comparing", Boolean(ablated.length && baseline && now.json));
+  if (!ablated.length || !baseline || !now.json) return;
   const id = followed(baseline.page), J = baseline.page.json;
   const versus = J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null;  // the grids' metric too
-  const name = (i) => baseline.page.texts[i] || D.texts[i];
+  const name = (i) => baseline.page.texts[i] || now.texts[i];
   const metric = (page) => {  // the grids' metric of a run: [its value, how it is written]
     if (versus === null || versus === undefined) {
       const p = page.watched[id];
@@ -605,14 +607,14 @@ function compare() {
     const v = a === undefined || b === undefined ? undefined : a - b;
     return [v, `logit(${name(id)}) - logit(${name(versus)}) after the prompt: ${v === undefined ? "?" : (v >= 0 ? "+" : "") + v.toFixed(3)}`];
   };
-  const values = [metric(baseline.page)[0], metric(D)[0]].filter((v) => v !== undefined);
+  const values = [metric(baseline.page)[0], metric(now)[0]].filter((v) => v !== undefined);
   const scale = Math.max(...values.map(Math.abs), versus === null || versus === undefined ? 1 : 1e-9);
   const side = (title, page, cls) => {
     const d = box.appendChild(el("div", {class: cls}));
     d.appendChild(el("b", {}, title));
     d.appendChild(el("div", {class: "answer"}, page.json.text === undefined ? page.prompt : page.json.text));
     const chips = d.appendChild(el("div", {class: "new-tokens", "aria-label": "the new tokens; a marked one differs from the other run's"}));
-    const other = page === D ? baseline.page : D;
+    const other = page === now ? baseline.page : now;
     page.generated.forEach((t, i) => chips.appendChild(el("span", {class: "tok new" + (other.generated[i] && other.generated[i][0] === t[0] ? "" : " differs")}, label(t))));
     const [v, written] = metric(page);
     d.appendChild(el("div", {class: "probability"}, written));
@@ -621,7 +623,7 @@ function compare() {
     bar.style.background = v !== undefined && v < 0 ? PALETTE.down : PALETTE.up;
   };
   side("with every head", baseline.page, "without-ablation");
-  side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, D, "with-ablation");
+  side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, now, "with-ablation");
 }
 
 function start() {
@@ -650,6 +652,7 @@ function runId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+let timing = {}, clicks = [];  // each click's times (performance.now()): the benchmark reads them
 const seenPages = new Map();  // address -> the run's page, its baseline and its heads removed: Back shows it again
 
 async function run() {
@@ -676,13 +679,23 @@ async function run() {
     if (follow !== null && following && o.target === undefined && o.target_id === undefined) {
       o.target_id = follow;  // removing heads must not change the question: the run with every head's token
     }
-    const page = await ask(o, follow === null ? [] : [follow]);
+    const J = baseline && baseline.page.json;
+    const versus = J ? (J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null) : null;
+    const watch = follow === null ? [] : [follow, ...(versus === null || versus === undefined ? [] : [versus])];
+    if (follow !== null) {  // a click: its answer first, drawn at once; the tables in the full run after it
+      const quick = await ask(o, watch, true);
+      if (!quick) return;
+      compare(quick);
+      timing.answer = performance.now();
+    }
+    const page = await ask(o, watch);
     if (!page) return;
     D = page;
     if (!ablated.length) baseline = {page: page, options: o};
     seenPages.set(address, {page: page, baseline: baseline, ablated: [...ablated]});
     render();
     compare();
+    timing.page = performance.now();
   } catch (e) {
     $("problem").textContent = e.message;
     $("status").textContent = "";
@@ -694,14 +707,15 @@ async function run() {
   }
 }
 
-async function ask(o, watch) {
-  // one run on the server: its events as they come, then its page's data (null if it was stopped)
+async function ask(o, watch, answerOnly) {
+  // one run on the server: its events as they come, then its page's data, or with answerOnly the answer a click
+  // needs first (null if it was stopped)
   $("stream").textContent = "";
-  $("status").textContent = "running...";
+  $("status").textContent = answerOnly ? "computing the answer..." : "running...";
   running = runId();
   stopAsked = false;
   const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json", "Run-Id": running},
-                                              body: JSON.stringify({options: o, watch: watch})});
+                                              body: JSON.stringify({options: o, watch: watch, answer_only: Boolean(answerOnly)})});
   if (!response.ok) {
     const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
     throw new Error(answer.error);
@@ -736,6 +750,7 @@ async function ask(o, watch) {
         $("status").textContent = `${e.progress.what}: ${e.progress.done} of ${e.progress.total}`;
       }
       if (e.page) { page = e.page; $("status").textContent = "done"; }
+      if (e.answer) { page = e.answer; $("status").textContent = "the answer is in; the tables follow..."; }
       if (e.error) throw new Error(e.error);  // a failure after the stream began: its sentence
       if (e.stopped) stopped = true;
     }
@@ -766,6 +781,8 @@ if (LIVE) {
       return;
     }
     const h = target.getAttribute("data-head");
+    timing = {click: performance.now()};  // when the click came, its answer was drawn, its page was drawn
+    clicks.push(timing);
     target.classList.add("working");  // at once, where the click was
     target.setAttribute("aria-busy", "true");
     ablated = ablated.includes(h) ? ablated.filter((x) => x !== h) : [...ablated, h];

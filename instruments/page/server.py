@@ -8,7 +8,9 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
                     hold a run's options: the page fills its form with them and waits for the user's Run
   POST /api/run     the options -> exactly the object `main.py --json` prints for them
   POST /api/page    {"options": ..., "watch": [ids]} -> the page's events, one JSON object per line: each
-                    new piece of the continuation, the progress of a long grid, then the page's data
+                    new piece of the continuation, the progress of a long grid, then the page's data. With
+                    "answer_only": true, the tools and experiments are left out and the last event is the
+                    answer a click needs first (the continuation, the watched tokens' probabilities)
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -57,7 +59,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from config import ModelError
-from instruments.page.data import page_data
+from instruments.page.data import answer_data, page_data
 from instruments.page.report import page
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.option_types import quoted
@@ -363,9 +365,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def events(self):
         request = self.body()
-        if not isinstance(request, dict) or set(request) - {"options", "watch"}:
-            raise Refused(400, 'the page asks with {"options": {...}, "watch": [token ids]}')
+        if not isinstance(request, dict) or set(request) - {"options", "watch", "answer_only"}:
+            raise Refused(400, 'the page asks with {"options": {...}, "watch": [token ids], "answer_only": false}')
+        if not isinstance(request.get("answer_only", False), bool):
+            raise Refused(400, "answer_only is true or false")
         (args, argv), watch = self.parsed(request.get("options")), request.get("watch", [])
+        answer_only = request.get("answer_only", False)
+        if answer_only:  # a click's first answer: the tools and experiments come in the full run after it
+            for action in self.server.parser._actions:  # noqa: SLF001 -- the options the parser marks as tools
+                if getattr(action, "reads", None):
+                    setattr(args, action.dest, action.default)
+            args.reading = {}
         vocab_size = self.server.model.config.vocab_size
         if not (isinstance(watch, list) and len(watch) <= 10 and all(type(i) is int and 0 <= i < vocab_size for i in watch)):
             raise Refused(400, f"watch is a list of at most 10 token ids below {vocab_size}")
@@ -378,8 +388,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             with self.named_run(), self.turn():
                 report, shown = self.answer(args, event)
-                event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
-                                         live=True, progress=self.progress(event))})
+                if answer_only:
+                    event({"answer": answer_data(shown, self.server.model, report, watch)})
+                else:
+                    event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
+                                             live=True, progress=self.progress(event))})
         except Stopped:
             if not self.client_gone():
                 event({"stopped": True})
