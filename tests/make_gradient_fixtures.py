@@ -22,7 +22,6 @@ Run it from the project folder, in an environment with torch and transformers:
 """
 import os
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -30,7 +29,6 @@ import transformers
 import transformers.models.gpt2.modeling_gpt2 as modeling_gpt2
 from transformers import GPT2LMHeadModel
 
-import checkpoints
 import make_patching_fixtures as patching
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -157,16 +155,7 @@ def case(name, spec, folder):
 
 
 def main():
-    ref = {"torch_version": np.array(torch.__version__), "transformers_version": np.array(transformers.__version__)}
-    with tempfile.TemporaryDirectory() as scratch:
-        for name, spec in CASES.items():
-            folder = spec["folder"]
-            if folder is None:
-                tensors, config = checkpoints.random_checkpoint(**RANDOM_SHAPE)
-                folder = checkpoints.write(os.path.join(scratch, name), tensors, config)
-            ref.update(case(name, spec, folder))
-    np.savez_compressed(OUT, **ref)
-    print(f"wrote {OUT} (torch {torch.__version__}, transformers {transformers.__version__})")
+    patching.write_reference(OUT, CASES, RANDOM_SHAPE, case)
 
 
 if __name__ == "__main__":

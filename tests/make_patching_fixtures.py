@@ -337,6 +337,22 @@ def case(name, spec):
 KINDS = ("resid", "attn", "mlp", "heads", "pattern", "values")
 
 
+def write_reference(out, cases, random_shape, case):
+    """Write case(name, spec, folder) of every case to out, with the versions of torch and transformers; a case
+    whose folder is None runs on a random checkpoint of random_shape (tests/checkpoints.py's), made here."""
+    import tempfile
+    import checkpoints
+    ref = {"torch_version": np.array(torch.__version__), "transformers_version": np.array(transformers.__version__)}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, spec in cases.items():
+            folder = spec["folder"]
+            if folder is None:
+                folder = checkpoints.write(os.path.join(scratch, name), *checkpoints.random_checkpoint(**random_shape))
+            ref.update(case(name, spec, folder))
+    np.savez_compressed(out, **ref)
+    print(f"wrote {out} (torch {torch.__version__}, transformers {transformers.__version__})")
+
+
 def main():
     torch.set_grad_enabled(False)
     ref = {"torch_version": np.array(torch.__version__), "transformers_version": np.array(transformers.__version__),
