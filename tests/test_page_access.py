@@ -74,6 +74,9 @@ def test_from_the_prompt_to_a_removed_head_by_keyboard_alone(induction_server, b
     ActionChains(browser).send_keys(Keys.ENTER).perform()
     assert done(browser) == "done"
     assert browser.find_element("css selector", '#heads-induction td[data-head="1.0"]').get_attribute("aria-pressed") == "true"
+    focused = browser.switch_to.active_element  # the first head 1.0 on the way is the drawing's, "The model"
+    assert (focused.get_attribute("data-head"), focused.get_attribute("aria-pressed")) == ("1.0", "true"), \
+        "the focus stays where it was, on the new drawing's same head"
     assert browser.find_element("css selector", "#compare .with-ablation .answer").text != PROMPT + "bmyfpgdh"
 
 

@@ -477,6 +477,15 @@ function stagePanel(panel, key, block) {
 }
 
 function render() {
+  // drawn anew; the element that had the focus (a head, a stage, a control) gets it back in the new drawing
+  const had = document.activeElement, same = had && had.id ? "#" + had.id
+    : had && had.getAttribute("data-head") ? `${had.closest("[id]") ? "#" + had.closest("[id]").id + " " : ""}[data-head="${had.getAttribute("data-head")}"]` : null;
+  drawPage();
+  const again = same && document.querySelector(same);
+  if (again && again !== document.activeElement) again.focus({preventScroll: true});
+}
+
+function drawPage() {
   document.body.classList.toggle("live", LIVE);
   meta();
   $("sections").hidden = !D.json;  // no empty sections before the first run
