@@ -188,3 +188,22 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     press(browser, '#anatomy [data-head="1.0"]')
     assert done(browser) == "done" and browser.find_elements("css selector", '#anatomy [data-head="1.0"].ablated')
     no_javascript_errors(browser)
+
+
+def test_a_blocks_heads_all_at_once_and_the_number_beside_the_cursor(induction_server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")
+    assert done(browser) == "done"
+    small = browser.find_elements("css selector", "#small-maps .small-map")
+    assert [b.text for b in small] == ["1.0", "1.1", "1.2", "1.3"] and small[2].get_attribute("aria-pressed") == "true"
+    small[0].click()
+    assert browser.find_element("id", "head").get_attribute("value") == "0" and "head=0" in browser.current_url
+    canvas = browser.find_element("id", "map")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    margin, cell = 120, max(2, min(22, 900 // 23))  # page.js's geometry for 23 positions
+    ActionChains(browser).move_to_element_with_offset(canvas, -canvas.size["width"] // 2 + margin + 3 * cell + cell // 2,
+                                                      -canvas.size["height"] // 2 + margin + 22 * cell + cell // 2).perform()
+    tip, readout = browser.find_element("id", "tip"), browser.find_element("id", "readout").text
+    assert tip.is_displayed() and readout.startswith("block 1, head 0: row 22 ") and tip.text.endswith(readout[-5:])
+    assert browser.execute_script("const c = document.getElementById('map'); return c.width / c.getBoundingClientRect().width") \
+        == pytest.approx(browser.execute_script("return devicePixelRatio"), rel=0.01)

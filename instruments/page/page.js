@@ -123,6 +123,10 @@ function controls() {
   button("block \u2193", () => step(1, 0));
   if (LIVE && view.head >= 0) button(`remove head ${view.block}.${view.head}`, null, {"data-head": `${view.block}.${view.head}`, id: "remove-shown"});
   c.appendChild(el("span", {id: "readout"}, "hover a cell"));
+  const legend = c.appendChild(el("div", {class: "legend-row"}, "weight: 0 "));
+  legend.appendChild(el("span", {class: "legend", style: `background:linear-gradient(to right, ${shade(0)}, ${shade(1)})`, "aria-hidden": "true"}));
+  legend.append(" 1; hatched: the future, masked");
+  smallMaps();
 }
 
 function step(db, dh) {
@@ -150,28 +154,62 @@ function geometry() {
   return {n, cell, margin};
 }
 
-function draw() {
-  const {n, cell, margin} = geometry(), first = D.attention.first;
-  const canvas = $("map"), g = canvas.getContext("2d");
-  canvas.width = margin + n * cell + 10;
-  canvas.height = margin + n * cell + 10;
-  g.font = "11px monospace";
-  const labels = positions().map(label);
+function canvasOf(canvas, width, height) {
+  // a canvas of this size in CSS pixels, drawn at the screen's pixel ratio (sharp at 200% zoom)
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const g = canvas.getContext("2d");
+  g.scale(ratio, ratio);
+  return g;
+}
+
+function cells(g, block, head, n, cell, left, top) {
+  const first = D.attention.first;
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
-      if (c > r) { g.fillStyle = PALETTE.future[(r + c) % 2 ? 0 : 1]; }
-      else { g.fillStyle = shade(weight(view.block, view.head, r + first, c + first)); }
-      g.fillRect(margin + c * cell, margin + r * cell, cell, cell);
+      g.fillStyle = c > r ? PALETTE.future[(r + c) % 2 ? 0 : 1] : shade(weight(block, head, r + first, c + first));
+      g.fillRect(left + c * cell, top + r * cell, cell, cell);
     }
   }
+}
+
+function draw(head) {
+  // the map of view.block and view.head (or of head, previewed); the row and column under the cursor in bold
+  const {n, cell, margin} = geometry(), first = D.attention.first, shown = head === undefined ? view.head : head;
+  const g = canvasOf($("map"), margin + n * cell + 10, margin + n * cell + 10);
+  g.font = "11px monospace";
+  const labels = positions().map(label);
+  cells(g, view.block, shown, n, cell, margin, margin);
   if (margin > 10) {
-    g.fillStyle = PALETTE.text;
+    const [row, col] = view.cell ? [view.cell[0] - first, view.cell[1] - first] : [-1, -1];
+    const style = (i, on) => { g.fillStyle = i === on ? PALETTE.up : PALETTE.text; g.font = (i === on ? "bold " : "") + "11px monospace"; };
     g.textAlign = "right";
-    labels.forEach((t, i) => g.fillText(t.slice(0, 16), margin - 4, margin + i * cell + cell * 0.75));
+    labels.forEach((t, i) => { style(i, row); g.fillText(t.slice(0, 16), margin - 4, margin + i * cell + cell * 0.75); });
     labels.forEach((t, i) => { g.save(); g.translate(margin + i * cell + cell * 0.75, margin - 4); g.rotate(-Math.PI / 3);
-      g.textAlign = "left"; g.fillText(t.slice(0, 16), 0, 0); g.restore(); });
+      style(i, col); g.textAlign = "left"; g.fillText(t.slice(0, 16), 0, 0); g.restore(); });
   }
-  if (view.cell) readout(...view.cell);
+  if (view.cell && head === undefined) readout(...view.cell);
+}
+
+function smallMaps() {
+  // every head of the block at once, small: hover to preview one in the large map, click to keep it
+  const box = $("small-maps");
+  box.textContent = "";
+  if (!D.attention.per_head) return;
+  const n = positions().length, cell = Math.max(1, Math.min(4, Math.floor(96 / n)));
+  for (let h = 0; h < D.config.n_head; h++) {
+    const b = box.appendChild(el("button", {type: "button", class: "small-map" + (h === view.head ? " kept" : ""),
+                                            "aria-label": `show head ${view.block}.${h} in the large map`, "aria-pressed": String(h === view.head)}));
+    const canvas = b.appendChild(el("canvas"));
+    cells(canvasOf(canvas, n * cell, n * cell), view.block, h, n, cell, 0, 0);
+    b.appendChild(el("span", {}, `${view.block}.${h}`));
+    b.onmouseenter = () => draw(h);
+    b.onmouseleave = () => draw();
+    b.onclick = () => show(view.block, h);
+  }
 }
 
 function readout(row, col) {
@@ -182,6 +220,9 @@ function readout(row, col) {
   const text = col > row ? `${name(row)} -> ${name(col)}: masked (the future)`
     : `block ${view.block}, ${view.head < 0 ? "average of the heads" : "head " + view.head}: row ${row} ${name(row)} -> column ${col} ${name(col)}: ${weight(view.block, view.head, row, col).toFixed(3)}`;
   $("readout").textContent = text;
+  const tip = $("tip");  // the same, beside the cursor
+  tip.textContent = col > row ? "masked" : `${name(row)} \u2192 ${name(col)}  ${weight(view.block, view.head, row, col).toFixed(3)}`;
+  Object.assign(tip.style, {display: "block", left: `${margin + (col - first + 1) * cell + 6}px`, top: `${margin + (row - first) * cell - 4}px`});
 }
 
 $("map").addEventListener("mousemove", (e) => {
@@ -189,7 +230,7 @@ $("map").addEventListener("mousemove", (e) => {
   const {n, cell, margin} = geometry(), first = D.attention.first;
   const rect = e.target.getBoundingClientRect();
   const c = Math.floor((e.clientX - rect.left - margin) / cell), r = Math.floor((e.clientY - rect.top - margin) / cell);
-  if (r >= 0 && c >= 0 && r < n && c < n) { view.cell = [r + first, c + first]; readout(r + first, c + first); }
+  if (r >= 0 && c >= 0 && r < n && c < n) { view.cell = [r + first, c + first]; draw(); }
 });
 $("map").addEventListener("keydown", (e) => {  // the arrow keys act on the map only, where it has the focus
   if (!D.json) return;
@@ -347,6 +388,9 @@ const formatter = (P) => (v) => (P.metric === "probability" ? v.toFixed(3) : (v 
 function patching(P, text) {
   const span = (P.clean - P.corrupted) || 1, format = formatter(P), share = (v) => (v - P.corrupted) / span;
   section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Blue brings the answer back (the share of the difference), orange pushes it further from the prompt's. Hover for the number.`);
+  const legend = $("experiments").appendChild(el("div", {class: "legend-row"}, "pushes it further away "));
+  legend.appendChild(el("span", {class: "legend", style: `background:linear-gradient(to right, rgb(${ORANGE}), transparent, rgb(${BLUE}))`, "aria-hidden": "true"}));
+  legend.append(" brings all of the difference back (share of the difference, 0 in the middle)");
   for (const [key, kind, what, byPosition] of D.patch_kinds) {  // patch.py's KINDS: --json's key, the kind, what it puts back
     if (!P[key]) continue;
     const box = $("experiments");
