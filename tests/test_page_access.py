@@ -207,3 +207,16 @@ def test_a_blocks_heads_all_at_once_and_the_number_beside_the_cursor(induction_s
     assert tip.is_displayed() and readout.startswith("block 1, head 0: row 22 ") and tip.text.endswith(readout[-5:])
     assert browser.execute_script("const c = document.getElementById('map'); return c.width / c.getBoundingClientRect().width") \
         == pytest.approx(browser.execute_script("return devicePixelRatio"), rel=0.01)
+
+
+def test_a_hovered_token_colours_the_ones_before_it_by_the_heads_attention(induction_server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=0")
+    assert done(browser) == "done"
+    boxes = browser.find_elements("css selector", "#tokens .tok")
+    ActionChains(browser).move_to_element(boxes[22]).perform()  # the last "k": 1.0 looks at the first "b", position 8
+    shades = [browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", b) for b in boxes[:23]]
+    darkest = min(range(23), key=lambda j: sum(int(v) for v in shades[j][4:-1].split(",")[:3]))
+    assert darkest == 8, shades
+    ActionChains(browser).move_to_element(browser.find_element("tag name", "h1")).perform()
+    assert len({browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", b) for b in boxes[:23]}) == 1

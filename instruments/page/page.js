@@ -63,6 +63,14 @@ function tokens() {
   D.tokens.forEach((t, i) => add(t, i, "tok"));
   D.generated.forEach((t, i) => add(t, D.tokens.length + i, "tok new"));
   if (D.json && D.json.saliency) salient(D.json.saliency);
+  const boxes = box.querySelectorAll(".tok:not(.new)"), kept = Array.from(boxes, (b) => b.style.cssText);
+  boxes.forEach((b, i) => {  // hovered, a token colours the ones before it by how much the map's head attends to them
+    if (i < D.attention.first) return;
+    b.addEventListener("mouseenter", () => boxes.forEach((other, j) => {
+      if (j >= D.attention.first && j <= i) other.style.cssText = paint(weight(view.block, view.head, i, j));
+    }));
+    b.addEventListener("mouseleave", () => boxes.forEach((other, j) => { other.style.cssText = kept[j]; }));
+  });
   if (!D.top.length) return;
   s.appendChild(el("p", {class: "how"}, `At each generated step, the ${D.top[0].length} likeliest next tokens (the model's probabilities) and, in bold, the one chosen.`));
   const table = el("table");
