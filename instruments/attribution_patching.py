@@ -23,7 +23,7 @@ gradient there, in the clean run: the first-order share of the metric that posit
 import numpy as np
 
 from config import Config
-from instruments.patch import BY_POSITION, json_key
+from instruments.patch import BY_POSITION, json_key, print_head_grid, print_position_grid
 from instruments.probe import Probe
 from lessons.backward import backward, metric_gradient
 from params import GPT2
@@ -84,15 +84,26 @@ def agreement(exact, estimate):
 
 
 def print_attribution_patching(result, exact, kinds, labels):
-    """Each estimated grid's agreement with its exact one (the grids themselves: --json, or the page)."""
+    """Each estimated grid, shaded as its exact one is (the share of the difference), then its agreement with it and
+    its largest errors."""
+    corrupted, span = exact["corrupted"], (exact["clean"] - exact["corrupted"]) or 1.0
     print("attribution patching: each cell estimated from one backward pass of the corrupted run, "
-          "metric(corrupted) + (clean - corrupted) . gradient")
+          "metric(corrupted) + (clean - corrupted) . gradient, shaded as the exact grids are")
     for kind in kinds:
-        correlation, error, (row, column) = agreement(exact[json_key(kind)], result[json_key(kind)])
-        where = (f"{'layer' if kind == 'resid' else 'block'} {row} at {labels[column]} (#{column})"
-                 if kind in BY_POSITION else f"head {row}.{column}")
+        cells, truth = result[json_key(kind)], exact[json_key(kind)]
+        print(f"\n  {kind}, estimated:")
+        if kind in BY_POSITION:
+            print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
+            name = lambda r, c: f"{'layer' if kind == 'resid' else 'block'} {r} at {labels[c]} (#{c})"  # noqa: E731
+        else:
+            print_head_grid(cells, lambda v: (v - corrupted) / span)
+            name = lambda r, c: f"head {r}.{c}"  # noqa: E731
+        correlation, _, _ = agreement(truth, cells)
+        errors = sorted(((abs(a - e), a, e, r, c) for r, (row_e, row_a) in enumerate(zip(truth, cells))
+                         for c, (e, a) in enumerate(zip(row_e, row_a)) if e is not None), reverse=True)[:3]
         r = "undefined (a grid is constant)" if correlation is None else f"{correlation:.3f}"
-        print(f"  {kind}: correlation with the exact grid {r}; the largest error {error:.4f}, at {where}")
+        print(f"  correlation with the exact grid {r}; the largest errors: "
+              + ", ".join(f"{name(row, column)} {estimate:.4f} for {value:.4f}" for _, estimate, value, row, column in errors))
     print()
 
 
