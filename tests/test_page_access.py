@@ -37,6 +37,7 @@ def test_axe_finds_nothing_critical_or_serious_before_and_after_runs(induction_s
                       f"&patch_at=resid,heads&attribution_patching=true&saliency=true&path=logits")
     assert done(browser) == "done"
     assert axe_violations(browser) == [], "every section drawn"
+    assert browser.execute_script("return [...document.querySelectorAll('table')].every((t) => t.caption && t.caption.textContent)")
     press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
     assert axe_violations(browser) == [], "the comparison after a click"

@@ -73,7 +73,7 @@ function tokens() {
   });
   if (!D.top.length) return;
   s.appendChild(el("p", {class: "how"}, `At each generated step, the ${D.top[0].length} likeliest next tokens (the model's probabilities) and, in bold, the one chosen.`));
-  const table = el("table");
+  const table = captioned(el("table"), "the likeliest next tokens at each generated step");
   D.top.forEach((step, i) => {
     const tr = table.appendChild(el("tr"));
     tr.appendChild(el("th", {class: "row"}, `step ${i + 1}`));
@@ -260,7 +260,7 @@ function fromFragment() {
 function lens() {
   const box = $("lens");
   box.textContent = "";
-  const table = el("table", {id: "lens-table"});
+  const table = captioned(el("table", {id: "lens-table"}), "the logit lens: the top token read from each layer at each position");
   const head = table.appendChild(el("tr"));
   head.appendChild(el("th", {class: "row"}, "layer"));
   D.tokens.forEach((t) => head.appendChild(el("th", {}, label(t))));
@@ -285,6 +285,12 @@ function section(title, how) {
   box.appendChild(el("h2", {}, title));
   box.appendChild(el("p", {class: "how"}, how));
   return box;
+}
+
+function captioned(table, text) {
+  // a table's caption: what its cells are, for a screen reader and for the eye
+  table.prepend(el("caption", {}, text));
+  return table;
 }
 
 function headTable(id, cell) {
@@ -355,17 +361,17 @@ function experiments() {
     const box = section("Head roles", `Four scores per head, each between 0 and 1: previous-token (position t looks at t-1), first-token (t looks at position 0), induction (on ${J.heads.period} random tokens repeated, t looks at the token after t's earlier occurrence) and duplicate-token (t looks at that earlier occurrence itself). A dark cell is a head that does that one thing.`);
     for (const [column, role, meaning] of D.roles) {  // HeadScores' column of each role, from the Python side
       box.appendChild(el("p", {}, `${role}: ${meaning}`));
-      const table = headTable(`heads-${role}`, (b, h) => { const s = J.heads.scores[b * D.config.n_head + h][column]; return [s.toFixed(2), s, `${role} ${s.toFixed(3)}`]; });
+      const table = captioned(headTable(`heads-${role}`, (b, h) => { const s = J.heads.scores[b * D.config.n_head + h][column]; return [s.toFixed(2), s, `${role} ${s.toFixed(3)}`]; }), `${role} score of each head, 0 to 1`);
       table.setAttribute("data-role", role);
       box.appendChild(table);
     }
   }
   if (J.copying) {
     const box = section("Copying scores", `For each head: the share of the prompt's positions whose own token is among the ${J.copying.k} likeliest of what the head would write if it attended to that position alone (its values through c_proj, read by the unembedding). A dark cell is a head that copies what it attends to, as the IOI paper's name movers do.`);
-    box.appendChild(headTable("copying", (b, h) => {
+    box.appendChild(captioned(headTable("copying", (b, h) => {
       const [/* block */, /* head */, score] = J.copying.scores[b * D.config.n_head + h];  // CopyingRow
       return [score.toFixed(2), score, `copying ${score.toFixed(3)}`];
-    }));
+    }), "the copying score of each head, 0 to 1"));
   }
   if (J.attribution) {
     const A2 = J.attribution;
@@ -373,7 +379,7 @@ function experiments() {
     const box = section("Direct logit attribution", `${what} (${A2.logit.toFixed(3)}) split into what each part of the network added to the final residual stream, with the final LayerNorm's scale frozen. Blue bars pushed it up, orange ones down. The 20 largest parts:`);
     const parts = [...A2.parts].sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 20);
     const biggest = Math.max(...parts.map((p) => Math.abs(p[1]))) || 1;
-    const table = box.appendChild(el("table", {id: "attribution"}));
+    const table = box.appendChild(captioned(el("table", {id: "attribution"}), "the 20 largest parts of the direct logit attribution"));
     for (const [name, value] of parts) {
       const tr = table.appendChild(el("tr", /^\d+\.\d+$/.test(name) ? {"data-head": name} : {}));
       tr.appendChild(el("th", {class: "row"}, name));
@@ -414,9 +420,9 @@ function patching(P, text) {
       const note = (v, r, c) => (name === "exact" ? "" : `; exact ${format(P[key][r][c])}, error ${format(v - P[key][r][c])}`);
       if (byPosition) {
         const rows = cells.map((row, r) => row.map((v, t) => (v === null ? null : {v: v, title: format(v) + note(v, r, t)})));
-        column.appendChild(positionTable(id, rows, (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format));
+        column.appendChild(captioned(positionTable(id, rows, (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format), `${kind} patching, ${name}: the metric with each cell put back`));
       } else {
-        column.appendChild(headTable(id, (b, h) => [format(cells[b][h]), share(cells[b][h]), `${metricName(P, text)} = ${format(cells[b][h])}${note(cells[b][h], b, h)}`]));
+        column.appendChild(captioned(headTable(id, (b, h) => [format(cells[b][h]), share(cells[b][h]), `${metricName(P, text)} = ${format(cells[b][h])}${note(cells[b][h], b, h)}`]), `${kind} patching, ${name}: the metric with each head's ${kind === "heads" ? "output" : kind} put back`));
       }
     }
     if (estimate) box.appendChild(el("p", {class: "agreement"}, agreement(P[key], estimate, format)));
@@ -440,10 +446,10 @@ function pathPatching(R, P, text) {
   const format = formatter(P), span = (P.clean - P.corrupted) || 1;
   const receiver = R.receiver === "logits" ? "the logits" : `the ${{q: "queries", k: "keys", v: "values"}[R.receiver[2]]} of head ${R.receiver[0]}.${R.receiver[1]}`;
   const box = section("Path patching", `Each cell is a run of the prompt in which that head's output comes from the corrupted run and reaches ${receiver} only directly: every other head's output is frozen at its value in the prompt's run. It shows ${metricName(P, text)} (${format(P.clean)} unchanged, ${format(P.corrupted)} for the corrupted prompt); the darker the cell, the more of the answer that head's direct path carries. Empty cells are heads that cannot send to the receiver.`);
-  box.appendChild(headTable("path", (b, h) => {
+  box.appendChild(captioned(headTable("path", (b, h) => {
     const v = R.grid[b][h];
     return v === null ? ["", 0, "not a sender"] : [format(v), (P.clean - v) / span, `${metricName(P, text)} = ${format(v)}`];
-  }));
+  }), `path patching to ${receiver}: the metric with each head's direct path from the corrupted run`));
 }
 
 // ---- GPT-2 drawn: its stages as the code runs them, the run's numbers on them, the code behind each ----
