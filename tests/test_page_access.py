@@ -221,3 +221,15 @@ def test_a_hovered_token_colours_the_ones_before_it_by_the_heads_attention(induc
     assert darkest == 8, shades
     ActionChains(browser).move_to_element(browser.find_element("tag name", "h1")).perform()
     assert len({browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", b) for b in boxes[:23]}) == 1
+
+
+def test_at_200_percent_zoom_nothing_is_cut_and_the_map_is_sharp(induction_server, browser):
+    """200% zoom of a 1300 px window: a layout 650 CSS pixels wide, two device pixels to each."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 650, "height": 500, "deviceScaleFactor": 2,
+                                                                   "mobile": False})
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
+                      f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
+    assert done(browser) == "done"
+    width, inner = browser.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+    assert width <= inner, (width, inner)
+    assert browser.execute_script("const c = document.getElementById('map'); return c.width / c.getBoundingClientRect().width") == 2
