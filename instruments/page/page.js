@@ -95,6 +95,7 @@ function salient(scores) {
     boxes[i].title += `  saliency ${v >= 0 ? "+" : ""}${v.toPrecision(3)}`;
     boxes[i].setAttribute("data-saliency", v);
   });
+  $("steps").prepend(legend(`pushed the metric down (${(-biggest).toPrecision(3)})`, `up (+${biggest.toPrecision(3)})`, true));
   $("steps").prepend(el("p", {class: "how", id: "saliency-how"}, "Saliency (gradient times input): each prompt token is shaded by its embedding dotted with the followed metric's gradient there, the first-order share of the metric it holds; blue pushed the metric up, orange down, the stronger the more. Hover for the number."));
 }
 
@@ -131,9 +132,7 @@ function controls() {
   button("block \u2193", () => step(1, 0));
   if (LIVE && view.head >= 0) button(`remove head ${view.block}.${view.head}`, null, {"data-head": `${view.block}.${view.head}`, id: "remove-shown"});
   c.appendChild(el("span", {id: "readout"}, "hover a cell"));
-  const legend = c.appendChild(el("div", {class: "legend-row"}, "weight: 0 "));
-  legend.appendChild(el("span", {class: "legend", style: `background:linear-gradient(to right, ${shade(0)}, ${shade(1)})`, "aria-hidden": "true"}));
-  legend.append(" 1; hatched: the future, masked");
+  c.appendChild(legend("weight: 0", "1; hatched: the future, masked"));
   smallMaps();
 }
 
@@ -260,6 +259,7 @@ function fromFragment() {
 function lens() {
   const box = $("lens");
   box.textContent = "";
+  box.appendChild(legend("probability of the top token: 0", "1"));
   const table = captioned(el("table", {id: "lens-table"}), "the logit lens: the top token read from each layer at each position");
   const head = table.appendChild(el("tr"));
   head.appendChild(el("th", {class: "row"}, "layer"));
@@ -285,6 +285,15 @@ function section(title, how) {
   box.appendChild(el("h2", {}, title));
   box.appendChild(el("p", {class: "how"}, how));
   return box;
+}
+
+function legend(low, high, signed) {
+  // the scale's key: a strip from its low end to its high end (signed: orange, the page's colour, blue)
+  const row = el("div", {class: "legend-row"}, low + " ");
+  const strip = signed ? `rgb(${ORANGE}), transparent, rgb(${BLUE})` : `${shade(0)}, ${shade(1)}`;
+  row.appendChild(el("span", {class: "legend", style: `background:linear-gradient(to right, ${strip})`, "aria-hidden": "true"}));
+  row.append(" " + high);
+  return row;
 }
 
 function captioned(table, text) {
@@ -359,6 +368,7 @@ function experiments() {
   }
   if (J.heads) {
     const box = section("Head roles", `Four scores per head, each between 0 and 1: previous-token (position t looks at t-1), first-token (t looks at position 0), induction (on ${J.heads.period} random tokens repeated, t looks at the token after t's earlier occurrence) and duplicate-token (t looks at that earlier occurrence itself). A dark cell is a head that does that one thing.`);
+    box.appendChild(legend("score: 0", "1"));
     for (const [column, role, meaning] of D.roles) {  // HeadScores' column of each role, from the Python side
       box.appendChild(el("p", {}, `${role}: ${meaning}`));
       const table = captioned(headTable(`heads-${role}`, (b, h) => { const s = J.heads.scores[b * D.config.n_head + h][column]; return [s.toFixed(2), s, `${role} ${s.toFixed(3)}`]; }), `${role} score of each head, 0 to 1`);
@@ -368,6 +378,7 @@ function experiments() {
   }
   if (J.copying) {
     const box = section("Copying scores", `For each head: the share of the prompt's positions whose own token is among the ${J.copying.k} likeliest of what the head would write if it attended to that position alone (its values through c_proj, read by the unembedding). A dark cell is a head that copies what it attends to, as the IOI paper's name movers do.`);
+    box.appendChild(legend("score: 0", "1"));
     box.appendChild(captioned(headTable("copying", (b, h) => {
       const [/* block */, /* head */, score] = J.copying.scores[b * D.config.n_head + h];  // CopyingRow
       return [score.toFixed(2), score, `copying ${score.toFixed(3)}`];
@@ -402,9 +413,7 @@ const formatter = (P) => (v) => (P.metric === "probability" ? v.toFixed(3) : (v 
 function patching(P, text) {
   const span = (P.clean - P.corrupted) || 1, format = formatter(P), share = (v) => (v - P.corrupted) / span;
   section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Blue brings the answer back (the share of the difference), orange pushes it further from the prompt's. Hover for the number.`);
-  const legend = $("experiments").appendChild(el("div", {class: "legend-row"}, "pushes it further away "));
-  legend.appendChild(el("span", {class: "legend", style: `background:linear-gradient(to right, rgb(${ORANGE}), transparent, rgb(${BLUE}))`, "aria-hidden": "true"}));
-  legend.append(" brings all of the difference back (share of the difference, 0 in the middle)");
+  $("experiments").appendChild(legend("pushes it further away", "brings all of the difference back (share of the difference, 0 in the middle)", true));
   for (const [key, kind, what, byPosition] of D.patch_kinds) {  // patch.py's KINDS: --json's key, the kind, what it puts back
     if (!P[key]) continue;
     const box = $("experiments");
