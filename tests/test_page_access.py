@@ -233,3 +233,15 @@ def test_at_200_percent_zoom_nothing_is_cut_and_the_map_is_sharp(induction_serve
     width, inner = browser.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
     assert width <= inner, (width, inner)
     assert browser.execute_script("const c = document.getElementById('map'); return c.width / c.getBoundingClientRect().width") == 2
+
+
+def test_the_lens_is_computed_when_its_section_is_opened(induction_server, browser):
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=2&ablate=0.1")
+    assert done(browser) == "done"
+    assert browser.execute_script("return D.lens") is None and not browser.find_elements("id", "lens-table")
+    browser.execute_script("document.getElementById('lens-section').scrollIntoView()")
+    browser.find_element("css selector", "#lens-section > summary").click()
+    wait_until(browser, lambda d: d.find_elements("css selector", "#lens-table tr"))
+    assert len(browser.find_elements("css selector", "#lens-table tr")) == 3 + 1  # the head row, layers 0 to 2
+    assert browser.find_elements("css selector", "#anatomy .guess"), "the drawing's guesses come with it"
+    no_javascript_errors(browser)

@@ -496,3 +496,15 @@ def test_any_option_value_on_the_api_is_run_or_refused_in_one_sentence(quick, da
     if status != 200:
         error = status_and_error(answer)[1]
         assert "\n" not in error and len(error) < 400, error
+
+
+def test_the_lens_asked_for_later_is_the_one_the_page_would_have_held(fresh):
+    options = {"prompt": "The color of the cat", "max_new_tokens": 3, "ablate": "1.2", "kv_cache": True}
+    body = json.dumps({"options": options, "lens": True}).encode()
+    lines = exchange(fresh, post("/api/page", body, fresh.port)).partition(b"\r\n\r\n")[2].splitlines()
+    page = json.loads(lines[-1])["page"]
+    later = json.loads(exchange(fresh, post("/api/lens", json.dumps({"options": options}).encode(), fresh.port))
+                       .partition(b"\r\n\r\n")[2])
+    assert later["lens"] == page["lens"] and all(page["texts"][i] == text for i, text in later["texts"].items())
+    without = exchange(fresh, post("/api/page", json.dumps({"options": options, "lens": False}).encode(), fresh.port))
+    assert json.loads(without.partition(b"\r\n\r\n")[2].splitlines()[-1])["page"]["lens"] is None

@@ -19,22 +19,23 @@ from lessons.sampling import sampler, within
 from tensor_ops import softmax
 
 
-def page_data(args, page, model, report, command, watch=(), live=False, progress=lambda steps, what: steps):
+def page_data(args, page, model, report, command, watch=(), live=False, progress=lambda steps, what: steps,
+              with_lens=True):
     """What the page shows of a run. "watched" holds the probability after the prompt of the model's next token,
     of the tokens the experiments follow, and of watch's ids, and "watched_logits" their logits (the live page
-    compares them with and without the heads it removed, in the experiments' metric). progress wraps the long loop, as instruments' does."""
+    compares them with and without the heads it removed, in the experiments' metric). progress wraps the long loop,
+    as instruments' does. with_lens=False leaves the logit lens at every position out ("lens": None): the live page
+    asks for it when its section is opened (lens_data)."""
     config, tok = model.config, model.tok
     seen = page.seen if page.seen is not None else probe(page.window, page.params, config, page.steer)  # none had
     maps, note = attention_maps(seen.attention, config.n_head)
-    lens_ids, lens_probs = lens_grid(seen, page.params, config,
-                                     progress=lambda steps: progress(steps, "the logit lens for the page"))
+    lens = lens_data(seen, page, model, progress) if with_lens else {"lens": None, "texts": {}}
     experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
                           for key in ("target", "versus") if part[key] is not None]
     probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
     likeliest = [int(i) for i in np.argsort(probs)[::-1][:5]]
-    referenced = ({next_id, *watch, *experiments_follow, *likeliest} | set(lens_ids.ravel().tolist())
-                  | {top.id for step in page.steps for top in step})
+    referenced = {next_id, *watch, *experiments_follow, *likeliest} | {top.id for step in page.steps for top in step}
     generated = report.get("generated_ids", [])
     return {
         "live": live, "model": args.model, "prompt": args.prompt, "command": command,
@@ -42,8 +43,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "tokens": token_rows(page.window, tok), "generated": token_rows(generated, tok) if generated else [],
         "unsteered": args.prompt + tok.decode(unsteered(args, page, model)) if page.steer and "text" in report else None,
         "top": rounded(page.steps, 3), "attention": maps,
-        "lens": {"ids": lens_ids.tolist(), "probs": np.rint(lens_probs * 1000).astype(int).tolist()},
-        "texts": {int(i): token_text(tok, i) for i in sorted(referenced)},  # as the terminal tools print them
+        "lens": lens["lens"],
+        "texts": {**{int(i): token_text(tok, i) for i in sorted(referenced)}, **lens["texts"]},  # as the terminal prints them
         "left_out": [note] if note else [], "json": rounded(report),
         "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
         "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
@@ -52,6 +53,16 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
         "watched_logits": {int(i): float(seen.logits[-1][i]) for i in {next_id, *experiments_follow, *watch}},
     }
+
+
+def lens_data(seen, page, model, progress=lambda steps, what: steps):
+    """The logit lens at every position of the prompt (seen: its probe, or None to run one) and the texts of its
+    tokens: {"lens": {"ids", "probs" in thousandths}, "texts"}."""
+    seen = seen if seen is not None else probe(page.window, page.params, model.config, page.steer)
+    ids, probs = lens_grid(seen, page.params, model.config,
+                           progress=lambda steps: progress(steps, "the logit lens for the page"))
+    return {"lens": {"ids": ids.tolist(), "probs": np.rint(probs * 1000).astype(int).tolist()},
+            "texts": {int(i): token_text(model.tok, i) for i in sorted(set(ids.ravel().tolist()))}}
 
 
 def answer_data(page, model, report, watch=()):

@@ -259,6 +259,10 @@ function fromFragment() {
 function lens() {
   const box = $("lens");
   box.textContent = "";
+  if (!D.lens) {  // the live page's runs leave it out until the section is opened
+    box.appendChild(el("p", {}, $("lens-section").open ? "computing the lens..." : "open this section to compute it"));
+    return;
+  }
   box.appendChild(legend("probability of the top token: 0", "1"));
   const table = captioned(el("table", {id: "lens-table"}), "the logit lens: the top token read from each layer at each position");
   const head = table.appendChild(el("tr"));
@@ -515,8 +519,8 @@ function drawModel() {
                                     style: v === null || v === undefined ? "" : paint(v)}, String(h)));
     }
     stage(li, "mlp", L, "MLP");
-    const guess = D.lens.ids[L + 1] && D.lens.ids[L + 1][last];
-    if (guess !== undefined) li.appendChild(el("span", {class: "guess", title: "the logit lens after this block, at the last position"}, `→ ${D.texts[guess[0]]} ${(D.lens.probs[L + 1][last][0] / 1000).toFixed(2)}`));
+    const guess = D.lens && D.lens.ids[L + 1] && D.lens.ids[L + 1][last];
+    if (guess) li.appendChild(el("span", {class: "guess", title: "the logit lens after this block, at the last position"}, `→ ${D.texts[guess[0]]} ${(D.lens.probs[L + 1][last][0] / 1000).toFixed(2)}`));
   }
   stage(stages.appendChild(el("li")), "unembed", null, `final LayerNorm, unembedding  [${D.tokens.length}, ${C.vocab_size}]`);
   stage(stages.appendChild(el("li")), "softmax", null, "next token: " + A.top.map(([id, p]) => `${D.texts[id]} ${p.toFixed(2)}`).join("  "));
@@ -767,6 +771,7 @@ async function run() {
     const page = await ask(o, watch);
     if (!page) return;
     D = page;
+    D.options = o;  // what ran: the lens, asked for later, is that run's
     if (!ablated.length) baseline = {page: page, options: o};
     seenPages.set(address, {page: page, baseline: baseline, ablated: [...ablated]});
     render();
@@ -791,7 +796,8 @@ async function ask(o, watch, answerOnly) {
   running = runId();
   stopAsked = false;
   const response = await fetch("/api/page", {method: "POST", headers: {"Content-Type": "application/json", "Run-Id": running},
-                                              body: JSON.stringify({options: o, watch: watch, answer_only: Boolean(answerOnly)})});
+                                              body: JSON.stringify({options: o, watch: watch, answer_only: Boolean(answerOnly),
+                                                                    lens: $("lens-section").open})});
   if (!response.ok) {
     const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
     throw new Error(answer.error);
@@ -836,8 +842,23 @@ async function ask(o, watch, answerOnly) {
   return page;
 }
 
+async function lensWhenOpened() {
+  // the logit lens of the run shown, asked of the server when its section is opened
+  if (!$("lens-section").open || !D.json || D.lens || !D.options || $("run").disabled) return;
+  lens();
+  const response = await fetch("/api/lens", {method: "POST", headers: {"Content-Type": "application/json"},
+                                             body: JSON.stringify({options: D.options})});
+  const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
+  if (!response.ok) { $("problem").textContent = answer.error; return; }
+  D.lens = answer.lens;
+  Object.assign(D.texts, answer.texts);
+  lens();
+  drawModel();
+}
+
 if (LIVE) {
   drawForm(D.form);
+  $("lens-section").addEventListener("toggle", lensWhenOpened);
   $("ask").hidden = false;
   $("ask").addEventListener("submit", (e) => { e.preventDefault(); run(); });
   $("stop").onclick = () => {
@@ -887,6 +908,7 @@ if (LIVE) {
   render();
   fromAddress();
 } else {
+  $("lens-section").open = true;  // --report: the lens is in the file
   $("offline-note").hidden = false;
   render();
 }

@@ -11,6 +11,8 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
                     new piece of the continuation, the progress of a long grid, then the page's data. With
                     "answer_only": true, the tools and experiments are left out and the last event is the
                     answer a click needs first (the continuation, the watched tokens' probabilities)
+  POST /api/lens    {"options": ...} -> {"lens": ..., "texts": ...}: the logit lens at every position of that run's
+                    prompt, which the page's data leaves out with "lens": false until its section is opened
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -59,7 +61,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from config import ModelError
-from instruments.page.data import answer_data, page_data
+from instruments.page.data import answer_data, lens_data, page_data
 from instruments.page.report import page
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.option_types import quoted
@@ -184,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # every answer says Connection: close; one request per connection
     default_request_version = "HTTP/1.1"  # a request line that cannot be read is answered as HTTP/1.1 too
     ROUTES = {"/": {"GET": "send_page", "HEAD": "send_page"}, "/api/run": {"POST": "run"},
-              "/api/page": {"POST": "events"}, "/api/stop": {"POST": "stop"}}
+              "/api/page": {"POST": "events"}, "/api/lens": {"POST": "lens"}, "/api/stop": {"POST": "stop"}}
 
     def setup(self):
         super().setup()
@@ -365,17 +367,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def events(self):
         request = self.body()
-        if not isinstance(request, dict) or set(request) - {"options", "watch", "answer_only"}:
-            raise Refused(400, 'the page asks with {"options": {...}, "watch": [token ids], "answer_only": false}')
-        if not isinstance(request.get("answer_only", False), bool):
-            raise Refused(400, "answer_only is true or false")
+        if not isinstance(request, dict) or set(request) - {"options", "watch", "answer_only", "lens"}:
+            raise Refused(400, 'the page asks with {"options": {...}, "watch": [token ids], "answer_only": false, '
+                               '"lens": true}')
+        if not all(isinstance(request.get(flag, False), bool) for flag in ("answer_only", "lens")):
+            raise Refused(400, "answer_only and lens are true or false")
         (args, argv), watch = self.parsed(request.get("options")), request.get("watch", [])
-        answer_only = request.get("answer_only", False)
+        answer_only, with_lens = request.get("answer_only", False), request.get("lens", True)
         if answer_only:  # a click's first answer: the tools and experiments come in the full run after it
-            for action in self.server.parser._actions:  # noqa: SLF001 -- the options the parser marks as tools
-                if getattr(action, "reads", None):
-                    setattr(args, action.dest, action.default)
-            args.reading = {}
+            self.without_tools(args)
         vocab_size = self.server.model.config.vocab_size
         if not (isinstance(watch, list) and len(watch) <= 10 and all(type(i) is int and 0 <= i < vocab_size for i in watch)):
             raise Refused(400, f"watch is a list of at most 10 token ids below {vocab_size}")
@@ -392,7 +392,7 @@ class Handler(BaseHTTPRequestHandler):
                     event({"answer": answer_data(shown, self.server.model, report, watch)})
                 else:
                     event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
-                                             live=True, progress=self.progress(event))})
+                                             live=True, progress=self.progress(event), with_lens=with_lens)})
         except Stopped:
             if not self.client_gone():
                 event({"stopped": True})
@@ -405,6 +405,30 @@ class Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
             event({"error": str(e) if isinstance(e, Refused) else
                    f"the server failed during this run ({type(e).__name__}: {e}); its console shows where"})
+
+    def lens(self):
+        request = self.body()
+        if not isinstance(request, dict) or set(request) != {"options"}:
+            raise Refused(400, 'the lens is asked with {"options": {...}}, the options of the run it belongs to')
+        args, _ = self.parsed(request["options"])
+        self.without_tools(args)
+        args.max_new_tokens, args.score = 0, False  # the prompt's run alone
+        try:
+            with self.named_run(), self.turn():
+                _, shown = self.answer(args)
+                lens = lens_data(shown.seen, shown, self.server.model, self.progress(None))
+        except Stopped:
+            if self.client_gone():
+                return
+            raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
+        self.send_json(200, lens)
+
+    def without_tools(self, args):
+        """args without the tools and experiments (the options the parser marks as reading the prompt)."""
+        for action in self.server.parser._actions:  # noqa: SLF001 -- argparse keeps no other public list
+            if getattr(action, "reads", None):
+                setattr(args, action.dest, action.default)
+        args.reading = {}
 
     def stop(self):
         request = self.body()
