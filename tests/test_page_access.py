@@ -245,3 +245,23 @@ def test_the_lens_is_computed_when_its_section_is_opened(induction_server, brows
     assert len(browser.find_elements("css selector", "#lens-table tr")) == 3 + 1  # the head row, layers 0 to 2
     assert browser.find_elements("css selector", "#anatomy .guess"), "the drawing's guesses come with it"
     no_javascript_errors(browser)
+
+
+def test_a_long_prompt_keeps_its_per_head_maps_asked_of_the_server(slow_model, browser):
+    """900 tokens on a model of 2 blocks and 2 heads: the page's data holds each block's average only; a head chosen
+    is asked of the server and drawn."""
+    from conftest import Served
+    from selenium.webdriver.support.ui import Select
+    served = Served(slow_model)
+    try:
+        open_run(browser, f"http://127.0.0.1:{served.port}/?prompt={'hello%20' * 900}&max_new_tokens=0")
+        assert done(browser) == "done"
+        assert browser.execute_script("return D.attention.per_head") is False
+        Select(browser.find_element("id", "head")).select_by_value("1")
+        wait_until(browser, lambda d: d.execute_script("return (D.attention.asked || {})['0.1']"))
+        n = browser.execute_script("return D.tokens.length - D.attention.first")
+        assert len(browser.execute_script("return D.attention.asked['0.1']")) == n * (n + 1) // 2
+        assert "head=1" in browser.current_url
+        no_javascript_errors(browser)
+    finally:
+        served.stop()

@@ -508,3 +508,17 @@ def test_the_lens_asked_for_later_is_the_one_the_page_would_have_held(fresh):
     assert later["lens"] == page["lens"] and all(page["texts"][i] == text for i, text in later["texts"].items())
     without = exchange(fresh, post("/api/page", json.dumps({"options": options, "lens": False}).encode(), fresh.port))
     assert json.loads(without.partition(b"\r\n\r\n")[2].splitlines()[-1])["page"]["lens"] is None
+
+
+def test_one_heads_map_asked_for_is_the_probes(fresh, tiny, tok):
+    from instruments.page.report import thousandths
+    from instruments.probe import probe
+    options = {"prompt": "The color of the cat is yellow", "max_new_tokens": 2}
+    ask = lambda body: exchange(fresh, post("/api/head", json.dumps(body).encode(), fresh.port))  # noqa: E731
+    answer = ask({"options": options, "block": 1, "head": 2, "first": 3})
+    weights = probe(tok.encode(options["prompt"]), *tiny).attention[1][2]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["map"] == thousandths(weights[3:, 3:])
+    for bad in ({"options": options, "block": 9, "head": 0, "first": 0}, {"options": options, "block": 0, "head": "0", "first": 0},
+                {"options": options, "block": 0, "head": 0}, {"options": options, "block": 0, "head": 0, "first": 60}):
+        status, error = status_and_error(ask(bad))
+        assert status == 400 and ("a head's map is asked with" in error or "first is a position" in error), error

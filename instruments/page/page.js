@@ -106,11 +106,33 @@ const view = {block: 0, head: 0, cell: null};  // cell: [row, column] as positio
 function weight(block, head, row, col) {
   // the map's lower triangle, row by row, counted from the first position kept: row r starts at r * (r + 1) / 2
   const A = D.attention, r = row - A.first, c = col - A.first;
-  const maps = head < 0 ? A.maps[block] : [A.maps[block][head]];
+  const maps = head < 0 ? A.maps[block] : [headMap(block, head)];
+  if (!maps[0]) return 0;  // being asked for
   let sum = 0;
   for (const m of maps) sum += m[r * (r + 1) / 2 + c];
   return sum / maps.length / 1000;
 }
+
+function headMap(block, head) {
+  // a head's map: in the page's data, or, for a prompt too long for that, asked of the live server when shown
+  const A = D.attention;
+  if (A.per_head) return A.maps[block][head];
+  A.asked = A.asked || {};
+  const key = `${block}.${head}`;
+  if (A.asked[key] === undefined && LIVE && D.options) {
+    A.asked[key] = null;
+    fetch("/api/head", {method: "POST", headers: {"Content-Type": "application/json"},
+                        body: JSON.stringify({options: D.options, block: block, head: head, first: A.first})})
+      .then((r) => r.json()).then((answer) => {
+        if (answer.error) { $("problem").textContent = answer.error; return; }
+        A.asked[key] = answer.map;
+        if (view.block === block && view.head === head) draw();
+      });
+  }
+  return A.asked[key];
+}
+
+const perHead = () => D.attention.per_head || (LIVE && Boolean(D.options));  // every head can be shown
 
 function controls() {
   const c = $("controls"), A = D.attention;
@@ -123,7 +145,7 @@ function controls() {
   };
   select("block", [...Array(D.config.n_layer).keys()].map((b) => [b, String(b)]), view.block, (b) => show(b, view.head));
   const heads = [[-1, "average of the heads"]];
-  if (A.per_head) for (let h = 0; h < D.config.n_head; h++) heads.push([h, String(h)]);
+  if (perHead()) for (let h = 0; h < D.config.n_head; h++) heads.push([h, A.per_head ? String(h) : `${h} (asked of the server)`]);
   select("head", heads, view.head, (h) => show(view.block, h));
   const button = (text, fn, attrs) => { const b = el("button", {type: "button", ...attrs}, text); b.onclick = fn; return c.appendChild(b); };
   button("\u2190 head", () => step(0, -1));
@@ -137,7 +159,7 @@ function controls() {
 }
 
 function step(db, dh) {
-  const last = D.attention.per_head ? D.config.n_head - 1 : -1;  // -1 is the average of the heads
+  const last = perHead() ? D.config.n_head - 1 : -1;  // -1 is the average of the heads
   let h = view.head + dh;
   if (h > last) h = -1;
   if (h < -1) h = last;
@@ -249,7 +271,7 @@ function fromFragment() {
   // #block=B&head=H (or avg)&cell=ROW,COLUMN: any value that does not name something on the page is ignored
   const f = new URLSearchParams(location.hash.slice(1)), A = D.attention, n = D.tokens.length;
   const block = whole(f.get("block"), 0, D.config.n_layer - 1, 0);
-  const head = f.get("head") === "avg" || !A.per_head ? -1 : whole(f.get("head"), 0, D.config.n_head - 1, view.head);
+  const head = f.get("head") === "avg" || !perHead() ? -1 : whole(f.get("head"), 0, D.config.n_head - 1, view.head);
   const cell = (f.get("cell") || "").split(",");
   const row = whole(cell[0], A.first, n - 1, null), col = whole(cell[1], A.first, n - 1, null);
   view.cell = row !== null && col !== null ? [row, col] : null;

@@ -31,6 +31,12 @@ def thousandths(weights):
     return np.rint(weights[..., rows, cols] * 1000).astype(int).tolist()
 
 
+def head_map(attention, n_block, head, first):
+    """One head's map, as attention_maps keeps them (from position first on), for the live page to ask for when the
+    page's data held only each block's average."""
+    return thousandths(attention[n_block][head][first:, first:])
+
+
 def attention_maps(attention, n_head):
     """What the page draws of n_layer arrays [n_head, n_seq, n_seq], and a sentence on what was left out."""
     n_seq = attention[0].shape[-1]

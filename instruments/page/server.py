@@ -13,6 +13,8 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
                     answer a click needs first (the continuation, the watched tokens' probabilities)
   POST /api/lens    {"options": ...} -> {"lens": ..., "texts": ...}: the logit lens at every position of that run's
                     prompt, which the page's data leaves out with "lens": false until its section is opened
+  POST /api/head    {"options": ..., "block": L, "head": H, "first": F} -> {"map": ...}: one head's attention
+                    map from position F on, where the page's data held only each block's average (a long prompt)
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -62,7 +64,8 @@ from urllib.parse import urlsplit
 
 from config import ModelError
 from instruments.page.data import answer_data, lens_data, page_data
-from instruments.page.report import page
+from instruments.page.report import head_map, page
+from instruments.probe import probe
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.option_types import quoted
 from plumbing.page_options import as_argv, form
@@ -186,7 +189,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # every answer says Connection: close; one request per connection
     default_request_version = "HTTP/1.1"  # a request line that cannot be read is answered as HTTP/1.1 too
     ROUTES = {"/": {"GET": "send_page", "HEAD": "send_page"}, "/api/run": {"POST": "run"},
-              "/api/page": {"POST": "events"}, "/api/lens": {"POST": "lens"}, "/api/stop": {"POST": "stop"}}
+              "/api/page": {"POST": "events"}, "/api/lens": {"POST": "lens"}, "/api/head": {"POST": "head_map"},
+              "/api/stop": {"POST": "stop"}}
 
     def setup(self):
         super().setup()
@@ -410,18 +414,36 @@ class Handler(BaseHTTPRequestHandler):
         request = self.body()
         if not isinstance(request, dict) or set(request) != {"options"}:
             raise Refused(400, 'the lens is asked with {"options": {...}}, the options of the run it belongs to')
-        args, _ = self.parsed(request["options"])
+        self.send_json(200, self.of_the_prompt(request["options"], lambda shown: lens_data(
+            shown.seen, shown, self.server.model, self.progress(None))))
+
+    def head_map(self):
+        request, config = self.body(), self.server.model.config
+        limits = {"block": config.n_layer, "head": config.n_head, "first": config.n_ctx}
+        if not (isinstance(request, dict) and set(request) == {"options", *limits}
+                and all(type(request[k]) is int and 0 <= request[k] < n for k, n in limits.items())):
+            raise Refused(400, f'a head\'s map is asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, '
+                               f'"head": 0 to {config.n_head - 1}, "first": a position}}')
+        def one_map(shown):
+            seen = shown.seen if shown.seen is not None else probe(shown.window, shown.params, config, shown.steer)
+            if request["first"] >= len(shown.window):
+                raise Refused(400, f"first is a position of the prompt's {len(shown.window)}")
+            return {"map": head_map(seen.attention, request["block"], request["head"], request["first"])}
+        self.send_json(200, self.of_the_prompt(request["options"], one_map))
+
+    def of_the_prompt(self, options, part):
+        """part(shown) of the prompt's run with these options, without its tools and its continuation."""
+        args, _ = self.parsed(options)
         self.without_tools(args)
         args.max_new_tokens, args.score = 0, False  # the prompt's run alone
         try:
             with self.named_run(), self.turn():
                 _, shown = self.answer(args)
-                lens = lens_data(shown.seen, shown, self.server.model, self.progress(None))
+                return part(shown)
         except Stopped:
             if self.client_gone():
-                return
+                raise ConnectionResetError from None  # nobody to answer
             raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
-        self.send_json(200, lens)
 
     def without_tools(self, args):
         """args without the tools and experiments (the options the parser marks as reading the prompt)."""
