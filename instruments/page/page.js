@@ -635,11 +635,12 @@ function isDefault(name, input) {
 }
 
 function fill(options) {
+  // the form from options (an address's, an example's); given none at all, the page's starting values
+  const starting = Object.keys(options).length === 0;
   for (const name of FIELDS) {
-    const input = $("o-" + name), value = options[name];
-    if (input.type === "checkbox") input.checked = value === undefined && !location.search ? STARTING[name] === true : value === true || value === "true";
-    else if (value !== undefined && value !== null) input.value = value;
-    else input.value = STARTING[name] === undefined ? "" : STARTING[name];  // left out: the page's start, or the default
+    const input = $("o-" + name), value = starting ? STARTING[name] : options[name];
+    if (input.type === "checkbox") input.checked = value === true || value === "true";
+    else input.value = value === undefined || value === null ? "" : value;  // left out: the command line's default
   }
   ablated = options.ablate ? String(options.ablate).split(",").filter((h) => h) : [];
   showAblated();

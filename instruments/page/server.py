@@ -195,7 +195,7 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.settimeout(REQUEST_SECONDS + WRITE_SECONDS)  # a last bound: the deadlines below come first
-        self.arrived, self.late = threading.Lock(), False  # the request's head has arrived, or it came too late
+        self.arrival, self.head = threading.Lock(), "awaited"  # then "arrived", or "late" (too_late answered it)
         self.timer = threading.Timer(REQUEST_SECONDS, self.too_late)  # readline waits for each line, not for all
         self.timer.daemon = True
         self.timer.start()
@@ -207,10 +207,10 @@ class Handler(BaseHTTPRequestHandler):
             super().finish()
 
     def too_late(self):
-        with self.arrived:
-            if self.late is None:  # it arrived
+        with self.arrival:
+            if self.head == "arrived":
                 return
-            self.late = True
+            self.head = "late"
         with contextlib.suppress(OSError):
             body = f'{{"error": "the request did not arrive within {REQUEST_SECONDS} s"}}'.encode()
             self.connection.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: "
@@ -230,10 +230,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, method):
         started, path = time.monotonic(), ""
-        with self.arrived:
-            if self.late:  # too_late has answered
+        with self.arrival:
+            if self.head == "late":  # too_late has answered
                 return
-            self.late = None
+            self.head = "arrived"
         try:
             self.length = self.check_framing()
             path = self.check_target()
