@@ -23,7 +23,7 @@ gradient there, in the clean run: the first-order share of the metric that posit
 import numpy as np
 
 from config import Config
-from instruments.patch import BY_POSITION, json_key, print_head_grid, print_position_grid
+from instruments.patch import BY_POSITION, json_key, print_grid
 from instruments.probe import Probe
 from lessons.backward import backward, metric_gradient
 from params import GPT2
@@ -92,12 +92,7 @@ def print_attribution_patching(result, exact, kinds, labels):
     for kind in kinds:
         cells, truth = result[json_key(kind)], exact[json_key(kind)]
         print(f"\n  {kind}, estimated:")
-        if kind in BY_POSITION:
-            print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
-            name = lambda r, c: f"{'layer' if kind == 'resid' else 'block'} {r} at {labels[c]} (#{c})"  # noqa: E731
-        else:
-            print_head_grid(cells, lambda v: (v - corrupted) / span)
-            name = lambda r, c: f"head {r}.{c}"  # noqa: E731
+        name = print_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
         correlation, _, _ = agreement(truth, cells)
         errors = sorted(((abs(a - e), a, e, r, c) for r, (row_e, row_a) in enumerate(zip(truth, cells))
                          for c, (e, a) in enumerate(zip(row_e, row_a)) if e is not None), reverse=True)[:3]

@@ -242,18 +242,22 @@ def print_patch(result, labels, target_text, versus_text=None):
     for kind in kinds:
         cells = result[json_key(kind)]
         print(f"\n  {kind}: {PUT_BACK[kind]}")
-        if kind in BY_POSITION:
-            print_position_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
-            name = lambda b, i: f"{'layer' if kind == 'resid' else 'block'} {b} at {labels[i]} (#{i})"  # noqa: E731
-        else:
-            print_head_grid(cells, lambda v: (v - corrupted) / span)
-            name = lambda b, i: f"head {b}.{i}"  # noqa: E731
+        name = print_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
         ranked = sorted(((v - corrupted) / span, v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row)
                        if v is not None)
         best = [cell for cell in ranked[::-1][:3] if cell[0] >= 0.01]
         print("  the best: " + (", ".join(f"{name(b, i)} {as_metric(result, v)} ({share:.0%})" for share, v, b, i in best)
                                 or "none brings back 1% of the difference or more"))
     print()
+
+
+def print_grid(kind, cells, labels, share):
+    """One kind's grid, each cell shaded by share(its value); returns name(row, column), the words for a cell."""
+    if kind in BY_POSITION:
+        print_position_grid(kind, cells, labels, share)
+        return lambda b, i: f"{'layer' if kind == 'resid' else 'block'} {b} at {labels[i]} (#{i})"
+    print_head_grid(cells, share)
+    return lambda b, i: f"head {b}.{i}"
 
 
 def print_position_grid(kind, cells, labels, share):
