@@ -37,8 +37,8 @@ def gradients(seen: Probe, target, versus, params: GPT2, config: Config):
 
 
 def delta_dot(clean, corrupted, grad, axes):
-    """(clean - corrupted) . grad, summed over axes: float64 sums of float32 products."""
-    return ((clean - corrupted) * grad).sum(axis=axes, dtype=np.float64)
+    """(clean - corrupted) . grad, summed over axes, in float32 as everything else."""
+    return ((clean - corrupted) * grad).sum(axis=axes)
 
 
 def estimated_grid(kind, clean: Probe, corrupted: Probe, base, grads, positions):
