@@ -360,14 +360,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def run(self):
         args, _ = self.parsed(self.body())
+        self.send_json(200, self.answered(args, lambda report, shown: report))
+
+    def answered(self, args, part):
+        """part(report, shown) of one run in its turn, under its Run-Id; a stopped run is 409, or nothing if its
+        client has gone."""
         try:
             with self.named_run(), self.turn():
-                report, _ = self.answer(args)
+                return part(*self.answer(args))
         except Stopped:
             if self.client_gone():
-                return  # nobody to answer
+                raise ConnectionResetError from None  # nobody to answer: route() lets it go
             raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
-        self.send_json(200, report)
 
     def events(self):
         request = self.body()
@@ -436,14 +440,7 @@ class Handler(BaseHTTPRequestHandler):
         args, _ = self.parsed(options)
         self.without_tools(args)
         args.max_new_tokens, args.score = 0, False  # the prompt's run alone
-        try:
-            with self.named_run(), self.turn():
-                _, shown = self.answer(args)
-                return part(shown)
-        except Stopped:
-            if self.client_gone():
-                raise ConnectionResetError from None  # nobody to answer
-            raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
+        return self.answered(args, lambda report, shown: part(shown))
 
     def without_tools(self, args):
         """args without the tools and experiments (the options the parser marks as reading the prompt)."""
