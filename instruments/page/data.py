@@ -6,16 +6,16 @@ attention, the logit lens at every position, the likeliest tokens of each step, 
 import numpy as np
 
 from generate import generate
-from instruments.steer import naive_step
-from model import forward
-from instruments.page import anatomy
 from instruments.head_roles import ROLES, HeadScores
 from instruments.logit_lens import lens_grid
+from instruments.page import anatomy
 from instruments.page.report import attention_maps, rounded
 from instruments.patch import BY_POSITION, KINDS, PUT_BACK, json_key
 from instruments.probe import probe
+from instruments.steer import naive_step
 from instruments.token_view import describe, token_bytes, token_text
 from lessons.sampling import sampler, within
+from model import forward
 from tensor_ops import softmax
 
 
@@ -50,8 +50,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
         "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen),
                     "top": [[i, float(probs[i])] for i in likeliest]},
-        "next_id": next_id, "watched": {int(i): float(probs[i]) for i in {next_id, *experiments_follow, *watch}},
-        "watched_logits": {int(i): float(seen.logits[-1][i]) for i in {next_id, *experiments_follow, *watch}},
+        "next_id": next_id, **watched(seen.logits[-1], {next_id, *experiments_follow, *watch}),
     }
 
 
@@ -65,20 +64,23 @@ def lens_data(seen, page, model, progress=lambda steps, what: steps):
             "texts": {int(i): token_text(model.tok, i) for i in sorted(set(ids.ravel().tolist()))}}
 
 
-def answer_data(page, model, report, watch=()):
+def watched(logits, ids):
+    """{"watched": the probabilities of ids, "watched_logits": their logits}, from the last position's logits."""
+    probs = softmax(logits)
+    return {"watched": {int(i): float(probs[i]) for i in ids}, "watched_logits": {int(i): float(logits[i]) for i in ids}}
+
+
+def answer_data(prompt, page, model, report, watch=()):
     """What a click needs first, before the page's tables: the continuation, and the probabilities and logits after
     the prompt of the model's next token and of watch's ids (one more forward pass, at the last position)."""
     config, tok = model.config, model.tok
     logits = (naive_step(page.params, config, page.steer)(page.window) if page.steer is not None
               else forward(page.window, page.params, config, last_only=True)[-1])
-    probs = softmax(logits)
-    next_id = int(np.argmax(probs))
+    next_id = int(np.argmax(logits))
     generated = report.get("generated_ids", [])
-    shown = {next_id, *watch}
-    return {"prompt": report.get("text", ""), "json": {"text": report["text"]} if "text" in report else {},
+    return {"prompt": prompt, "json": {"text": report["text"]} if "text" in report else {},
             "generated": token_rows(generated, tok) if generated else [], "next_id": next_id,
-            "watched": {int(i): float(probs[i]) for i in shown}, "watched_logits": {int(i): float(logits[i]) for i in shown},
-            "texts": {int(i): token_text(tok, i) for i in shown}}
+            **watched(logits, {next_id, *watch}), "texts": {int(i): token_text(tok, i) for i in {next_id, *watch}}}
 
 
 def token_rows(ids, tok):

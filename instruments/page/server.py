@@ -397,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.named_run(), self.turn():
                 report, shown = self.answer(args, event)
                 if answer_only:
-                    event({"answer": answer_data(shown, self.server.model, report, watch)})
+                    event({"answer": answer_data(args.prompt, shown, self.server.model, report, watch)})
                 else:
                     event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
                                              live=True, progress=self.progress(event), with_lens=with_lens)})
