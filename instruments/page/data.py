@@ -27,7 +27,7 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     as instruments' does. with_lens=False leaves the logit lens at every position out ("lens": None): the live page
     asks for it when its section is opened (lens_data)."""
     config, tok = model.config, model.tok
-    seen = page.seen if page.seen is not None else probe(page.window, page.params, config, page.steer)  # none had
+    seen = probed(page, model)
     maps, note = attention_maps(seen.attention, config.n_head)
     lens = lens_data(seen, page, model, progress) if with_lens else {"lens": None, "texts": {}}
     experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
@@ -54,10 +54,14 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     }
 
 
+def probed(page, model):
+    """The probe of the run's prompt: the one a tool made (page.seen), or a new one where none needed it."""
+    return page.seen if page.seen is not None else probe(page.window, page.params, model.config, page.steer)
+
+
 def lens_data(seen, page, model, progress=lambda steps, what: steps):
-    """The logit lens at every position of the prompt (seen: its probe, or None to run one) and the texts of its
-    tokens: {"lens": {"ids", "probs" in thousandths}, "texts"}."""
-    seen = seen if seen is not None else probe(page.window, page.params, model.config, page.steer)
+    """The logit lens at every position of the prompt (seen: its probe) and the texts of its tokens:
+    {"lens": {"ids", "probs" in thousandths}, "texts"}."""
     ids, probs = lens_grid(seen, page.params, model.config,
                            progress=lambda steps: progress(steps, "the logit lens for the page"))
     return {"lens": {"ids": ids.tolist(), "probs": np.rint(probs * 1000).astype(int).tolist()},

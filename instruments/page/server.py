@@ -63,9 +63,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from config import ModelError
-from instruments.page.data import answer_data, lens_data, page_data
+from instruments.page.data import answer_data, lens_data, page_data, probed
 from instruments.page.report import head_map, page
-from instruments.probe import probe
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.option_types import quoted
 from plumbing.page_options import as_argv, form
@@ -419,7 +418,7 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(request, dict) or set(request) != {"options"}:
             raise Refused(400, 'the lens is asked with {"options": {...}}, the options of the run it belongs to')
         self.send_json(200, self.of_the_prompt(request["options"], lambda shown: lens_data(
-            shown.seen, shown, self.server.model, self.progress(None))))
+            probed(shown, self.server.model), shown, self.server.model, self.progress(None))))
 
     def head_map(self):
         request, config = self.body(), self.server.model.config
@@ -429,7 +428,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(400, f'a head\'s map is asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, '
                                f'"head": 0 to {config.n_head - 1}, "first": a position}}')
         def one_map(shown):
-            seen = shown.seen if shown.seen is not None else probe(shown.window, shown.params, config, shown.steer)
+            seen = probed(shown, self.server.model)
             if request["first"] >= len(shown.window):
                 raise Refused(400, f"first is a position of the prompt's {len(shown.window)}")
             return {"map": head_map(seen.attention, request["block"], request["head"], request["first"])}
