@@ -58,7 +58,7 @@ def check(args, ids, params, config, tok):
         return f"--target-id {args.target_id} is no token of this model: its ids are 0 to {config.vocab_size - 1}"
     for option, text in (("--target", args.target), ("--versus", args.versus)):
         if text is not None and len(tok.encode(text)) != 1:
-            return (f"{option} must be one token; {text!r} is {len(tok.encode(text))} "
+            return (f"{option} must be one token; {quoted(text)} is {len(tok.encode(text))} "
                     "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
     if args.versus is not None and tok.encode(args.versus)[0] == followed(args, tok, lambda: naive_step(
             params, config, steering_of(args, params, config, tok))(ids)):
@@ -75,7 +75,7 @@ def check(args, ids, params, config, tok):
         return f"--patch-positions {start}:{stop} holds no position of the prompt's {len(ids)} (0 to {len(ids) - 1})"
     unknown = [kind for kind in args.patch_at or [] if kind not in KINDS]
     if unknown:
-        return f"--patch-at {unknown[0]!r} cannot be patched: choose among {', '.join(KINDS)}"
+        return f"--patch-at {quoted(unknown[0])} cannot be patched: choose among {', '.join(KINDS)}"
     if args.path not in (None, "logits"):
         n_block, head, _ = args.path
         missing_head = check_heads([(n_block, head)], config)

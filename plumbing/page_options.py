@@ -4,6 +4,7 @@ both go through the same checks (parse_args).
 import json
 
 from plumbing.arguments import UsageError
+from plumbing.option_types import quoted
 
 # The live page's options are the command line's, "_" for "-" (a request {"top_k": 5} is --top-k=5), except
 # what prints only to a terminal or writes files. A value is what the command line takes: text, a number, or
@@ -49,7 +50,7 @@ def as_argv(options, parser):
     for key, value in options.items():
         kind, option = api.get(key), "--" + key.replace("_", "-")
         if kind is None:
-            raise UsageError(f"{key!r} is not an option of the page; they are {', '.join(api)}")
+            raise UsageError(f"{quoted(key)} is not an option of the page; they are {', '.join(api)}")
         if kind == "flag" and not isinstance(value, bool):
             raise UsageError(f"{key} is a flag: give true or false, not {json.dumps(value)[:40]}")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float, str))):

@@ -504,3 +504,10 @@ def test_the_python_apis_core_refuses_ids_it_cannot_read(tiny):
             steering(toward, against, at, coef, params, config)
     with pytest.raises(ValueError, match="the stride is 1 to"):
         token_logprobs([1, 2, 3], params, config, stride=config.n_ctx)
+
+
+@pytest.mark.parametrize("args", [["--attribute", "--versus", "9" * 5000], ["--attribute", "--target", "x" * 5000],
+                                  ["--patch", "hx", "--patch-at", "y" * 5000]], ids=["versus", "target", "patch-at"])
+def test_a_text_of_5000_characters_is_not_echoed_whole_either(args):
+    said = one_sentence(run_tiny("hi", "-n", "0", *args, check=False), 2)
+    assert len(said) < 300, said
