@@ -167,6 +167,8 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     head, shaded by the measure chosen, and a click on one removes it."""
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=2&heads=true")
     assert done(browser) == "done"
+    guesses = [g.text for g in browser.find_elements("css selector", "#anatomy .guess")]
+    assert guesses[-1] == "\u2192 'b' 0.98", "after the last block: the model's own next token (the lens section closed)"
     heads = browser.find_elements("css selector", "#anatomy .heads [data-head]")
     assert [h.get_attribute("data-head") for h in heads] == [f"{b}.{h}" for b in range(2) for h in range(4)]
     from selenium.webdriver.support.ui import Select
@@ -243,7 +245,6 @@ def test_the_lens_is_computed_when_its_section_is_opened(induction_server, brows
     browser.find_element("css selector", "#lens-section > summary").click()
     wait_until(browser, lambda d: d.find_elements("css selector", "#lens-table tr"))
     assert len(browser.find_elements("css selector", "#lens-table tr")) == 3 + 1  # the head row, layers 0 to 2
-    assert browser.find_elements("css selector", "#anatomy .guess"), "the drawing's guesses come with it"
     no_javascript_errors(browser)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from generate import generate
 from instruments.head_roles import ROLES, HeadScores
-from instruments.logit_lens import lens_grid
+from instruments.logit_lens import lens_grid, logit_lens
 from instruments.page import anatomy
 from instruments.page.report import attention_maps, rounded
 from instruments.patch import BY_POSITION, KINDS, PUT_BACK, json_key
@@ -35,7 +35,9 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
     likeliest = [int(i) for i in np.argsort(probs)[::-1][:5]]
-    referenced = {next_id, *watch, *experiments_follow, *likeliest} | {top.id for step in page.steps for top in step}
+    guesses = logit_lens(seen, page.params, config, tok)  # the drawing's: each layer's top token at the last position
+    referenced = ({next_id, *watch, *experiments_follow, *likeliest, *(row.id for row in guesses)}
+                  | {top.id for step in page.steps for top in step})
     generated = report.get("generated_ids", [])
     return {
         "live": live, "model": args.model, "prompt": args.prompt, "command": command,
@@ -49,7 +51,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
         "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
         "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen),
-                    "top": [[i, float(probs[i])] for i in likeliest]},
+                    "top": [[i, float(probs[i])] for i in likeliest],
+                    "guesses": [[row.id, round(row.probability, 3)] for row in guesses]},
         "next_id": next_id, **watched(seen.logits[-1], {next_id, *experiments_follow, *watch}),
     }
 

@@ -527,7 +527,6 @@ function drawModel() {
     b.onclick = () => { Object.assign(stageShown, {key: key, block: block}); drawModel(); };
     return b;
   };
-  const last = D.tokens.length - 1;
   stage(stages.appendChild(el("li")), "embedding", null, `embedding: wte[ids] + wpe  [${D.tokens.length}, ${C.n_embd}]`);
   for (let L = 0; L < C.n_layer; L++) {
     const li = stages.appendChild(el("li", {class: "block"}));
@@ -541,8 +540,8 @@ function drawModel() {
                                     style: v === null || v === undefined ? "" : paint(v)}, String(h)));
     }
     stage(li, "mlp", L, "MLP");
-    const guess = D.lens && D.lens.ids[L + 1] && D.lens.ids[L + 1][last];
-    if (guess) li.appendChild(el("span", {class: "guess", title: "the logit lens after this block, at the last position"}, `→ ${D.texts[guess[0]]} ${(D.lens.probs[L + 1][last][0] / 1000).toFixed(2)}`));
+    const [guess, p] = A.guesses[L + 1];
+    li.appendChild(el("span", {class: "guess", title: "the logit lens after this block, at the last position"}, `→ ${D.texts[guess]} ${p.toFixed(2)}`));
   }
   stage(stages.appendChild(el("li")), "unembed", null, `final LayerNorm, unembedding  [${D.tokens.length}, ${C.vocab_size}]`);
   stage(stages.appendChild(el("li")), "softmax", null, "next token: " + A.top.map(([id, p]) => `${D.texts[id]} ${p.toFixed(2)}`).join("  "));
