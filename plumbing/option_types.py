@@ -6,8 +6,9 @@ import math
 import re
 
 def quoted(text, most=40):
-    """A value as a sentence quotes it: cut short when long (a number of 5000 digits is not echoed whole)."""
-    text = str(text).strip()
+    """A value as a sentence quotes it, spaces and all (' yellow' is not 'yellow'): cut short when long (a number of
+    5000 digits is not echoed whole)."""
+    text = str(text)
     return repr(text if len(text) <= most else text[:most] + "...")
 
 
@@ -24,7 +25,7 @@ def head_list(text):
     heads = []
     for item in text.split(","):
         if not re.fullmatch(r"[0-9]+\.[0-9]+", item.strip()):
-            raise argparse.ArgumentTypeError(f"{quoted(item)} is not a head: write L.H (head H of block L, "
+            raise argparse.ArgumentTypeError(f"{quoted(item.strip())} is not a head: write L.H (head H of block L, "
                                              "0-based), several separated by commas, e.g. 5.1,5.5")
         n_block, head = item.split(".")
         heads.append((integer(n_block, item), integer(head, item)))
@@ -69,7 +70,7 @@ def port(text):
 
 def whole_number(text, least):
     if re.fullmatch(r"\s*[+-]?[0-9]{19,}\s*", text):  # and int() refuses past 4300 digits, with its own words
-        raise argparse.ArgumentTypeError(f"{quoted(text, 12)} is too large: give a whole number below 10**18")
+        raise argparse.ArgumentTypeError(f"{quoted(text.strip(), 12)} is too large: give a whole number below 10**18")
     try:
         n = int(text)
     except ValueError:
@@ -96,7 +97,7 @@ def real(text):
     except ValueError:
         x = math.nan
     if math.isinf(x) and re.fullmatch(r"\s*[+-]?[0-9.]+(e[+-]?[0-9]+)?\s*", text, re.I):
-        raise argparse.ArgumentTypeError(f"{quoted(text, 12)} is too large a number")
+        raise argparse.ArgumentTypeError(f"{quoted(text.strip(), 12)} is too large a number")
     if not math.isfinite(x):
         raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number")
     return x
