@@ -163,10 +163,24 @@ def test_dark_mode_follows_the_system_and_the_map_keeps_its_labels(induction_ser
 
 
 def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction_server, browser):
-    """Each stage's panel holds lines of this project's files, at the line numbers it names; the drawing has every
-    head, shaded by the measure chosen, and a click on one removes it."""
+    """The drawing is the residual stream: a line from the embedding to the unembedding and, per block, two branches
+    that each end in an addition, labelled with the length of what they add (the model's own numbers, recomputed
+    here). Each stage's panel holds this run's vector and lines of this project's files, at the line numbers it
+    names. The heads are shaded by the measure chosen, and a click on one removes it."""
+    import numpy as np
+    from instruments.probe import probe
+    from load import load_model
+    from tokenizer import load_tokenizer
+    model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    params, config = load_model(model)
+    seen = probe(load_tokenizer(model).encode(PROMPT), params, config)
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=2&heads=true")
     assert done(browser) == "done"
+    assert len(browser.find_elements("css selector", "#anatomy svg .stream")) == 1
+    assert len(browser.find_elements("css selector", "#anatomy svg circle.add")) == 2 * config.n_layer
+    adds = [a.text for a in browser.find_elements("css selector", "#anatomy .adds")]
+    lengths = [np.linalg.norm(part[L][-1]) for L in range(config.n_layer) for part in (seen.attn, seen.mlp)]
+    assert adds == [f"+{v:.1f}" for v in lengths], (adds, lengths)
     guesses = [g.text for g in browser.find_elements("css selector", "#anatomy .guess")]
     assert guesses[-1] == "\u2192 'b' 0.98", "after the last block: the model's own next token (the lens section closed)"
     heads = browser.find_elements("css selector", "#anatomy .heads [data-head]")
@@ -187,7 +201,19 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
                 assert span.get_attribute("textContent") == f"{n:>4}  {source[n - 1]}\n", (path, n)
             assert first >= 1
     press(browser, '#anatomy button[data-stage="attention"][data-block="1"]')
-    assert "This run, at the last position, its first 8 numbers" in browser.find_element("id", "stage-panel").text
+    text = browser.find_element("id", "stage-panel").text
+    added = seen.attn[1][-1]
+    assert (f"at the last position, 'k': all 64 numbers (mean {added.mean():.3f}, standard deviation {added.std():.3f}, "
+            f"length {np.linalg.norm(added):.2f})") in text
+    assert browser.execute_script("return D.anatomy.values.attn[1].last") == pytest.approx(added.tolist(), abs=5e-4)
+    assert browser.execute_script("return D.anatomy.values.attn[1].lengths") == pytest.approx(
+        np.linalg.norm(seen.attn[1], axis=-1).tolist(), abs=5e-3)
+    press(browser, '#anatomy button[data-stage="layer_norm"][data-block="0"][data-part="ln_2"]')
+    assert "LayerNorm (block 0, before the MLP)" in browser.find_element("id", "stage-panel").text
+    assert "its input there: mean" in browser.find_element("id", "stage-panel").text
+    from tensor_ops import layer_norm
+    normed = layer_norm(seen.states[0][-1:] + seen.attn[0][-1:], params.h[0].ln_2, config.layer_norm_epsilon)[0]
+    assert browser.execute_script("return D.anatomy.values.ln_2[0]") == pytest.approx(normed.tolist(), abs=5e-4)
     press(browser, '#anatomy [data-head="1.0"]')
     assert done(browser) == "done" and browser.find_elements("css selector", '#anatomy [data-head="1.0"].ablated')
     no_javascript_errors(browser)

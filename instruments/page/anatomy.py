@@ -1,6 +1,6 @@
 """GPT-2 drawn on the page: its stages in the order the code runs them, each with a sentence, the lines of NumPy
 that compute it (the functions that ran, their file and line numbers), the shape of what it makes, and, per
-run, some of the numbers it made at the last position.
+run, the numbers it made: the whole vector at the last position, and the length of the vector at every position.
 
 The lines are taken once, when this module is imported (the server's start, or --report's run), from the very
 functions the run calls: the page ships them, and no request reads a file.
@@ -8,14 +8,16 @@ functions the run calls: the page ships them, and no request reads a file.
 import inspect
 import os
 
+import numpy as np
+
 import attention
 import layer
 import mlp
 import model
 import tensor_ops
+from tensor_ops import layer_norm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHOWN = 8  # numbers of a vector shown, its first ones
 
 
 def code(function):
@@ -48,9 +50,20 @@ CODE = [{"key": key, "title": title, "what": what, "code": [code(f) for f in fun
         for key, title, what, functions, shape in STAGES]
 
 
-def values(seen):
-    """Some of the numbers each stage made in this run, at the last position: the stream entering every block and
-    after the last (states), and what each block's attention and MLP added."""
-    first = lambda x: [round(float(v), 4) for v in x[-1][:SHOWN]]  # noqa: E731
-    return {"states": [first(x) for x in seen.states], "attn": [first(x) for x in seen.attn],
-            "mlp": [first(x) for x in seen.mlp]}
+def values(seen, params, config):
+    """The numbers each stage made in this run. For the stream entering every block and after the last (states),
+    and what each block's attention and MLP added to it: the vector at the last position ("last", n_embd numbers)
+    and its length at every position ("lengths", the L2 norm). For the LayerNorms on each block's two branches
+    (ln_1, ln_2) and the final one (ln_f): their output at the last position."""
+    def shown(x):  # [n_seq, n_embd]
+        return {"last": [round(float(v), 3) for v in x[-1]],
+                "lengths": [round(float(v), 2) for v in np.linalg.norm(x, axis=-1)]}
+
+    def normed(x, ln):  # the last position of x through a LayerNorm
+        return [round(float(v), 3) for v in layer_norm(x[-1:], ln, config.layer_norm_epsilon)[0]]
+
+    return {"states": [shown(x) for x in seen.states], "attn": [shown(a) for a in seen.attn],
+            "mlp": [shown(m) for m in seen.mlp],
+            "ln_1": [normed(x, p.ln_1) for x, p in zip(seen.states, params.h)],
+            "ln_2": [normed(x + a, p.ln_2) for x, a, p in zip(seen.states, seen.attn, params.h)],
+            "ln_f": normed(seen.states[-1], params.ln_f)}

@@ -50,8 +50,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
         "left_out": [note] if note else [], "json": rounded(report),
         "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
         "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
-        "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen),
-                    "top": [[i, float(probs[i])] for i in likeliest],
+        "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen, page.params, config),
+                    "top": [[i, float(probs[i]), float(seen.logits[-1][i])] for i in likeliest],
                     "guesses": [[row.id, round(row.probability, 3)] for row in guesses]},
         "next_id": next_id, **watched(seen.logits[-1], {next_id, *experiments_follow, *watch}),
     }

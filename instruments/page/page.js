@@ -489,7 +489,7 @@ function pathPatching(R, P, text) {
 
 // ---- GPT-2 drawn: its stages as the code runs them, the run's numbers on them, the code behind each ----
 
-const stageShown = {key: null, block: null};  // the stage whose panel is open
+const stageShown = {key: null, block: null, part: null};  // the stage whose panel is open (part: which LayerNorm)
 
 function headMeasures() {
   // [name, (block, head) -> a number from -1 to 1 or null, its text] for every measure this run has
@@ -507,8 +507,20 @@ function headMeasures() {
   return out;
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+function svg(parent, tag, attrs) {
+  const e = parent.appendChild(document.createElementNS(SVG, tag));
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
 function drawModel() {
-  const box = $("anatomy"), A = D.anatomy, C = D.config;
+  // GPT-2 as a diagram of its residual stream: the stream runs down from the embedding to the unembedding; in each
+  // block, attention and then the MLP read it through a LayerNorm on a branch to the right and add what they
+  // compute back into it (the circled plus). Every stage is a button that opens its panel, every head a control;
+  // the run's numbers sit on the drawing: the heads shaded by the measure chosen, the length of what each branch
+  // adds at the last position, and the logit lens's guess after each block.
+  const box = $("anatomy"), A = D.anatomy, C = D.config, V = A.values;
   box.textContent = "";
   if (!A) return;
   const measures = headMeasures();
@@ -520,52 +532,175 @@ function drawModel() {
   select.onchange = () => { box.dataset.measure = select.value; drawModel(); $("measure").focus(); };
   const measure = measures[Number(select.value)];
   const row = box.appendChild(el("div", {class: "model"}));
-  const stages = row.appendChild(el("ol", {class: "stages"}));
-  const stage = (parent, key, block, text) => {
-    const b = parent.appendChild(el("button", {type: "button", class: "stage", "data-stage": key, "data-block": block === null ? "" : String(block),
-                                               "aria-expanded": String(stageShown.key === key && stageShown.block === block)}, text));
-    b.onclick = () => { Object.assign(stageShown, {key: key, block: block}); drawModel(); };
+  const figure = row.appendChild(el("div", {class: "diagram", role: "group", "aria-label": "GPT-2's stages in the order the code runs them"}));
+  // the geometry, in CSS pixels: the stream at x = X; a branch holds a LayerNorm, then attention and its heads, or the MLP
+  const room = Math.max(300, Math.min(box.clientWidth || 900, 1200)), narrow = room < 620;
+  const X = 104, LN = X + 24, SUB = LN + 42, HEAD = 20, HEADS = SUB + 84;
+  const perLine = Math.max(4, Math.min(C.n_head, Math.floor((room - HEADS - 30) / HEAD)));
+  const headRows = Math.ceil(C.n_head / perLine), right = HEADS + perLine * HEAD + 14, GUESS = right + 16;
+  const wires = svg(figure, "svg", {"aria-hidden": "true", class: "wires"});
+  const wire = (points) => {  // a line through points, its arrowhead at the last
+    const [[x1, y1], [x2, y2]] = points.slice(-2), d = Math.hypot(x2 - x1, y2 - y1), [ux, uy] = [(x2 - x1) / d, (y2 - y1) / d];
+    const [bx, by] = [x2 - 7 * ux, y2 - 7 * uy];
+    svg(wires, "polyline", {points: [...points.slice(0, -1), [bx, by]].map((p) => p.join(",")).join(" "), class: "wire"});
+    svg(wires, "polygon", {points: `${x2},${y2} ${bx - 4 * uy},${by + 4 * ux} ${bx + 4 * uy},${by - 4 * ux}`, class: "arrowhead"});
+  };
+  const put = (node, x, y, cls) => {
+    if (cls) node.classList.add(cls);
+    node.style.left = `${x}px`;
+    node.style.top = `${y}px`;
+    return figure.appendChild(node);
+  };
+  const shown = (key, block, part) => stageShown.key === key && stageShown.block === block && (stageShown.part || null) === (part || null);
+  const stage = (key, block, text, x, y, part, cls) => {
+    const b = put(el("button", {type: "button", class: "stage", "data-stage": key, "data-block": block === null ? "" : String(block),
+                                "aria-expanded": String(shown(key, block, part)), ...(part ? {"data-part": part} : {})}, text), x, y, cls);
+    b.onclick = () => { Object.assign(stageShown, {key: key, block: block, part: part || null}); drawModel(); showPanel(); };
     return b;
   };
-  stage(stages.appendChild(el("li")), "embedding", null, `embedding: wte[ids] + wpe  [${D.tokens.length}, ${C.n_embd}]`);
+  const plus = (y) => { svg(wires, "circle", {cx: X, cy: y, r: 7, class: "add"}); svg(wires, "path", {d: `M${X - 4},${y} h8 M${X},${y - 4} v8`, class: "wire"}); };
+  const length = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  const adds = (text, title, y) => put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of");
+  put(el("span", {class: "caption-small"}, `${D.tokens.length} tokens, as ids`), X, 0, "centred");
+  wire([[X, 17], [X, 27]]);
+  stage("embedding", null, "embedding: wte[ids] + wpe", X, 28, null, "centred");
+  put(el("span", {class: "caption-small", title: "each position's vector of n_embd numbers, only ever added to"}, "the residual stream"), X + 10, 56);
+  let y = 78;
   for (let L = 0; L < C.n_layer; L++) {
-    const li = stages.appendChild(el("li", {class: "block"}));
-    stage(li, "block", L, `block ${L}`);
-    stage(li, "layer_norm", L, "LN");
-    stage(li, "attention", L, "attention");
-    const heads = li.appendChild(el("span", {class: "heads", role: "group", "aria-label": `the heads of block ${L}`}));
+    const attnHeight = Math.max(40, headRows * HEAD + 22), top = y;
+    stage("block", L, `block ${L}`, 4, y);
+    wire([[X, y + 11], [LN, y + 11]]);
+    stage("layer_norm", L, "LN", LN, y, "ln_1");
+    wire([[LN + 32, y + 11], [SUB, y + 11]]);
+    stage("attention", L, "attention", SUB, y);
+    const heads = put(el("span", {class: "heads", role: "group", "aria-label": `the heads of block ${L}`}), HEADS, y);
     for (let h = 0; h < C.n_head; h++) {
-      const v = measure ? measure[1](L, h) : null;
-      heads.appendChild(el("span", {"data-head": `${L}.${h}`, class: "head", title: `head ${L}.${h}` + (v === null || v === undefined ? "" : `: ${measure[0]} ${measure[2](v)}`),
-                                    style: v === null || v === undefined ? "" : paint(v)}, String(h)));
+      const v = measure ? measure[1](L, h) : null, known = v !== null && v !== undefined;
+      const cell = heads.appendChild(el("span", {"data-head": `${L}.${h}`, class: "head", title: `head ${L}.${h}` + (known ? `: ${measure[0]} ${measure[2](v)}` : ""),
+                                               style: known ? paint(v) : ""}, String(h)));
+      cell.style.left = `${(h % perLine) * HEAD}px`;
+      cell.style.top = `${Math.floor(h / perLine) * HEAD}px`;
     }
-    stage(li, "mlp", L, "MLP");
+    const attnEnd = HEADS + Math.min(perLine, C.n_head) * HEAD, joinA = y + attnHeight - 8;
+    wire([[attnEnd, y + 11], [right, y + 11], [right, joinA], [X + 8, joinA]]);
+    plus(joinA);
+    adds(`+${length(V.attn[L].last).toFixed(1)}`, `the length of what attention adds to the stream at the last position (its L2 norm); the stream's is ${length(V.states[L].last).toFixed(1)} before`, joinA);
+    y += attnHeight;
+    wire([[X, y + 11], [LN, y + 11]]);
+    stage("layer_norm", L, "LN", LN, y, "ln_2");
+    wire([[LN + 32, y + 11], [SUB, y + 11]]);
+    stage("mlp", L, "MLP", SUB, y);
+    const joinM = y + 32;
+    wire([[SUB + 40, y + 11], [SUB + 56, y + 11], [SUB + 56, joinM], [X + 8, joinM]]);
+    plus(joinM);
+    adds(`+${length(V.mlp[L].last).toFixed(1)}`, "the length of what the MLP adds to the stream at the last position (its L2 norm)", joinM);
     const [guess, p] = A.guesses[L + 1];
-    li.appendChild(el("span", {class: "guess", title: "the logit lens after this block, at the last position"}, `→ ${D.texts[guess]} ${p.toFixed(2)}`));
+    put(el("span", {class: "guess", title: `the logit lens after block ${L}, at the last position: ${D.texts[guess]}, with probability ${p.toFixed(3)}, is what the model would predict if it stopped here`},
+           `\u2192 ${D.texts[guess]} ${p.toFixed(2)}`), narrow ? 4 : GUESS, narrow ? y + 2 : joinM - 9, narrow ? "in-gutter" : null);
+    y += 44;
   }
-  stage(stages.appendChild(el("li")), "unembed", null, `final LayerNorm, unembedding  [${D.tokens.length}, ${C.vocab_size}]`);
-  stage(stages.appendChild(el("li")), "softmax", null, "next token: " + A.top.map(([id, p]) => `${D.texts[id]} ${p.toFixed(2)}`).join("  "));
-  const panel = row.appendChild(el("div", {id: "stage-panel", "aria-live": "polite"}));
-  if (stageShown.key) stagePanel(panel, stageShown.key, stageShown.block);
+  if (!narrow) put(el("span", {class: "caption-small", title: "the logit lens at the last position: what the model would predict if it stopped after the block"}, "logit lens"), GUESS, 60);
+  svg(wires, "line", {x1: X, y1: 50, x2: X, y2: y - 4, class: "stream"});
+  wire([[X, y - 4], [X, y + 5]]);
+  stage("unembed", null, `final LN, x @ wte.T: [${D.tokens.length}, ${C.vocab_size}]`, X - 40, y + 6);
+  wire([[X, y + 29], [X, y + 41]]);
+  stage("softmax", null, "softmax: the next token", X - 40, y + 42);
+  const top = put(el("ol", {class: "top-five", "aria-label": "the likeliest next tokens"}), X - 60, y + 72);
+  for (const [id, p] of A.top) {
+    const li = top.appendChild(el("li", {}, `${D.texts[id]} ${p.toFixed(2)} `));
+    li.appendChild(el("span", {class: "bar"})).style.width = `${Math.round(p * 120)}px`;
+  }
+  const height = y + 72 + 18 * A.top.length + 8, width = narrow ? room : GUESS + 150;
+  figure.style.width = `${width}px`;
+  figure.style.height = `${height}px`;
+  wires.setAttribute("width", width);
+  wires.setAttribute("height", height);
+  const panel = row.appendChild(el("div", {id: "stage-panel", role: "region", tabindex: "0", "aria-label": "the stage chosen", "aria-live": "polite"}));
+  if (stageShown.key) stagePanel(panel, stageShown.key, stageShown.block, stageShown.part);
+  else panel.appendChild(el("p", {class: "how"}, "Click a stage of the drawing (the embedding, a block, a LayerNorm, attention, the MLP, the unembedding, the softmax) to see it here."));
   markAblated();
 }
 
-function stagePanel(panel, key, block) {
+function showPanel() {
+  // on a phone the panel is below the drawing: bring it into view
+  const panel = $("stage-panel");
+  if (panel.getBoundingClientRect().top > innerHeight * 0.8) panel.scrollIntoView({block: "start"});
+}
+
+function stagePanel(panel, key, block, part) {
   // what the stage computes, the lines that compute it, its shape with this model's sizes, and this run's numbers
   const S = D.anatomy.stages.find((s) => s.key === key), C = D.config, V = D.anatomy.values;
-  panel.appendChild(el("h3", {}, S.title + (block === null ? "" : ` (block ${block})`)));
+  const which = part === "ln_1" ? ", before attention" : part === "ln_2" ? ", before the MLP" : "";
+  panel.appendChild(el("h3", {}, S.title + (block === null ? "" : ` (block ${block}${which})`)));
   panel.appendChild(el("p", {}, S.what));
   const sizes = {n_seq: D.tokens.length, n_embd: C.n_embd, vocab_size: C.vocab_size};
   panel.appendChild(el("p", {}, `Shape: ${S.shape} = [${S.shape.slice(1, -1).split(", ").map((d) => sizes[d]).join(", ")}]`));
+  const last = label(D.tokens[D.tokens.length - 1]);
+  const plusOf = (a, b) => a.map((v, i) => v + b[i]);
+  const numbers = {
+    embedding: () => [V.states[0], "the stream entering block 0"],
+    block: () => [V.states[block + 1], `the stream after block ${block}`],
+    attention: () => [V.attn[block], "what attention adds to the stream"],
+    mlp: () => [V.mlp[block], "what the MLP adds to the stream"],
+    layer_norm: () => [{last: V[part][block]}, `its output, from ${part === "ln_1" ? "the stream entering the block" : "the stream after attention"}`,
+                       part === "ln_1" ? V.states[block].last : plusOf(V.states[block].last, V.attn[block].last)],
+    unembed: () => [{last: V.ln_f}, "the final LayerNorm's output, which meets wte", V.states[C.n_layer].last],
+  }[key];
+  if (numbers) {
+    const [x, what, input] = numbers();
+    panel.appendChild(el("h4", {}, `This run: ${what}`));
+    vectorView(panel, x.last, `at the last position, ${last}: all ${x.last.length} numbers (${stats(x.last)})` +
+                              (input ? `; its input there: ${stats(input)}` : ""));
+    if (x.lengths) lengthsView(panel, x.lengths);
+  }
+  if (key === "unembed" || key === "softmax") {
+    panel.appendChild(el("h4", {}, "This run: the likeliest next tokens"));
+    const list = panel.appendChild(el("ol", {class: "values"}));
+    for (const [id, p, logit] of D.anatomy.top) list.appendChild(el("li", {}, `${D.texts[id]}: logit ${logit.toFixed(3)}, probability ${p.toFixed(4)}`));
+  }
+  panel.appendChild(el("h4", {}, "The code that computed it"));
   for (const c of S.code) {
     panel.appendChild(el("p", {class: "where"}, `${c.file}, lines ${c.first} to ${c.first + c.lines.length - 1}:`));
     const pre = panel.appendChild(el("pre", {class: "code", tabindex: "0", "aria-label": `${c.file} from line ${c.first}`}));
     c.lines.forEach((line, i) => pre.appendChild(el("span", {class: "line", "data-line": String(c.first + i)}, `${String(c.first + i).padStart(4)}  ${line}\n`)));
   }
-  const numbers = {embedding: V.states[0], block: block === null ? null : V.states[block + 1], attention: block === null ? null : V.attn[block],
-                   mlp: block === null ? null : V.mlp[block]}[key];
-  if (numbers) panel.appendChild(el("p", {class: "values"}, `This run, at the last position, its first ${numbers.length} numbers: ${numbers.map((v) => v.toFixed(3)).join(", ")}${key === "block" ? " (the stream after the block)" : ""}`));
-  if (key === "softmax") panel.appendChild(el("p", {class: "values"}, "This run: " + D.anatomy.top.map(([id, p]) => `P(${D.texts[id]}) = ${p.toFixed(4)}`).join(", ")));
+}
+
+function stats(x) {
+  const mean = x.reduce((s, v) => s + v, 0) / x.length, sd = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length);
+  return `mean ${mean.toFixed(3)}, standard deviation ${sd.toFixed(3)}, length ${Math.sqrt(x.reduce((s, v) => s + v * v, 0)).toFixed(2)}`;
+}
+
+function vectorView(panel, x, caption) {
+  // a vector as a grid of cells, blue above zero and orange below, darker further from it; hover names a cell
+  const narrow = panel.clientWidth < 420, columns = Math.min(x.length, narrow ? 32 : 64), size = x.length <= 128 ? 12 : 8;
+  const rows = Math.ceil(x.length / columns), top = Math.max(...x.map(Math.abs)) || 1;
+  panel.appendChild(el("p", {class: "values"}, caption));
+  const canvas = panel.appendChild(el("canvas", {class: "vector", role: "img", "aria-label": `${x.length} numbers, from ${Math.min(...x)} to ${Math.max(...x)}`}));
+  const g = canvasOf(canvas, columns * size, rows * size);
+  x.forEach((v, i) => { g.fillStyle = shade(Math.abs(v) / top, v >= 0 ? BLUE : ORANGE); g.fillRect((i % columns) * size, Math.floor(i / columns) * size, size - 1, size - 1); });
+  panel.appendChild(legend(`${(-top).toFixed(2)}`, `${top.toFixed(2)}, in rows of ${columns}`, true));
+  const readout = panel.appendChild(el("p", {class: "values readout"}, "hover a cell for its number"));
+  canvas.onmousemove = (e) => {
+    const r = canvas.getBoundingClientRect(), i = Math.floor((e.clientY - r.top) / size) * columns + Math.floor((e.clientX - r.left) / size);
+    if (i >= 0 && i < x.length) readout.textContent = `number ${i}: ${x[i].toFixed(3)}`;
+  };
+}
+
+function lengthsView(panel, lengths) {
+  // the vector's length (L2 norm) at every position, as bars; hover names the position
+  const n = lengths.length, w = Math.max(1, Math.min(14, Math.floor(Math.min(600, panel.clientWidth - 20) / n))), h = 50;
+  const top = Math.max(...lengths) || 1;
+  panel.appendChild(el("p", {class: "values"}, `its length at every position, from ${label(D.tokens[0])} to ${label(D.tokens[n - 1])}: ` +
+                                               `from ${Math.min(...lengths).toFixed(1)} to ${top.toFixed(1)}`));
+  const canvas = panel.appendChild(el("canvas", {class: "lengths", role: "img", "aria-label": `${n} lengths, the largest ${top.toFixed(1)}`}));
+  const g = canvasOf(canvas, n * w, h);
+  lengths.forEach((v, i) => { g.fillStyle = i === n - 1 ? PALETTE.down : PALETTE.up; g.fillRect(i * w, h - v / top * h, Math.max(1, w - 1), v / top * h); });
+  const readout = panel.appendChild(el("p", {class: "values readout"}, "hover a bar for its position; the last position's is orange"));
+  canvas.onmousemove = (e) => {
+    const i = Math.floor((e.clientX - canvas.getBoundingClientRect().left) / w);
+    if (i >= 0 && i < n) readout.textContent = `position ${i}, ${label(D.tokens[i])}: length ${lengths[i].toFixed(2)}`;
+  };
 }
 
 function render() {
@@ -934,4 +1069,6 @@ if (LIVE) {
   $("offline-note").hidden = false;
   render();
 }
+let drawnFor = innerWidth < 700;  // the drawing's layout depends on the width: drawn again when it crosses a phone's
+window.addEventListener("resize", () => { if (D.json && (innerWidth < 700) !== drawnFor) { drawnFor = innerWidth < 700; drawModel(); } });
 document.body.setAttribute("data-ready", "yes");
