@@ -140,6 +140,26 @@ def test_on_a_phone_nothing_scrolls_sideways(induction_server, phone):
     assert width <= inner, (width, inner)
 
 
+def test_on_a_phone_the_form_folds_and_the_run_and_its_answer_stay_in_view(induction_server, phone):
+    """The option groups start closed on a phone; an example opens the groups it sets, and brings the run's text into
+    view; a head's answer takes at most a third of the screen."""
+    phone.get(f"http://127.0.0.1:{induction_server.port}/")
+    ready(phone)
+    groups = phone.find_elements("css selector", "#fields details")
+    assert len(groups) >= 4 and not any(g.get_attribute("open") for g in groups)
+    phone.find_element("css selector", "#start .example").click()  # the induction head at work: --heads
+    assert done(phone) == "done"
+    opened = {g.find_element("tag name", "summary").text.split(":")[0] for g in groups if g.get_attribute("open")}
+    assert opened == {"experiments"}, opened  # its 8 tokens and KV cache are what the page starts with
+    top, height = phone.execute_script("return [document.getElementById('stream').getBoundingClientRect().top, innerHeight]")
+    assert 0 <= top < height * 0.9, (top, height)
+    phone.execute_script("document.querySelector('#anatomy [data-head=\"1.0\"]').scrollIntoView({block: 'center'})")
+    press(phone, '#anatomy [data-head="1.0"]')
+    assert done(phone) == "done"
+    bar, height = phone.execute_script("return [document.getElementById('compare').getBoundingClientRect().height, innerHeight]")
+    assert 0 < bar <= height / 3 + 1, (bar, height)
+
+
 @pytest.fixture
 def dark():
     driver = chrome()

@@ -737,10 +737,17 @@ let ablated = [];  // "L.H" strings
 let baseline = null;  // {page, options}: the run without removed heads that the comparison starts from
 
 function drawForm(groups) {
+  // the first group (the prompt) always shown; the others each under a summary that opens it, open from the start
+  // on a wide screen, closed on a phone (where the form would push the run out of view) unless a value is set in it
   const box = $("fields");
-  for (const [title, fields] of groups) {
-    const set = box.appendChild(el("fieldset"));
-    set.appendChild(el("legend", {}, title));
+  groups.forEach(([title, fields], i) => {
+    const holder = i === 0 ? box : box.appendChild(el("details", {class: "group"}));
+    if (i > 0) {
+      holder.appendChild(el("summary", {}, title));
+      holder.open = innerWidth >= 700;
+    }
+    const set = holder.appendChild(el("fieldset"));
+    set.appendChild(el("legend", i > 0 ? {class: "by-summary"} : {}, title));
     for (const f of fields.filter((f) => f.key !== "ablate")) {
       const id = "o-" + f.key, name = f.key === "prompt" ? "prompt" : "--" + f.key.replace(/_/g, "-");
       let input;
@@ -760,6 +767,15 @@ function drawForm(groups) {
       else if (STARTING[f.key] !== undefined) input.value = STARTING[f.key];
       FIELDS.push(f.key);
     }
+  });
+}
+
+function openSet() {
+  // a group holding a value other than the page's starting one is opened: nothing set is hidden
+  const starting = (name, input) => (input.type === "checkbox" ? input.checked === (STARTING[name] === true)
+                                                               : input.value === String(STARTING[name] === undefined ? "" : STARTING[name]));
+  for (const group of document.querySelectorAll("#fields details")) {
+    if (FIELDS.some((name) => group.contains($("o-" + name)) && !starting(name, $("o-" + name)))) group.open = true;
   }
 }
 
@@ -778,6 +794,7 @@ function fill(options) {
   }
   ablated = options.ablate ? String(options.ablate).split(",").filter((h) => h) : [];
   showAblated();
+  openSet();
 }
 
 function options() {
@@ -876,7 +893,7 @@ function start() {
        ["where the colour travels", {prompt: founding + " is", max_new_tokens: 0, patch: (founding + " is").replace(/yellow/g, "green"), target: " yellow", versus: " green", patch_at: "resid,heads", attribution_patching: true}]];
   for (const [name, o] of examples) {
     const b = box.appendChild(el("button", {type: "button", class: "example"}, name));
-    b.onclick = () => { fill({kv_cache: true, ...o}); run(); };
+    b.onclick = () => { fill({kv_cache: true, ...o}); run(true); };
   }
 }
 
@@ -892,7 +909,8 @@ function runId() {
 let timing = {}, clicks = [];  // each click's times (performance.now()): the benchmark reads them
 const seenPages = new Map();  // address -> the run's page, its baseline and its heads removed: Back shows it again
 
-async function run() {
+async function run(inView) {
+  // inView: the form's end, and the run's text below it, brought into view (an example, pressed above the form)
   const o = options();
   const query = new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)]));
   const address = "/?" + query.toString();
@@ -932,6 +950,7 @@ async function run() {
     if (!ablated.length) baseline = {page: page, options: o};
     seenPages.set(address, {page: page, baseline: baseline, ablated: [...ablated]});
     render();
+    if (inView) $("run").scrollIntoView({block: "start"});
     compare();
     timing.page = performance.now();
   } catch (e) {
