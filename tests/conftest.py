@@ -117,8 +117,10 @@ except ImportError:
 SCREENSHOTS = os.environ.get("NUMPY_GPT2_SCREENSHOTS")  # a folder: the README's screenshots are written there too
 
 
-def chrome():
-    """A headless Chromium under Selenium, its console kept; the caller quits it."""
+def chrome(zoom=1):
+    """A headless Chromium under Selenium, its console kept, its pages at the browser's zoom (2: 200%, as a user
+    sets it; Chromium keeps a zoom level as the power of 1.2 it is); the caller quits it."""
+    import math
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()
@@ -127,6 +129,8 @@ def chrome():
         options.add_argument(flag)
     options.binary_location = CHROMIUM
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if zoom != 1:
+        options.add_experimental_option("prefs", {"partition": {"default_zoom_level": {"x": math.log(zoom) / math.log(1.2)}}})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(60)
     return driver

@@ -271,16 +271,29 @@ def test_a_hovered_token_colours_the_ones_before_it_by_the_heads_attention(induc
     assert len({browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", b) for b in boxes[:23]}) == 1
 
 
-def test_at_200_percent_zoom_nothing_is_cut_and_the_map_is_sharp(induction_server, browser):
-    """200% zoom of a 1300 px window: a layout 650 CSS pixels wide, two device pixels to each."""
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 650, "height": 500, "deviceScaleFactor": 2,
-                                                                   "mobile": False})
-    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
-                      f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
-    assert done(browser) == "done"
-    width, inner = browser.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+@pytest.fixture
+def zoomed():
+    driver = chrome(zoom=2)
+    driver.set_window_size(1300, 1000)
+    yield driver
+    driver.quit()
+
+
+def test_at_200_percent_zoom_nothing_is_cut_and_the_map_is_sharp(induction_server, zoomed):
+    """The browser's own zoom at 200% on a 1300 px window: a layout 650 CSS pixels wide, two device pixels to each."""
+    open_run(zoomed, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
+                     f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
+    assert done(zoomed) == "done"
+    assert zoomed.execute_script("return devicePixelRatio") == 2 and zoomed.execute_script("return innerWidth") < 700
+    width, inner = zoomed.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
     assert width <= inner, (width, inner)
-    assert browser.execute_script("const c = document.getElementById('map'); return c.width / c.getBoundingClientRect().width") == 2
+    for canvas in ("map", "small-maps canvas"):
+        assert zoomed.execute_script(f"const c = document.querySelector('#{canvas}'); return c.width / c.getBoundingClientRect().width") == 2
+    zoomed.execute_script("document.querySelector('#anatomy button[data-stage=\"mlp\"]').click()")
+    assert zoomed.execute_script("const c = document.querySelector('#stage-panel canvas'); return c.width / c.getBoundingClientRect().width") == 2
+    right = zoomed.execute_script("return Math.max(...[...document.querySelectorAll('#anatomy .diagram > *')].map((e) => e.getBoundingClientRect().right))")
+    assert right <= zoomed.execute_script("return innerWidth"), "the drawing fits"
+    no_javascript_errors(zoomed)
 
 
 def test_the_lens_is_computed_when_its_section_is_opened(induction_server, browser):
@@ -296,7 +309,7 @@ def test_the_lens_is_computed_when_its_section_is_opened(induction_server, brows
 
 def test_a_long_prompt_keeps_its_per_head_maps_asked_of_the_server(slow_model, browser):
     """900 tokens on a model of 2 blocks and 2 heads: the page's data holds each block's average only; a head chosen
-    is asked of the server and drawn."""
+    is asked of the server and drawn, and the block's heads all at once come made small."""
     from conftest import Served
     from selenium.webdriver.support.ui import Select
     served = Served(slow_model)
@@ -309,6 +322,10 @@ def test_a_long_prompt_keeps_its_per_head_maps_asked_of_the_server(slow_model, b
         n = browser.execute_script("return D.tokens.length - D.attention.first")
         assert len(browser.execute_script("return D.attention.asked['0.1']")) == n * (n + 1) // 2
         assert "head=1" in browser.current_url
+        wait_until(browser, lambda d: len(d.find_elements("css selector", "#small-maps .small-map")) == 2)
+        n_groups = len(browser.execute_script("return D.attention.small[0].starts"))
+        assert n_groups == 96, "the block's heads all at once, each made 96 groups of positions a side"
+        assert browser.execute_script("return D.attention.small[0].maps.map((m) => m.length)") == [96 * 97 // 2] * 2
         no_javascript_errors(browser)
     finally:
         served.stop()

@@ -498,6 +498,30 @@ def test_any_option_value_on_the_api_is_run_or_refused_in_one_sentence(quick, da
         assert "\n" not in error and len(error) < 400, error
 
 
+def test_a_blocks_small_maps_take_the_largest_weight_of_each_group_of_positions(fresh, tiny, tok, monkeypatch):
+    """/api/heads with small maps of at most 5 groups of positions a side (SMALL, 96 on the page, made 5 here):
+    each cell is the largest weight of its square, computed here by loops over the probe's map."""
+    from instruments.page import report
+    from instruments.probe import probe
+    monkeypatch.setattr(report, "SMALL", 5)
+    options = {"prompt": "The color of the cat is yellow, and the dog is brown", "max_new_tokens": 2}
+    ask = lambda body: exchange(fresh, post("/api/heads", json.dumps(body).encode(), fresh.port))  # noqa: E731
+    answer = json.loads(ask({"options": options, "block": 2, "first": 1}).partition(b"\r\n\r\n")[2])
+    weights = probe(tok.encode(options["prompt"]), *tiny).attention[2][:, 1:, 1:]  # [n_head, n, n]
+    n, starts = weights.shape[-1], answer["starts"]
+    ends = starts[1:] + [n]
+    assert len(starts) == 5 and starts[0] == 0 and {b - a for a, b in zip(starts, ends)} <= {n // 5, -(-n // 5)}
+    assert len(answer["maps"]) == tiny[1].n_head
+    for h, triangle in enumerate(answer["maps"]):
+        cells = [round(1000 * max(weights[h, i, j] for i in range(starts[r], ends[r]) for j in range(starts[c], ends[c])))
+                 for r in range(5) for c in range(r + 1)]
+        assert triangle == cells, h
+    for bad in ({"options": options, "block": 3, "first": 0}, {"options": options, "block": 0, "head": 0, "first": 0},
+                {"options": options, "block": 0}, {"options": options, "block": 0, "first": 60}):
+        status, error = status_and_error(ask(bad))
+        assert status == 400 and ("a block's small maps are asked with" in error or "first is a position" in error), error
+
+
 def test_the_lens_asked_for_later_is_the_one_the_page_would_have_held(fresh):
     options = {"prompt": "The color of the cat", "max_new_tokens": 3, "ablate": "1.2", "kv_cache": True}
     body = json.dumps({"options": options, "lens": True}).encode()

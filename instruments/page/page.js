@@ -224,20 +224,48 @@ function draw(head) {
 }
 
 function smallMaps() {
-  // every head of the block at once, small: hover to preview one in the large map, click to keep it
-  const box = $("small-maps");
+  // every head of the block at once, small: hover to preview one in the large map, click to keep it. For a prompt
+  // too long for the page's data to hold every head, the live server sends them made small (each cell the largest
+  // weight of a group of positions); a click then asks for the head's whole map
+  const box = $("small-maps"), A = D.attention, block = view.block;
   box.textContent = "";
-  if (!D.attention.per_head) return;
-  const n = positions().length, cell = Math.max(1, Math.min(4, Math.floor(96 / n)));
+  let pooled = null;
+  if (!A.per_head) {
+    if (!LIVE || !D.options) return;
+    A.small = A.small || {};
+    if (A.small[block] === undefined) {
+      A.small[block] = null;
+      fetch("/api/heads", {method: "POST", headers: {"Content-Type": "application/json"},
+                           body: JSON.stringify({options: D.options, block: block, first: A.first})})
+        .then((r) => r.json()).then((answer) => {
+          if (answer.error) { $("problem").textContent = answer.error; return; }
+          A.small[block] = answer;
+          if (view.block === block) smallMaps();
+        });
+    }
+    if (!A.small[block]) { box.textContent = `every head of block ${block}, small: being asked of the server`; return; }
+    pooled = A.small[block];
+    box.appendChild(el("p", {class: "legend-row"}, `every head of block ${block}, small: each cell is the largest weight from a group of about ${Math.ceil(positions().length / pooled.starts.length)} positions to another`));
+  }
+  const n = pooled ? pooled.starts.length : positions().length, cell = Math.max(1, Math.min(4, Math.floor(96 / n)));
   for (let h = 0; h < D.config.n_head; h++) {
     const b = box.appendChild(el("button", {type: "button", class: "small-map" + (h === view.head ? " kept" : ""),
-                                            "aria-label": `show head ${view.block}.${h} in the large map`, "aria-pressed": String(h === view.head)}));
-    const canvas = b.appendChild(el("canvas"));
-    cells(canvasOf(canvas, n * cell, n * cell), view.block, h, n, cell, 0, 0);
-    b.appendChild(el("span", {}, `${view.block}.${h}`));
-    b.onmouseenter = () => draw(h);
-    b.onmouseleave = () => draw();
-    b.onclick = () => show(view.block, h);
+                                            "aria-label": `show head ${block}.${h} in the large map`, "aria-pressed": String(h === view.head)}));
+    const canvas = b.appendChild(el("canvas")), g = canvasOf(canvas, n * cell, n * cell);
+    if (pooled) {
+      for (let r = 0; r < n; r++) {
+        for (let c = 0; c < n; c++) {
+          g.fillStyle = c > r ? PALETTE.future[0] : shade(pooled.maps[h][r * (r + 1) / 2 + c] / 1000);
+          g.fillRect(c * cell, r * cell, cell, cell);
+        }
+      }
+    } else cells(g, block, h, n, cell, 0, 0);
+    b.appendChild(el("span", {}, `${block}.${h}`));
+    if (!pooled) {  // a preview costs nothing here; for a long prompt it would ask the server for every head passed over
+      b.onmouseenter = () => draw(h);
+      b.onmouseleave = () => draw();
+    }
+    b.onclick = () => show(block, h);
   }
 }
 

@@ -37,6 +37,21 @@ def head_map(attention, n_block, head, first):
     return thousandths(attention[n_block][head][first:, first:])
 
 
+SMALL = 96  # a small map's side, at most: a long prompt's positions are taken in that many groups
+
+
+def small_maps(attention, n_block, first):
+    """Every head of a block, small, for a prompt too long to keep them all (from position first on): each cell is
+    the largest weight of its group of query positions on its group of key positions, so that one sharp weight (a
+    previous-token head's diagonal) still shows. {"maps": one triangle per head as thousandths does, "starts": the
+    first position of each group, counted from first}."""
+    n = attention[n_block].shape[-1] - first
+    starts = np.unique(np.linspace(0, n, min(SMALL, n), endpoint=False).astype(int))  # [groups]
+    weights = attention[n_block][:, first:, first:]  # [n_head, n, n]
+    pooled = np.maximum.reduceat(np.maximum.reduceat(weights, starts, axis=1), starts, axis=2)  # [n_head, groups, groups]
+    return {"maps": thousandths(pooled), "starts": starts.tolist()}
+
+
 def attention_maps(attention, n_head):
     """What the page draws of n_layer arrays [n_head, n_seq, n_seq], and a sentence on what was left out."""
     n_seq = attention[0].shape[-1]

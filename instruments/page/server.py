@@ -15,6 +15,8 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
                     prompt, which the page's data leaves out with "lens": false until its section is opened
   POST /api/head    {"options": ..., "block": L, "head": H, "first": F} -> {"map": ...}: one head's attention
                     map from position F on, where the page's data held only each block's average (a long prompt)
+  POST /api/heads   {"options": ..., "block": L, "first": F} -> {"maps": ..., "starts": ...}: every head of block
+                    L from position F on, each made small (report.small_maps), for the same long prompt
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -64,7 +66,7 @@ from urllib.parse import urlsplit
 
 from config import ModelError
 from instruments.page.data import answer_data, lens_data, page_data, probed
-from instruments.page.report import head_map, page
+from instruments.page.report import head_map, page, small_maps
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.option_types import quoted
 from plumbing.page_options import as_argv, form
@@ -189,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.1"  # a request line that cannot be read is answered as HTTP/1.1 too
     ROUTES = {"/": {"GET": "send_page", "HEAD": "send_page"}, "/api/run": {"POST": "run"},
               "/api/page": {"POST": "events"}, "/api/lens": {"POST": "lens"}, "/api/head": {"POST": "head_map"},
-              "/api/stop": {"POST": "stop"}}
+              "/api/heads": {"POST": "small_maps"}, "/api/stop": {"POST": "stop"}}
 
     def setup(self):
         super().setup()
@@ -421,18 +423,25 @@ class Handler(BaseHTTPRequestHandler):
             probed(shown, self.server.model), shown, self.server.model, self.progress(None))))
 
     def head_map(self):
+        self.send_json(200, self.maps_asked(True, lambda seen, r: {"map": head_map(seen.attention, r["block"], r["head"], r["first"])}))
+
+    def small_maps(self):
+        self.send_json(200, self.maps_asked(False, lambda seen, r: small_maps(seen.attention, r["block"], r["first"])))
+
+    def maps_asked(self, one_head, answer):
+        """answer(probe, request) for a request naming a block, a first position and (one_head) a head, checked."""
         request, config = self.body(), self.server.model.config
-        limits = {"block": config.n_layer, "head": config.n_head, "first": config.n_ctx}
+        limits = {"block": config.n_layer, **({"head": config.n_head} if one_head else {}), "first": config.n_ctx}
         if not (isinstance(request, dict) and set(request) == {"options", *limits}
                 and all(type(request[k]) is int and 0 <= request[k] < n for k, n in limits.items())):
-            raise Refused(400, f'a head\'s map is asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, '
-                               f'"head": 0 to {config.n_head - 1}, "first": a position}}')
-        def one_map(shown):
-            seen = probed(shown, self.server.model)
+            what, head = ("a head's map is", f'"head": 0 to {config.n_head - 1}, ') if one_head else ("a block's small maps are", "")
+            raise Refused(400, f'{what} asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, {head}"first": a position}}')
+
+        def of(shown):
             if request["first"] >= len(shown.window):
                 raise Refused(400, f"first is a position of the prompt's {len(shown.window)}")
-            return {"map": head_map(seen.attention, request["block"], request["head"], request["first"])}
-        self.send_json(200, self.of_the_prompt(request["options"], one_map))
+            return answer(probed(shown, self.server.model), request)
+        return self.of_the_prompt(request["options"], of)
 
     def of_the_prompt(self, options, part):
         """part(shown) of the prompt's run with these options, without its tools and its continuation."""
