@@ -220,7 +220,11 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
                 n = int(span.get_attribute("data-line"))
                 assert span.get_attribute("textContent") == f"{n:>4}  {source[n - 1]}\n", (path, n)
             assert first >= 1
-    press(browser, '#anatomy button[data-stage="attention"][data-block="1"]')
+    stage = browser.find_element("css selector", '#anatomy button[data-stage="attention"][data-block="1"]')
+    browser.execute_script("arguments[0].focus()", stage)
+    from selenium.webdriver.common.keys import Keys
+    stage.send_keys(Keys.ENTER)  # by keyboard: the panel opens, and the focus stays on the stage in the new drawing
+    assert browser.execute_script("const e = document.activeElement; return [e.dataset.stage, e.dataset.block]") == ["attention", "1"]
     text = browser.find_element("id", "stage-panel").text
     added = seen.attn[1][-1]
     assert (f"at the last position, 'k': all 64 numbers (mean {added.mean():.3f}, standard deviation {added.std():.3f}, "

@@ -557,7 +557,7 @@ function drawModel() {
   select.appendChild(el("option", {value: "-1"}, measures.length ? "nothing" : "nothing (ask for head roles, attribution, patching or copying)"));
   measures.forEach(([name], i) => select.appendChild(el("option", {value: String(i)}, name)));
   select.value = String(Math.min(measures.length - 1, Number(box.dataset.measure || 0)));
-  select.onchange = () => { box.dataset.measure = select.value; drawModel(); $("measure").focus(); };
+  select.onchange = () => { box.dataset.measure = select.value; redrawn(drawModel); };
   const measure = measures[Number(select.value)];
   const row = box.appendChild(el("div", {class: "model"}));
   const figure = row.appendChild(el("div", {class: "diagram", role: "group", "aria-label": "GPT-2's stages in the order the code runs them"}));
@@ -583,7 +583,7 @@ function drawModel() {
   const stage = (key, block, text, x, y, part, cls) => {
     const b = put(el("button", {type: "button", class: "stage", "data-stage": key, "data-block": block === null ? "" : String(block),
                                 "aria-expanded": String(shown(key, block, part)), ...(part ? {"data-part": part} : {})}, text), x, y, cls);
-    b.onclick = () => { Object.assign(stageShown, {key: key, block: block, part: part || null}); drawModel(); showPanel(); };
+    b.onclick = () => { Object.assign(stageShown, {key: key, block: block, part: part || null}); redrawn(drawModel); showPanel(); };
     return b;
   };
   const plus = (y) => { svg(wires, "circle", {cx: X, cy: y, r: 7, class: "add"}); svg(wires, "path", {d: `M${X - 4},${y} h8 M${X},${y - 4} v8`, class: "wire"}); };
@@ -732,10 +732,17 @@ function lengthsView(panel, lengths) {
 }
 
 function render() {
-  // drawn anew; the element that had the focus (a head, a stage, a control) gets it back in the new drawing
-  const had = document.activeElement, same = had && had.id ? "#" + had.id
-    : had && had.getAttribute("data-head") ? `${had.closest("[id]") ? "#" + had.closest("[id]").id + " " : ""}[data-head="${had.getAttribute("data-head")}"]` : null;
-  drawPage();
+  redrawn(drawPage);
+}
+
+function redrawn(drawing) {
+  // drawing() draws anew; the element that had the focus (a head, a stage, a control) gets it back in the new drawing
+  const had = document.activeElement, where = had && had.closest("[id]") ? "#" + had.closest("[id]").id + " " : "";
+  const same = !had ? null : had.id ? "#" + had.id
+    : had.getAttribute("data-head") ? `${where}[data-head="${had.getAttribute("data-head")}"]`
+    : had.getAttribute("data-stage") ? `${where}[data-stage="${had.getAttribute("data-stage")}"][data-block="${had.getAttribute("data-block")}"]` +
+                                       (had.getAttribute("data-part") ? `[data-part="${had.getAttribute("data-part")}"]` : "") : null;
+  drawing();
   const again = same && document.querySelector(same);
   if (again && again !== document.activeElement) again.focus({preventScroll: true});
 }
