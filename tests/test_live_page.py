@@ -195,7 +195,9 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     image = pixels(browser.get_screenshot_as_png())
     assert (len(image[0]), len(image)) == tuple(browser.execute_script("return [innerWidth, innerHeight]"))
     if SCREENSHOTS:
-        browser.execute_script("document.getElementById('meta').scrollIntoView()")  # the run, the model drawn, the answer
+        browser.set_window_size(1300, 1250)
+        browser.execute_script("document.querySelector('#anatomy [data-stage=\"attention\"][data-block=\"1\"]').click();"
+                               "document.getElementById('measure').scrollIntoView()")  # the model drawn, a stage, the answer
         browser.save_screenshot(os.path.join(SCREENSHOTS, "live.png"))
 
 

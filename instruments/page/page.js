@@ -701,14 +701,15 @@ function stats(x) {
 
 function vectorView(panel, x, caption) {
   // a vector as a grid of cells, blue above zero and orange below, darker further from it; hover names a cell
-  const narrow = panel.clientWidth < 420, columns = Math.min(x.length, narrow ? 32 : 64), size = x.length <= 128 ? 12 : 8;
-  const rows = Math.ceil(x.length / columns), top = Math.max(...x.map(Math.abs)) || 1;
+  const size = x.length <= 128 ? 12 : 8, fits = Math.floor((panel.clientWidth - 24) / size / 8) * 8;
+  const most = Math.min(x.length, 64, Math.max(8, fits));
+  const columns = [...Array(most + 1).keys()].reverse().find((c) => c >= 8 && c % 8 === 0 && x.length % c === 0) || most, rows = Math.ceil(x.length / columns), top = Math.max(...x.map(Math.abs)) || 1;
   panel.appendChild(el("p", {class: "values"}, caption));
   const canvas = panel.appendChild(el("canvas", {class: "vector", role: "img", "aria-label": `${x.length} numbers, from ${Math.min(...x)} to ${Math.max(...x)}`}));
   const g = canvasOf(canvas, columns * size, rows * size);
   x.forEach((v, i) => { g.fillStyle = shade(Math.abs(v) / top, v >= 0 ? BLUE : ORANGE); g.fillRect((i % columns) * size, Math.floor(i / columns) * size, size - 1, size - 1); });
-  panel.appendChild(legend(`${(-top).toFixed(2)}`, `${top.toFixed(2)}, in rows of ${columns}`, true));
-  const readout = panel.appendChild(el("p", {class: "values readout"}, "hover a cell for its number"));
+  const key = panel.appendChild(legend(`${(-top).toFixed(2)}`, `${top.toFixed(2)}, in rows of ${columns}; `, true));
+  const readout = key.appendChild(el("span", {class: "readout"}, "hover a cell for its number"));
   canvas.onmousemove = (e) => {
     const r = canvas.getBoundingClientRect(), i = Math.floor((e.clientY - r.top) / size) * columns + Math.floor((e.clientX - r.left) / size);
     if (i >= 0 && i < x.length) readout.textContent = `number ${i}: ${x[i].toFixed(3)}`;
@@ -716,15 +717,15 @@ function vectorView(panel, x, caption) {
 }
 
 function lengthsView(panel, lengths) {
-  // the vector's length (L2 norm) at every position, as bars; hover names the position
+  // the vector's length (L2 norm) at every position, as bars, the last in orange; hover names the position
   const n = lengths.length, w = Math.max(1, Math.min(14, Math.floor(Math.min(600, panel.clientWidth - 20) / n))), h = 50;
   const top = Math.max(...lengths) || 1;
-  panel.appendChild(el("p", {class: "values"}, `its length at every position, from ${label(D.tokens[0])} to ${label(D.tokens[n - 1])}: ` +
-                                               `from ${Math.min(...lengths).toFixed(1)} to ${top.toFixed(1)}`));
+  const caption = panel.appendChild(el("p", {class: "values"}, `its length at every position, from ${label(D.tokens[0])} to ${label(D.tokens[n - 1])} ` +
+                                                              `(orange): from ${Math.min(...lengths).toFixed(1)} to ${top.toFixed(1)}; `));
+  const readout = caption.appendChild(el("span", {class: "readout"}, "hover a bar for its position"));
   const canvas = panel.appendChild(el("canvas", {class: "lengths", role: "img", "aria-label": `${n} lengths, the largest ${top.toFixed(1)}`}));
   const g = canvasOf(canvas, n * w, h);
   lengths.forEach((v, i) => { g.fillStyle = i === n - 1 ? PALETTE.down : PALETTE.up; g.fillRect(i * w, h - v / top * h, Math.max(1, w - 1), v / top * h); });
-  const readout = panel.appendChild(el("p", {class: "values readout"}, "hover a bar for its position; the last position's is orange"));
   canvas.onmousemove = (e) => {
     const i = Math.floor((e.clientX - canvas.getBoundingClientRect().left) / w);
     if (i >= 0 && i < n) readout.textContent = `position ${i}, ${label(D.tokens[i])}: length ${lengths[i].toFixed(2)}`;
