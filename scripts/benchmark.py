@@ -193,6 +193,13 @@ def measure(shape, args):
     # Memory first, in child processes, before this process holds anything large.
     config = read_config(os.path.join(folder, "config.json"))
     weight_bytes = 4 * sum(math.prod(shape) for shape in expected_shapes(config).values())  # float32
+    if args.page_only:  # one forward pass of the founding prompt, as the unit; then the live page alone
+        from tokenizer import load_tokenizer
+        params, config = load_model(folder)
+        ids = load_tokenizer(TOKENIZER).encode(FOUNDING)
+        one_pass = median_time(lambda: forward(ids, params, config), 9)
+        return {"shape": shape, "config": gpt2_config(shape), "weight_bytes": weight_bytes, "forward_s": one_pass,
+                "server": time_server(folder, args.runs), "clicks": time_clicks(folder, 5, one_pass)}
     memory = memory_runs(folder, args.prompt_lengths, n, config.n_ctx)
     load_seconds = median_time(lambda: load_model(folder), args.runs)
     results = {"shape": shape, "config": gpt2_config(shape), "load_seconds": load_seconds, "weight_bytes": weight_bytes,
@@ -396,10 +403,14 @@ def report(r, runs, new_tokens):
         print(f"transformers: {r['transformers'] or 'not installed: ratios not measured'}; "
               f"medians of {runs} runs, {new_tokens} new tokens, greedy")
     wb = r["weight_bytes"]
-    print(f"weights: {wb / 1e6:.1f} MB float32; load from disk (warm page cache): {r['load_seconds']:.2f} s")
-    print("\n| main.py run | peak RssAnon | x weights | VmHWM | x weights |")
-    print("| --- | --- | --- | --- | --- |")
-    for run, (anon, hwm) in r["memory"].items():
+    if "forward_s" in r:  # --page-only
+        print(f"one forward pass of the founding prompt: {r['forward_s'] * 1e3:.0f} ms")
+    else:
+        print(f"weights: {wb / 1e6:.1f} MB float32; load from disk (warm page cache): {r['load_seconds']:.2f} s")
+    if "memory" in r:
+        print("\n| main.py run | peak RssAnon | x weights | VmHWM | x weights |")
+        print("| --- | --- | --- | --- | --- |")
+    for run, (anon, hwm) in r.get("memory", {}).items():
         print(f"| {run} | {anon / 1e6:.0f} MB | {anon / wb:.2f} {verdict(anon / wb, TARGETS['memory'], False)} "
               f"| {hwm / 1e6:.0f} MB | {hwm / wb:.2f} |")
     if "grids" in r:
@@ -471,6 +482,7 @@ def main():
     parser.add_argument("--no-transformers", action="store_true", help="measure numpy-gpt2 alone")
     parser.add_argument("--memory-only", action="store_true", help="load time and peak memory, no timings")
     parser.add_argument("--grids-only", action="store_true", help="memory, then the experiments' grids and the live page only")
+    parser.add_argument("--page-only", action="store_true", help="the live page alone: its requests and its clicks")
     parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     args = parser.parse_args()
     m = machine()
