@@ -124,20 +124,31 @@ def test_the_first_minute_says_what_is_loaded_and_its_examples_run(induction_ser
     no_javascript_errors(browser)
 
 
+def sized(width, height, zoom=1):
+    """A browser window of this size, at this zoom (chrome's)."""
+    driver = chrome(zoom)
+    driver.set_window_size(width, height)
+    return driver
+
+
+def every_section_fits(driver, port):
+    """A run that draws every kind of section, after which the page is no wider than its window."""
+    open_run(driver, f"http://127.0.0.1:{port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
+                     f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
+    assert done(driver) == "done"
+    width, inner = driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+    assert width <= inner, (width, inner)
+
+
 @pytest.fixture
 def phone():
-    driver = chrome()
-    driver.set_window_size(390, 844)
+    driver = sized(390, 844)
     yield driver
     driver.quit()
 
 
 def test_on_a_phone_nothing_scrolls_sideways(induction_server, phone):
-    open_run(phone, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
-                    f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
-    assert done(phone) == "done"
-    width, inner = phone.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
-    assert width <= inner, (width, inner)
+    every_section_fits(phone, induction_server.port)
 
 
 def test_on_a_phone_the_form_folds_and_the_run_and_its_answer_stay_in_view(induction_server, phone):
@@ -277,20 +288,15 @@ def test_a_hovered_token_colours_the_ones_before_it_by_the_heads_attention(induc
 
 @pytest.fixture
 def zoomed():
-    driver = chrome(zoom=2)
-    driver.set_window_size(1300, 1000)
+    driver = sized(1300, 1000, zoom=2)
     yield driver
     driver.quit()
 
 
 def test_at_200_percent_zoom_nothing_is_cut_and_the_map_is_sharp(induction_server, zoomed):
     """The browser's own zoom at 200% on a 1300 px window: a layout 650 CSS pixels wide, two device pixels to each."""
-    open_run(zoomed, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true"
-                     f"&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&patch_at=resid,heads&attribution_patching=true")
-    assert done(zoomed) == "done"
+    every_section_fits(zoomed, induction_server.port)
     assert zoomed.execute_script("return devicePixelRatio") == 2 and zoomed.execute_script("return innerWidth") < 700
-    width, inner = zoomed.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
-    assert width <= inner, (width, inner)
     for canvas in ("map", "small-maps canvas"):
         assert zoomed.execute_script(f"const c = document.querySelector('#{canvas}'); return c.width / c.getBoundingClientRect().width") == 2
     zoomed.execute_script("document.querySelector('#anatomy button[data-stage=\"mlp\"]').click()")

@@ -152,6 +152,23 @@ def test_in_a_browser_the_attention_map_draws_the_probes_weights_where_a_link_po
     assert browser.find_element("id", "readout").text.startswith("block 1, head 2: row 20 ")
 
 
+def test_from_file_the_model_is_drawn_and_its_stages_open(page, tiny, browser):
+    """The --report page, opened from disk with no server: the residual stream drawn, and a stage's panel with this
+    run's vector and its code, as on the live page."""
+    path, data, report = page
+    seen = probe(report["prompt_ids"], *tiny)
+    browser.get(path.as_uri())
+    assert len(browser.find_elements("css selector", "#anatomy svg .stream")) == 1
+    assert len(browser.find_elements("css selector", "#anatomy svg circle.add")) == 2 * data["config"]["n_layer"]
+    stage = browser.find_element("css selector", '#anatomy button[data-stage="mlp"][data-block="2"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", stage)
+    stage.click()
+    panel = browser.find_element("id", "stage-panel").text
+    assert "MLP (block 2)" in panel and "all 16 numbers" in panel and "mlp.py, lines" in panel
+    assert browser.execute_script("return D.anatomy.values.mlp[2].last") == pytest.approx(seen.mlp[2][-1].tolist(), abs=5e-4)
+    assert browser.find_element("id", "errors").text == ""
+
+
 def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
     import instruments.page.report as report
     rng = np.random.default_rng(0)

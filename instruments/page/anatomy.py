@@ -65,5 +65,5 @@ def values(seen, params, config):
     return {"states": [shown(x) for x in seen.states], "attn": [shown(a) for a in seen.attn],
             "mlp": [shown(m) for m in seen.mlp],
             "ln_1": [normed(x, p.ln_1) for x, p in zip(seen.states, params.h)],
-            "ln_2": [normed(x + a, p.ln_2) for x, a, p in zip(seen.states, seen.attn, params.h)],
+            "ln_2": [normed(x[-1:] + a[-1:], p.ln_2) for x, a, p in zip(seen.states, seen.attn, params.h)],
             "ln_f": normed(seen.states[-1], params.ln_f)}

@@ -548,9 +548,10 @@ function drawModel() {
   // compute back into it (the circled plus). Every stage is a button that opens its panel, every head a control;
   // the run's numbers sit on the drawing: the heads shaded by the measure chosen, the length of what each branch
   // adds at the last position, and the logit lens's guess after each block.
-  const box = $("anatomy"), A = D.anatomy, C = D.config, V = A.values;
+  const box = $("anatomy"), A = D.anatomy, C = D.config;
   box.textContent = "";
   if (!A) return;
+  const V = A.values;
   const measures = headMeasures();
   const choose = box.appendChild(el("label", {}, "shade the heads by "));
   const select = choose.appendChild(el("select", {id: "measure"}));
@@ -562,6 +563,7 @@ function drawModel() {
   const row = box.appendChild(el("div", {class: "model"}));
   const figure = row.appendChild(el("div", {class: "diagram", role: "group", "aria-label": "GPT-2's stages in the order the code runs them"}));
   // the geometry, in CSS pixels: the stream at x = X; a branch holds a LayerNorm, then attention and its heads, or the MLP
+  box.dataset.width = box.clientWidth;
   const room = Math.max(300, Math.min(box.clientWidth || 900, 1200)), narrow = room < 620;
   const X = 104, LN = X + 24, SUB = LN + 42, HEAD = 20, HEADS = SUB + 84;
   const perLine = Math.max(4, Math.min(C.n_head, Math.floor((room - HEADS - 30) / HEAD)));
@@ -1124,6 +1126,11 @@ if (LIVE) {
   $("offline-note").hidden = false;
   render();
 }
-let drawnFor = innerWidth < 700;  // the drawing's layout depends on the width: drawn again when it crosses a phone's
-window.addEventListener("resize", () => { if (D.json && (innerWidth < 700) !== drawnFor) { drawnFor = innerWidth < 700; drawModel(); } });
+let resizing = null;  // the drawing's layout follows its width: drawn again once a resize has settled
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    if (D.json && Math.abs($("anatomy").clientWidth - Number($("anatomy").dataset.width)) > 20) redrawn(drawModel);
+  }, 150);
+});
 document.body.setAttribute("data-ready", "yes");
