@@ -297,6 +297,12 @@ def test_at_200_percent_zoom_nothing_is_cut_and_the_map_is_sharp(induction_serve
     """The browser's own zoom at 200% on a 1300 px window: a layout 650 CSS pixels wide, two device pixels to each."""
     every_section_fits(zoomed, induction_server.port)
     assert zoomed.execute_script("return devicePixelRatio") == 2 and zoomed.execute_script("return innerWidth") < 700
+    from selenium.webdriver.support.ui import Select
+    Select(zoomed.find_element("id", "measure")).select_by_visible_text("attribution patching's estimate (heads)")
+    P = zoomed.execute_script("return D.json.patch")
+    share = (zoomed.execute_script("return D.json.attribution_patching.heads[1][0]") - P["corrupted"]) / (P["clean"] - P["corrupted"])
+    assert zoomed.find_element("css selector", '#anatomy [data-head="1.0"]').get_attribute("title") == \
+        f"head 1.0: attribution patching's estimate (heads) {share * 100:.0f}% of the difference"
     for canvas in ("map", "small-maps canvas"):
         assert zoomed.execute_script(f"const c = document.querySelector('#{canvas}'); return c.width / c.getBoundingClientRect().width") == 2
     zoomed.execute_script("document.querySelector('#anatomy button[data-stage=\"mlp\"]').click()")

@@ -530,6 +530,8 @@ function headMeasures() {
   if (J.patch && J.patch.heads) {
     const P = J.patch, span = (P.clean - P.corrupted) || 1;
     out.push(["patching effect (heads)", (b, h) => (P.heads[b][h] - P.corrupted) / span, (v) => `${(v * 100).toFixed(0)}% of the difference`]);
+    const E = J.attribution_patching;
+    if (E && E.heads) out.push(["attribution patching's estimate (heads)", (b, h) => (E.heads[b][h] - P.corrupted) / span, (v) => `${(v * 100).toFixed(0)}% of the difference`]);
   }
   if (J.copying) out.push(["copying score", (b, h) => J.copying.scores[b * n + h][2], (v) => v.toFixed(2)]);
   return out;
