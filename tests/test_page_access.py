@@ -254,6 +254,23 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     no_javascript_errors(browser)
 
 
+def test_a_head_clicked_at_the_bottom_of_the_window_is_not_hidden_by_the_answer(induction_server, browser):
+    """The answer's bar is fixed at the bottom of the window: a head clicked where the bar then lies is scrolled
+    just above it, so that the click and its answer are both in view."""
+    browser.set_window_size(1300, 600)  # the drawing's block 1 below the first screen
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true")
+    assert done(browser) == "done"
+    head = browser.find_element("css selector", '#anatomy [data-head="1.0"]')
+    browser.execute_script("window.scrollBy(0, arguments[0].getBoundingClientRect().bottom - innerHeight + 8)", head)
+    assert browser.execute_script("return innerHeight - arguments[0].getBoundingClientRect().bottom", head) < 20
+    head.click()
+    assert done(browser) == "done"
+    head = browser.find_element("css selector", '#anatomy [data-head="1.0"]')
+    bottom, bar = browser.execute_script("return [arguments[0].getBoundingClientRect().bottom, "
+                                         "document.getElementById('compare').getBoundingClientRect().top]", head)
+    assert 0 < bottom <= bar, (bottom, bar)
+
+
 def test_a_blocks_heads_all_at_once_and_the_number_beside_the_cursor(induction_server, browser):
     from selenium.webdriver.common.action_chains import ActionChains
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0#block=1&head=2")

@@ -947,6 +947,13 @@ function runId() {
 }
 
 let timing = {}, clicks = [];  // each click's times (performance.now()): the benchmark reads them
+let clicked = null;  // where the last click on a head was (a selector): the answer's bar must not hide it
+
+function clearOfBar() {
+  // the clicked head, if the answer's bar now covers it, scrolled just above the bar (html's scroll-padding-bottom)
+  const e = clicked && document.querySelector(clicked), bar = $("compare");
+  if (e && bar.childElementCount && e.getBoundingClientRect().bottom > bar.getBoundingClientRect().top) e.scrollIntoView({block: "nearest"});
+}
 const seenPages = new Map();  // address -> the run's page, its baseline and its heads removed: Back shows it again
 
 async function run(inView) {
@@ -981,6 +988,7 @@ async function run(inView) {
       const quick = await ask(o, watch, true);
       if (!quick) return;
       compare(quick);
+      clearOfBar();
       timing.answer = performance.now();
     }
     const page = await ask(o, watch);
@@ -992,6 +1000,7 @@ async function run(inView) {
     render();
     if (inView) $("run").scrollIntoView({block: "start"});
     compare();
+    clearOfBar();
     timing.page = performance.now();
   } catch (e) {
     $("problem").textContent = e.message;
@@ -1076,13 +1085,13 @@ if (LIVE) {
   drawForm(D.form);
   $("lens-section").addEventListener("toggle", lensWhenOpened);
   $("ask").hidden = false;
-  $("ask").addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  $("ask").addEventListener("submit", (e) => { e.preventDefault(); clicked = null; run(); });
   $("stop").onclick = () => {
     stopAsked = true;
     if (running) fetch("/api/stop", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({run: running})});
     if (reading) reading.cancel();
   };
-  $("clear").onclick = () => { ablated = []; showAblated(); run(); };
+  $("clear").onclick = () => { ablated = []; clicked = null; showAblated(); run(); };
   document.addEventListener("keydown", (e) => {  // a head cell is a button: Enter or Space presses it
     if ((e.key === "Enter" || e.key === " ") && e.target.matches("[data-head]:not(button)")) { e.preventDefault(); e.target.click(); }
   });
@@ -1093,7 +1102,8 @@ if (LIVE) {
       $("status").textContent = "a run is under way: wait for its answer (or press Stop) before removing another head";
       return;
     }
-    const h = target.getAttribute("data-head");
+    const h = target.getAttribute("data-head"), holder = target.closest("[id]");
+    clicked = `${holder ? "#" + holder.id + " " : ""}[data-head="${h}"]`;
     timing = {click: performance.now()};  // when the click came, its answer was drawn, its page was drawn
     clicks.push(timing);
     target.classList.add("working");  // at once, where the click was
