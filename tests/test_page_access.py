@@ -41,6 +41,9 @@ def test_axe_finds_nothing_critical_or_serious_before_and_after_runs(induction_s
     press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
     assert axe_violations(browser) == [], "the comparison after a click"
+    for stage in ('[data-stage="attention"][data-block="1"]', '[data-stage="layer_norm"][data-part="ln_2"]', '[data-stage="softmax"]'):
+        press(browser, f"#anatomy button{stage}")
+        assert axe_violations(browser) == [], f"a stage's panel open: {stage}"
     no_javascript_errors(browser)
 
 
@@ -190,6 +193,8 @@ def test_dark_mode_follows_the_system_and_the_map_keeps_its_labels(induction_ser
     image = pixels(canvas.screenshot_as_png)
     labels = [image[y][x] for y in range(120, 160) for x in range(0, 110)]  # the row labels' corner
     assert max(sum(p) for p in labels) > 500, "light text on the dark page"
+    press(dark, '#anatomy button[data-stage="mlp"][data-block="0"]')  # the drawing, and a panel with its canvases
+    assert dark.execute_script("return getComputedStyle(document.querySelector('#anatomy svg .add')).fill") == "rgb(18, 18, 18)"
     assert axe_violations(dark) == []
 
 
@@ -243,6 +248,10 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     assert browser.execute_script("return D.anatomy.values.attn[1].last") == pytest.approx(added.tolist(), abs=5e-4)
     assert browser.execute_script("return D.anatomy.values.attn[1].lengths") == pytest.approx(
         np.linalg.norm(seen.attn[1], axis=-1).tolist(), abs=5e-3)
+    small = browser.find_elements("css selector", "#stage-panel .small-map")
+    assert [b.text for b in small] == ["1.0", "1.1", "1.2", "1.3"], "attention's panel: every head's pattern, small"
+    browser.execute_script("arguments[0].click()", small[3])
+    assert [browser.find_element("id", k).get_attribute("value") for k in ("block", "head")] == ["1", "3"]
     press(browser, '#anatomy button[data-stage="layer_norm"][data-block="0"][data-part="ln_2"]')
     assert "LayerNorm (block 0, before the MLP)" in browser.find_element("id", "stage-panel").text
     assert "its input there: mean" in browser.find_element("id", "stage-panel").text

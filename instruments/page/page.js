@@ -223,14 +223,16 @@ function draw(head) {
   if (view.cell && head === undefined) readout(...view.cell);
 }
 
-function smallMaps() {
+function smallMaps(into) {
   // every head of the block at once, small: hover to preview one in the large map, click to keep it. For a prompt
   // too long for the page's data to hold every head, the live server sends them made small (each cell the largest
-  // weight of a group of positions); a click then asks for the head's whole map
-  const box = $("small-maps"), A = D.attention, block = view.block;
+  // weight of a group of positions); a click then asks for the head's whole map. into: {box, block} elsewhere than
+  // the attention section (a stage's panel), where a click shows the head in the large map and goes there
+  const box = into ? into.box : $("small-maps"), A = D.attention, block = into ? into.block : view.block;
   box.textContent = "";
   let pooled = null;
   if (!A.per_head) {
+    if (into) return;
     if (!LIVE || !D.options) return;
     A.small = A.small || {};
     if (A.small[block] === undefined) {
@@ -249,8 +251,9 @@ function smallMaps() {
   }
   const n = pooled ? pooled.starts.length : positions().length, cell = Math.max(1, Math.min(4, Math.floor(96 / n)));
   for (let h = 0; h < D.config.n_head; h++) {
-    const b = box.appendChild(el("button", {type: "button", class: "small-map" + (h === view.head ? " kept" : ""),
-                                            "aria-label": `show head ${block}.${h} in the large map`, "aria-pressed": String(h === view.head)}));
+    const kept = !into && h === view.head;
+    const b = box.appendChild(el("button", {type: "button", class: "small-map" + (kept ? " kept" : ""),
+                                            "aria-label": `show head ${block}.${h} in the large map`, ...(into ? {} : {"aria-pressed": String(kept)})}));
     const canvas = b.appendChild(el("canvas")), g = canvasOf(canvas, n * cell, n * cell);
     if (pooled) {
       for (let r = 0; r < n; r++) {
@@ -261,11 +264,11 @@ function smallMaps() {
       }
     } else cells(g, block, h, n, cell, 0, 0);
     b.appendChild(el("span", {}, `${block}.${h}`));
-    if (!pooled) {  // a preview costs nothing here; for a long prompt it would ask the server for every head passed over
+    if (!pooled && !into) {  // a preview costs nothing here; for a long prompt it would ask the server for every head passed over
       b.onmouseenter = () => draw(h);
       b.onmouseleave = () => draw();
     }
-    b.onclick = () => show(block, h);
+    b.onclick = () => { show(block, h); if (into) $("controls").scrollIntoView({block: "start"}); };
   }
 }
 
@@ -684,6 +687,10 @@ function stagePanel(panel, key, block, part) {
     vectorView(panel, x.last, `at the last position, ${last}: all ${x.last.length} numbers (${stats(x.last)})` +
                               (input ? `; its input there: ${stats(input)}` : ""));
     if (x.lengths) lengthsView(panel, x.lengths);
+  }
+  if (key === "attention" && D.attention.per_head) {
+    panel.appendChild(el("h4", {}, `This run: the pattern of each head of block ${block}`));
+    smallMaps({box: panel.appendChild(el("div", {class: "small-maps", role: "group", "aria-label": `every head of block ${block}, small`})), block: block});
   }
   if (key === "unembed" || key === "softmax") {
     panel.appendChild(el("h4", {}, "This run: the likeliest next tokens"));
