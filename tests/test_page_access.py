@@ -224,6 +224,16 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     from selenium.webdriver.support.ui import Select
     Select(browser.find_element("id", "measure")).select_by_visible_text("induction score")
     assert browser.find_element("css selector", '#anatomy [data-head="1.0"]').get_attribute("title") == "head 1.0: induction score 0.77"
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(browser).move_to_element(browser.find_element("css selector", '#anatomy [data-head="1.0"]')).perform()
+    preview = browser.find_element("css selector", "#anatomy .head-preview")
+    assert preview.is_displayed() and preview.text.startswith("head 1.0: induction score 0.77; click to remove it")
+    assert len(preview.find_elements("tag name", "canvas")) == 1, "its attention pattern, beside it"
+    ActionChains(browser).move_to_element(browser.find_element("tag name", "h1")).perform()
+    assert not preview.is_displayed()
+    browser.execute_script("document.querySelector('#anatomy [data-head=\"0.2\"]').focus()")  # the keyboard's way
+    assert preview.is_displayed() and preview.text.startswith("head 0.2: induction score")
+    browser.execute_script("document.activeElement.blur()")
     for key in ("embedding", "block", "layer_norm", "attention", "mlp", "unembed", "softmax"):
         press(browser, f'#anatomy button[data-stage="{key}"]')
         panel = browser.find_element("id", "stage-panel")

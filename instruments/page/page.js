@@ -650,10 +650,38 @@ function drawModel() {
   figure.style.height = `${height}px`;
   wires.setAttribute("width", width);
   wires.setAttribute("height", height);
+  previewHeads(figure, width, measure);
   const panel = row.appendChild(el("div", {id: "stage-panel", role: "region", tabindex: "0", "aria-label": "the stage chosen", "aria-live": "polite"}));
   if (stageShown.key) stagePanel(panel, stageShown.key, stageShown.block, stageShown.part);
   else panel.appendChild(el("p", {class: "how"}, "Click a stage of the drawing (the embedding, a block, a LayerNorm, attention, the MLP, the unembedding, the softmax) to see it here."));
   markAblated();
+}
+
+function previewHeads(figure, width, measure) {
+  // a head under the mouse (or the keyboard's focus) shows its attention pattern beside it, and its measure
+  const tip = figure.appendChild(el("div", {class: "head-preview", "aria-hidden": "true"}));
+  tip.hidden = true;
+  const show = (e) => {
+    const head = e.target.closest && e.target.closest("#anatomy .head");
+    if (!head) return;
+    const [L, h] = head.getAttribute("data-head").split(".").map(Number), n = positions().length;
+    tip.textContent = "";
+    tip.appendChild(el("div", {}, head.title + (LIVE ? (ablated.includes(`${L}.${h}`) ? "; click to restore it" : "; click to remove it") : "")));
+    if (D.attention.per_head) {
+      const cell = Math.max(1, Math.min(5, Math.floor(120 / n)));
+      cells(canvasOf(tip.appendChild(el("canvas")), n * cell, n * cell), L, h, n, cell, 0, 0);
+      tip.appendChild(el("div", {}, "its attention: row = the position attending, column = the one attended to"));
+    }
+    const box = head.getBoundingClientRect(), origin = figure.getBoundingClientRect();
+    tip.hidden = false;
+    tip.style.left = `${Math.max(0, Math.min(box.right - origin.left + 8, width - tip.offsetWidth))}px`;
+    tip.style.top = `${box.bottom - origin.top + 4}px`;
+  };
+  const hide = (e) => { if (e.target.closest && e.target.closest("#anatomy .head")) tip.hidden = true; };
+  figure.addEventListener("mouseover", show);
+  figure.addEventListener("focusin", show);
+  figure.addEventListener("mouseout", hide);
+  figure.addEventListener("focusout", hide);
 }
 
 function showPanel() {
