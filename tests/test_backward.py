@@ -197,11 +197,14 @@ def test_in_a_browser_each_estimate_sits_beside_its_exact_grid_and_saliency_shad
     assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom
     exact, estimate = out["patch"]["heads"], out["attribution_patching"]["heads"]
     table = re.search('<table id="estimate-heads".*?</table>', dom, re.S).group(0)
-    cells = re.findall(r'<td title="head (\d+)\.(\d+): P\(\'b\'\) = ([0-9.]+); exact ([0-9.]+), error (-?[0-9.]+)"', table)
+    cells = re.findall(r'<td title="head (\d+)\.(\d+): P\(\'b\'\) = ([0-9.]+), (-?\d+)% of the difference; exact ([0-9.]+), '
+                       r'error (-?[0-9.]+)"', table)
     assert len(cells) == len(exact) * len(exact[0])
-    for b, h, shown, shown_exact, error in cells:
+    clean, corrupted = out["patch"]["clean"], out["patch"]["corrupted"]
+    for b, h, shown, share, shown_exact, error in cells:
         b, h = int(b), int(h)
         assert float(shown) == pytest.approx(estimate[b][h], abs=6e-4) and float(shown_exact) == pytest.approx(exact[b][h], abs=6e-4)
+        assert int(share) == round((estimate[b][h] - corrupted) / (clean - corrupted) * 100)
         assert float(error) == pytest.approx(estimate[b][h] - exact[b][h], abs=1e-3)
     assert re.search('<table id="estimate-resid"', dom) and "Correlation of the estimate with the exact grid" in dom
     shaded = [float(v) for v in re.findall(r'class="tok"[^>]*data-saliency="([^"]+)"', dom)]

@@ -469,6 +469,7 @@ const formatter = (P) => (v) => (P.metric === "probability" ? v.toFixed(3) : (v 
 
 function patching(P, text) {
   const span = (P.clean - P.corrupted) || 1, format = formatter(P), share = (v) => (v - P.corrupted) / span;
+  const written = (v) => `${format(v)}, ${Math.round(share(v) * 100)}% of the difference`;  // a cell's title: the metric, the share
   section("Activation patching", `${metricName(P, text)} is ${format(P.clean)} for the prompt and ${format(P.corrupted)} for the corrupted prompt. Each cell is a run of the corrupted prompt with one thing put back from the prompt's run, and shows the metric of that run; the darker the cell, the more of the difference came back: what the model needed from the difference went through that one thing. Blue brings the answer back (the share of the difference), orange pushes it further from the prompt's. Hover for the number.`);
   $("experiments").appendChild(legend("pushes it further away", "brings all of the difference back (share of the difference, 0 in the middle)", true));
   for (const [key, kind, what, byPosition] of D.patch_kinds) {  // patch.py's KINDS: --json's key, the kind, what it puts back
@@ -485,10 +486,10 @@ function patching(P, text) {
       const id = name === "exact" ? `patch-${kind}` : `estimate-${kind}`;
       const note = (v, r, c) => (name === "exact" ? "" : `; exact ${format(P[key][r][c])}, error ${format(v - P[key][r][c])}`);
       if (byPosition) {
-        const rows = cells.map((row, r) => row.map((v, t) => (v === null ? null : {v: v, title: format(v) + note(v, r, t)})));
+        const rows = cells.map((row, r) => row.map((v, t) => (v === null ? null : {v: v, title: written(v) + note(v, r, t)})));
         column.appendChild(captioned(positionTable(id, rows, (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format), `${kind} patching, ${name}: the metric with each cell put back`));
       } else {
-        column.appendChild(captioned(headTable(id, (b, h) => [format(cells[b][h]), share(cells[b][h]), `${metricName(P, text)} = ${format(cells[b][h])}${note(cells[b][h], b, h)}`]), `${kind} patching, ${name}: the metric with each head's ${kind === "heads" ? "output" : kind} put back`));
+        column.appendChild(captioned(headTable(id, (b, h) => [format(cells[b][h]), share(cells[b][h]), `${metricName(P, text)} = ${written(cells[b][h])}${note(cells[b][h], b, h)}`]), `${kind} patching, ${name}: the metric with each head's ${kind === "heads" ? "output" : kind} put back`));
       }
     }
     if (estimate) box.appendChild(el("p", {class: "agreement"}, agreement(P[key], estimate, format)));
