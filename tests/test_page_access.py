@@ -209,7 +209,8 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     from tokenizer import load_tokenizer
     model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
     params, config = load_model(model)
-    seen = probe(load_tokenizer(model).encode(PROMPT), params, config)
+    ids = load_tokenizer(model).encode(PROMPT)
+    seen = probe(ids, params, config)
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=2&heads=true")
     assert done(browser) == "done"
     assert len(browser.find_elements("css selector", "#anatomy svg .stream")) == 1
@@ -234,7 +235,7 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
     browser.execute_script("document.querySelector('#anatomy [data-head=\"0.2\"]').focus()")  # the keyboard's way
     assert preview.is_displayed() and preview.text.startswith("head 0.2: induction score")
     browser.execute_script("document.activeElement.blur()")
-    for key in ("embedding", "block", "layer_norm", "attention", "mlp", "unembed", "softmax"):
+    for key in ("tokens", "embedding", "block", "layer_norm", "attention", "mlp", "unembed", "softmax"):
         press(browser, f'#anatomy button[data-stage="{key}"]')
         panel = browser.find_element("id", "stage-panel")
         places = panel.find_elements("css selector", "p.where")
@@ -246,6 +247,10 @@ def test_the_model_drawn_shows_the_lines_that_ran_and_the_runs_numbers(induction
                 n = int(span.get_attribute("data-line"))
                 assert span.get_attribute("textContent") == f"{n:>4}  {source[n - 1]}\n", (path, n)
             assert first >= 1
+    press(browser, '#anatomy button[data-stage="tokens"]')
+    panel = browser.find_element("id", "stage-panel").text
+    assert f"This run: {len(ids)} ids" in panel and f"{ids[0]} '<|endoftext|>', {ids[1]} 'q', {ids[2]} 'w'" in panel
+    assert "lessons/bpe.py, lines" in panel, "the package's work, by hand"
     stage = browser.find_element("css selector", '#anatomy button[data-stage="attention"][data-block="1"]')
     browser.execute_script("arguments[0].focus()", stage)
     from selenium.webdriver.common.keys import Keys

@@ -15,6 +15,8 @@ import layer
 import mlp
 import model
 import tensor_ops
+import tokenizer
+from lessons import bpe
 from tensor_ops import layer_norm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,6 +31,9 @@ def code(function):
 
 # (key, title, what it computes, the functions that compute it, its output's shape)
 STAGES = [
+    ("tokens", "Tokens", "The prompt's text cut into GPT-2's tokens: its UTF-8 bytes merged pair by pair, in the "
+     "order of merges.txt (byte-pair encoding, which the tokenizers package does); each token is a row number of "
+     "wte.", [tokenizer.GPT2Tokenizer.encode], "[n_seq]"),
     ("embedding", "Embedding", "Each token's row of wte (what the token is) plus the row of wpe for its position "
      "(where it is): the residual stream as it enters block 0.", [model.embed], "[n_seq, n_embd]"),
     ("block", "A block", "LayerNorm, then attention adds to the stream; LayerNorm, then the MLP adds to it. The "
@@ -46,8 +51,10 @@ STAGES = [
     ("softmax", "Next-token probabilities", "The last position's logits made into probabilities; generation takes "
      "the likeliest, or samples.", [tensor_ops.softmax], "[vocab_size]"),
 ]
-CODE = [{"key": key, "title": title, "what": what, "code": [code(f) for f in functions], "shape": shape}
-        for key, title, what, functions, shape in STAGES]
+# where the code that ran calls a package, the same done by hand in a lesson (tests/test_bpe.py holds them equal)
+BY_HAND = {"tokens": [bpe.encode, bpe.encode_piece, bpe.merge_steps]}
+CODE = [{"key": key, "title": title, "what": what, "code": [code(f) for f in functions], "shape": shape,
+         "by_hand": [code(f) for f in BY_HAND.get(key, [])]} for key, title, what, functions, shape in STAGES]
 
 
 def values(seen, params, config):

@@ -597,8 +597,9 @@ function drawModel() {
   const plus = (y) => { svg(wires, "circle", {cx: X, cy: y, r: 7, class: "add"}); svg(wires, "path", {d: `M${X - 4},${y} h8 M${X},${y - 4} v8`, class: "wire"}); };
   const length = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   const adds = (text, title, y) => put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of");
-  put(el("span", {class: "caption-small"}, `${D.tokens.length} tokens, as ids`), X, 0, "centred");
-  wire([[X, 17], [X, 27]]);
+  const ending = D.tokens.slice(-3).map(label).join(" ");
+  stage("tokens", null, `tokens: ${D.tokens.length > 3 ? "\u2026 " : ""}${ending}`, 4, 0).title = `the prompt's ${D.tokens.length} tokens, as ids`;
+  wire([[X, 22], [X, 27]]);
   stage("embedding", null, "embedding: wte[ids] + wpe", X, 28, null, "centred");
   put(el("span", {class: "caption-small", title: "each position's vector of n_embd numbers, only ever added to"}, "the residual stream"), X + 10, 56);
   let y = 78;
@@ -654,7 +655,7 @@ function drawModel() {
   previewHeads(figure, width, measure);
   const panel = row.appendChild(el("div", {id: "stage-panel", role: "region", tabindex: "0", "aria-label": "the stage chosen", "aria-live": "polite"}));
   if (stageShown.key) stagePanel(panel, stageShown.key, stageShown.block, stageShown.part);
-  else panel.appendChild(el("p", {class: "how"}, "Click a stage of the drawing (the embedding, a block, a LayerNorm, attention, the MLP, the unembedding, the softmax) to see it here."));
+  else panel.appendChild(el("p", {class: "how"}, "Click a stage of the drawing (the tokens, the embedding, a block, a LayerNorm, attention, the MLP, the unembedding, the softmax) to see it here."));
   markAblated();
 }
 
@@ -726,12 +727,21 @@ function stagePanel(panel, key, block, part) {
     const list = panel.appendChild(el("ol", {class: "values"}));
     for (const [id, p, logit] of D.anatomy.top) list.appendChild(el("li", {}, `${D.texts[id]}: logit ${logit.toFixed(3)}, probability ${p.toFixed(4)}`));
   }
-  panel.appendChild(el("h4", {}, "The code that computed it"));
-  for (const c of S.code) {
-    panel.appendChild(el("p", {class: "where"}, `${c.file}, lines ${c.first} to ${c.first + c.lines.length - 1}:`));
-    const pre = panel.appendChild(el("pre", {class: "code", tabindex: "0", "aria-label": `${c.file} from line ${c.first}`}));
-    c.lines.forEach((line, i) => pre.appendChild(el("span", {class: "line", "data-line": String(c.first + i)}, `${String(c.first + i).padStart(4)}  ${line}\n`)));
+  if (key === "tokens") {
+    panel.appendChild(el("h4", {}, `This run: ${D.tokens.length} ids`));
+    const shown = D.tokens.slice(0, 200);
+    panel.appendChild(el("p", {class: "values"}, shown.map((t) => `${t[0]} ${label(t)}`).join(", ") + (D.tokens.length > shown.length ? ", \u2026" : "")));
   }
+  const listing = (title, code) => {
+    panel.appendChild(el("h4", {}, title));
+    for (const c of code) {
+      panel.appendChild(el("p", {class: "where"}, `${c.file}, lines ${c.first} to ${c.first + c.lines.length - 1}:`));
+      const pre = panel.appendChild(el("pre", {class: "code", tabindex: "0", "aria-label": `${c.file} from line ${c.first}`}));
+      c.lines.forEach((line, i) => pre.appendChild(el("span", {class: "line", "data-line": String(c.first + i)}, `${String(c.first + i).padStart(4)}  ${line}\n`)));
+    }
+  };
+  listing("The code that computed it", S.code);
+  if (S.by_hand.length) listing("The same by hand, in a lesson (the tests hold the two equal)", S.by_hand);
 }
 
 function stats(x) {
