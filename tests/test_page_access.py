@@ -383,6 +383,8 @@ def test_a_long_prompt_keeps_its_per_head_maps_asked_of_the_server(slow_model, b
         n_groups = len(browser.execute_script("return D.attention.small[0].starts"))
         assert n_groups == 96, "the block's heads all at once, each made 96 groups of positions a side"
         assert browser.execute_script("return D.attention.small[0].maps.map((m) => m.length)") == [96 * 97 // 2] * 2
+        press(browser, '#anatomy button[data-stage="mlp"][data-block="1"]')  # 900 positions' lengths, in the panel's width
+        assert browser.execute_script("const p = document.getElementById('stage-panel'); return p.scrollWidth <= p.clientWidth")
         no_javascript_errors(browser)
     finally:
         served.stop()

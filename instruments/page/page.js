@@ -768,14 +768,15 @@ function vectorView(panel, x, caption) {
 
 function lengthsView(panel, lengths) {
   // the vector's length (L2 norm) at every position, as bars, the last in orange; hover names the position
-  const n = lengths.length, w = Math.max(1, Math.min(14, Math.floor(Math.min(600, panel.clientWidth - 20) / n))), h = 50;
+  const n = lengths.length, room = Math.min(600, panel.clientWidth - 20), h = 50;
+  const w = n <= room ? Math.min(14, Math.floor(room / n)) : room / n;  // whole pixels a bar, or less for a long prompt
   const top = Math.max(...lengths) || 1;
   const caption = panel.appendChild(el("p", {class: "values"}, `its length at every position, from ${label(D.tokens[0])} to ${label(D.tokens[n - 1])} ` +
                                                               `(orange): from ${Math.min(...lengths).toFixed(1)} to ${top.toFixed(1)}; `));
   const readout = caption.appendChild(el("span", {class: "readout"}, "hover a bar for its position"));
   const canvas = panel.appendChild(el("canvas", {class: "lengths", role: "img", "aria-label": `${n} lengths, the largest ${top.toFixed(1)}`}));
   const g = canvasOf(canvas, n * w, h);
-  lengths.forEach((v, i) => { g.fillStyle = i === n - 1 ? PALETTE.down : PALETTE.up; g.fillRect(i * w, h - v / top * h, Math.max(1, w - 1), v / top * h); });
+  lengths.forEach((v, i) => { g.fillStyle = i === n - 1 ? PALETTE.down : PALETTE.up; g.fillRect(i * w, h - v / top * h, w >= 3 ? w - 1 : w, v / top * h); });
   canvas.onmousemove = (e) => {
     const i = Math.floor((e.clientX - canvas.getBoundingClientRect().left) / w);
     if (i >= 0 && i < n) readout.textContent = `position ${i}, ${label(D.tokens[i])}: length ${lengths[i].toFixed(2)}`;
