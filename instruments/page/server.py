@@ -423,10 +423,12 @@ class Handler(BaseHTTPRequestHandler):
             probed(shown, self.server.model), shown, self.server.model, self.progress(None))))
 
     def head_map(self):
-        self.send_json(200, self.maps_asked(True, lambda seen, r: {"map": head_map(seen.attention, r["block"], r["head"], r["first"])}))
+        answer = lambda seen, r: {"map": head_map(seen.attention, r["block"], r["head"], r["first"])}  # noqa: E731
+        self.send_json(200, self.maps_asked(True, answer))
 
     def small_maps(self):
-        self.send_json(200, self.maps_asked(False, lambda seen, r: small_maps(seen.attention, r["block"], r["first"])))
+        answer = lambda seen, r: small_maps(seen.attention, r["block"], r["first"])  # noqa: E731
+        self.send_json(200, self.maps_asked(False, answer))
 
     def maps_asked(self, one_head, answer):
         """answer(probe, request) for a request naming a block, a first position and (one_head) a head, checked."""
@@ -434,8 +436,10 @@ class Handler(BaseHTTPRequestHandler):
         limits = {"block": config.n_layer, **({"head": config.n_head} if one_head else {}), "first": config.n_ctx}
         if not (isinstance(request, dict) and set(request) == {"options", *limits}
                 and all(type(request[k]) is int and 0 <= request[k] < n for k, n in limits.items())):
-            what, head = ("a head's map is", f'"head": 0 to {config.n_head - 1}, ') if one_head else ("a block's small maps are", "")
-            raise Refused(400, f'{what} asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, {head}"first": a position}}')
+            what, head = (("a head's map is", f'"head": 0 to {config.n_head - 1}, ') if one_head
+                          else ("a block's small maps are", ""))
+            raise Refused(400, f'{what} asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, {head}'
+                               f'"first": a position}}')
 
         def of(shown):
             if request["first"] >= len(shown.window):
