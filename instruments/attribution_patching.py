@@ -74,13 +74,13 @@ def saliency(seen: Probe, target, versus, params: GPT2, config: Config):
 
 
 def agreement(exact, estimate):
-    """(the correlation of the cells both grids hold, the largest error, and where: (row, column))."""
-    cells = [(e, a, r, c) for r, (row_e, row_a) in enumerate(zip(exact, estimate))
-             for c, (e, a) in enumerate(zip(row_e, row_a)) if e is not None]
-    e, a = np.array([cell[0] for cell in cells]), np.array([cell[1] for cell in cells])
+    """(the correlation of the cells both grids hold, or None where a grid is constant; those cells as (error,
+    estimate, exact value, row, column), the largest error first)."""
+    cells = sorted(((abs(a - e), a, e, r, c) for r, (row_e, row_a) in enumerate(zip(exact, estimate))
+                    for c, (e, a) in enumerate(zip(row_e, row_a)) if e is not None), reverse=True)
+    e, a = np.array([cell[2] for cell in cells]), np.array([cell[1] for cell in cells])
     correlation = float(np.corrcoef(e, a)[0, 1]) if len(cells) > 1 and e.std() > 0 and a.std() > 0 else None
-    worst = max(cells, key=lambda cell: abs(cell[1] - cell[0]))
-    return correlation, abs(worst[1] - worst[0]), worst[2:]
+    return correlation, cells
 
 
 def print_attribution_patching(result, exact, kinds, labels):
@@ -93,12 +93,10 @@ def print_attribution_patching(result, exact, kinds, labels):
         cells, truth = result[json_key(kind)], exact[json_key(kind)]
         print(f"\n  {kind}, estimated:")
         name = print_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
-        correlation, _, _ = agreement(truth, cells)
-        errors = sorted(((abs(a - e), a, e, r, c) for r, (row_e, row_a) in enumerate(zip(truth, cells))
-                         for c, (e, a) in enumerate(zip(row_e, row_a)) if e is not None), reverse=True)[:3]
+        correlation, errors = agreement(truth, cells)
         r = "undefined (a grid is constant)" if correlation is None else f"{correlation:.3f}"
         print(f"  correlation with the exact grid {r}; the largest errors: "
-              + ", ".join(f"{name(row, column)} {estimate:.4f} for {value:.4f}" for _, estimate, value, row, column in errors))
+              + ", ".join(f"{name(row, column)} {estimate:.4f} for {value:.4f}" for _, estimate, value, row, column in errors[:3]))
     print()
 
 
