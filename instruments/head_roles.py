@@ -55,8 +55,9 @@ class HeadScores(NamedTuple):  # --json writes it as a list: [block, head, previ
 
 def head_scores(on_prompt: Probe, params: GPT2, config: Config, eos_id):
     """(sequence, R, [HeadScores for every head]): on_prompt is the probe of the prompt (two tokens or more)."""
-    if too_short(config):
-        raise ValueError(too_short(config))
+    short = too_short(config)
+    if short:
+        raise ValueError(short)
     sequence, period = repeated_tokens(config, eos_id)
     on_repeat = probe(sequence, params, config, on_prompt.steer).attention  # the same model: steered too
     t = np.arange(1, len(on_prompt.states[0]))  # the prompt's positions with an earlier one

@@ -45,8 +45,9 @@ def check(args, ids, params, config, tok):
                 "windows overlap and every token has context")
     if args.score and config.n_ctx < 2:
         return "--score needs a model that reads 2 tokens or more, so that its windows overlap; this one reads 1"
-    if args.heads and too_short(config):
-        return too_short(config)
+    short = too_short(config) if args.heads else None
+    if short:
+        return short
     tools = window_tools(args)
     if len(ids) > config.n_ctx and tools:  # --score: the text may be longer than the tools can read
         return (f"the learning tools and experiments read at most {config.n_ctx} tokens and the text has {len(ids)}: "

@@ -105,8 +105,9 @@ def parse_args(parser, argv):
         if given:
             parser.error(f"--serve takes only --model and --port: the prompt and the rest are chosen on the page "
                          f"(leave out {', '.join(given)})")
-        if unusable_text(args):
-            parser.error(unusable_text(args))
+        unusable = unusable_text(args)
+        if unusable:
+            parser.error(unusable)
         args.port = DEFAULT_PORT if args.port is None else args.port
         return args
     if args.port is not None:
