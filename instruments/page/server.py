@@ -61,6 +61,7 @@ import sys
 import threading
 import time
 import traceback
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -168,9 +169,7 @@ class Server(ThreadingHTTPServer):
         if not full:
             return super().process_request(request, client_address)
         with contextlib.suppress(OSError):  # too many open: said at once, without a thread
-            body = b'{"error": "the server has too many connections open: try again soon"}'
-            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
-                            b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            refuse_on(request, 503, "the server has too many connections open: try again soon", "Retry-After: 5")
         self.shutdown_request(request)
 
     def process_request_thread(self, request, client_address):
@@ -213,9 +212,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.head = "late"
         with contextlib.suppress(OSError):
-            body = f'{{"error": "the request did not arrive within {REQUEST_SECONDS} s"}}'.encode()
-            self.connection.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: "
-                                    b"close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            refuse_on(self.connection, 408, f"the request did not arrive within {REQUEST_SECONDS} s")
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self):
@@ -585,6 +582,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # one line per API request instead, in route()
         pass
+
+
+def refuse_on(connection, status, sentence, *headers):
+    """A refusal written straight to a connection, where no handler can answer: none runs yet (too many
+    connections), or its own is still waiting for the request (too late)."""
+    body = json.dumps({"error": sentence}).encode("utf-8")
+    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json", *headers,
+            "Connection: close", f"Content-Length: {len(body)}"]
+    connection.sendall("\r\n".join(head).encode("ascii") + b"\r\n\r\n" + body)
 
 
 def not_json(constant):
