@@ -121,13 +121,11 @@ function headMap(block, head) {
   const key = `${block}.${head}`;
   if (A.asked[key] === undefined && LIVE && D.options) {
     A.asked[key] = null;
-    fetch("/api/head", {method: "POST", headers: {"Content-Type": "application/json"},
-                        body: JSON.stringify({options: D.options, block: block, head: head, first: A.first})})
-      .then((r) => r.json()).then((answer) => {
-        if (answer.error) { $("problem").textContent = answer.error; return; }
-        A.asked[key] = answer.map;
-        if (view.block === block && view.head === head) draw();
-      });
+    fromServer("/api/head", {block: block, head: head, first: A.first}).then((answer) => {
+      if (!answer) return;
+      A.asked[key] = answer.map;
+      if (view.block === block && view.head === head) draw();
+    });
   }
   return A.asked[key];
 }
@@ -195,15 +193,17 @@ function canvasOf(canvas, width, height) {
   return g;
 }
 
-function cells(g, block, head, n, cell, left, top) {
-  const first = D.attention.first;
+function cells(g, at, n, cell, left, top) {
+  // an n x n map: at(row, column) the weight of a cell on or below the diagonal; above it, the future (hatched)
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
-      g.fillStyle = c > r ? PALETTE.future[(r + c) % 2 ? 0 : 1] : shade(weight(block, head, r + first, c + first));
+      g.fillStyle = c > r ? PALETTE.future[(r + c) % 2 ? 0 : 1] : shade(at(r, c));
       g.fillRect(left + c * cell, top + r * cell, cell, cell);
     }
   }
 }
+
+const weights = (block, head) => (r, c) => weight(block, head, r + D.attention.first, c + D.attention.first);  // a map's cells
 
 function draw(head) {
   // the map of view.block and view.head (or of head, previewed); the row and column under the cursor in bold
@@ -211,7 +211,7 @@ function draw(head) {
   const g = canvasOf($("map"), margin + n * cell + 10, margin + n * cell + 10);
   g.font = "11px monospace";
   const labels = positions().map(label);
-  cells(g, view.block, shown, n, cell, margin, margin);
+  cells(g, weights(view.block, shown), n, cell, margin, margin);
   if (margin > 10) {
     const [row, col] = view.cell ? [view.cell[0] - first, view.cell[1] - first] : [-1, -1];
     const style = (i, on) => { g.fillStyle = i === on ? PALETTE.up : PALETTE.text; g.font = (i === on ? "bold " : "") + "11px monospace"; };
@@ -237,13 +237,11 @@ function smallMaps(into) {
     A.small = A.small || {};
     if (A.small[block] === undefined) {
       A.small[block] = null;
-      fetch("/api/heads", {method: "POST", headers: {"Content-Type": "application/json"},
-                           body: JSON.stringify({options: D.options, block: block, first: A.first})})
-        .then((r) => r.json()).then((answer) => {
-          if (answer.error) { $("problem").textContent = answer.error; return; }
-          A.small[block] = answer;
-          if (view.block === block) smallMaps();
-        });
+      fromServer("/api/heads", {block: block, first: A.first}).then((answer) => {
+        if (!answer) return;
+        A.small[block] = answer;
+        if (view.block === block) smallMaps();
+      });
     }
     if (!A.small[block]) { box.textContent = `every head of block ${block}, small: being asked of the server`; return; }
     pooled = A.small[block];
@@ -254,15 +252,8 @@ function smallMaps(into) {
     const kept = !into && h === view.head;
     const b = box.appendChild(el("button", {type: "button", class: "small-map" + (kept ? " kept" : ""),
                                             "aria-label": `show head ${block}.${h} in the large map`, ...(into ? {} : {"aria-pressed": String(kept)})}));
-    const canvas = b.appendChild(el("canvas")), g = canvasOf(canvas, n * cell, n * cell);
-    if (pooled) {
-      for (let r = 0; r < n; r++) {
-        for (let c = 0; c < n; c++) {
-          g.fillStyle = c > r ? PALETTE.future[0] : shade(pooled.maps[h][r * (r + 1) / 2 + c] / 1000);
-          g.fillRect(c * cell, r * cell, cell, cell);
-        }
-      }
-    } else cells(g, block, h, n, cell, 0, 0);
+    const g = canvasOf(b.appendChild(el("canvas")), n * cell, n * cell);
+    cells(g, pooled ? (r, c) => pooled.maps[h][r * (r + 1) / 2 + c] / 1000 : weights(block, h), n, cell, 0, 0);
     b.appendChild(el("span", {}, `${block}.${h}`));
     if (!pooled && !into) {  // a preview costs nothing here; for a long prompt it would ask the server for every head passed over
       b.onmouseenter = () => draw(h);
@@ -671,7 +662,7 @@ function previewHeads(figure, width, measure) {
     tip.appendChild(el("div", {}, head.title + (LIVE ? (ablated.includes(`${L}.${h}`) ? "; click to restore it" : "; click to remove it") : "")));
     if (D.attention.per_head) {
       const cell = Math.max(1, Math.min(5, Math.floor(120 / n)));
-      cells(canvasOf(tip.appendChild(el("canvas")), n * cell, n * cell), L, h, n, cell, 0, 0);
+      cells(canvasOf(tip.appendChild(el("canvas")), n * cell, n * cell), weights(L, h), n, cell, 0, 0);
       tip.appendChild(el("div", {}, "its attention: row = the position attending, column = the one attended to"));
     }
     const box = head.getBoundingClientRect(), origin = figure.getBoundingClientRect();
@@ -1118,14 +1109,22 @@ async function lensWhenOpened() {
   // the logit lens of the run shown, asked of the server when its section is opened
   if (!$("lens-section").open || !D.json || D.lens || !D.options || $("run").disabled) return;
   lens();
-  const response = await fetch("/api/lens", {method: "POST", headers: {"Content-Type": "application/json"},
-                                             body: JSON.stringify({options: D.options})});
-  const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
-  if (!response.ok) { $("problem").textContent = answer.error; return; }
+  const answer = await fromServer("/api/lens", {});
+  if (!answer) return;
   D.lens = answer.lens;
   Object.assign(D.texts, answer.texts);
   lens();
-  drawModel();
+}
+
+async function fromServer(path, asked) {
+  // a part of the run shown that the live server computes only when it is shown: asked with the run's options;
+  // the answer, or null once its mistake is said
+  const response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                                      body: JSON.stringify({options: D.options, ...asked})});
+  const answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
+  if (response.ok && !answer.error) return answer;
+  $("problem").textContent = answer.error;
+  return null;
 }
 
 if (LIVE) {
