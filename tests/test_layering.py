@@ -1,6 +1,6 @@
 """Imports run one way: main.py above everything; lessons/ and instruments/ use the core and never the reverse;
 plumbing/ imports nothing above it (only config.py's errors and defaults, the standard library and the runtime
-packages). Read from each file's import statements, so a new one that breaks the rule fails here."""
+packages); exercises/ uses the rest and nothing uses it. Read from each file's import statements, so a new one that breaks the rule fails here."""
 import ast
 import glob
 import os
@@ -40,3 +40,9 @@ def test_the_core_imports_no_lesson_and_no_instrument():
 def test_lessons_import_no_instrument():
     for path in files("lessons"):
         assert not imported(path) & {"main", "instruments"}, os.path.relpath(path, ROOT)
+
+
+def test_nothing_imports_the_exercises():
+    every = [os.path.join(ROOT, f"{name}.py") for name in CORE | {"main"}]
+    for path in every + files("lessons") + files("instruments") + files("plumbing"):
+        assert "exercises" not in imported(path), os.path.relpath(path, ROOT)
