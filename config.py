@@ -6,6 +6,7 @@ Checkpoints that need something this program does not compute are refused here, 
 """
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -15,6 +16,19 @@ DEFAULT_MODEL = "openai-community/gpt2"  # GPT-2 124M; load.py also knows it as 
 
 class ModelError(Exception):
     """A problem the user can fix (a wrong name, a broken file): main.py prints it as one sentence."""
+
+
+def computed(x, what):
+    """x, after checking that it holds numbers: weights that are finite can still be so large that float32
+    arithmetic overflows, and one NaN would then make every number after it meaningless."""
+    if not (math.isfinite(x.min()) and math.isfinite(x.max())):
+        raise overflowed(what)
+    return x
+
+
+def overflowed(what):
+    return ModelError(f"the model computed NaN or infinite values for {what}: its weights are finite but too "
+                      "large for float32 arithmetic; the checkpoint is damaged or not a trained GPT-2")
 
 
 @dataclass(frozen=True)

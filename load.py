@@ -133,19 +133,6 @@ def load_params(paths, config: Config) -> GPT2:
     return to_params(tensors, config)
 
 
-def computed(x, what):
-    """x, after checking that it holds numbers: weights that are finite can still be so large that float32
-    arithmetic overflows, and one NaN would then make every number after it meaningless."""
-    if not np.isfinite([x.min(), x.max()]).all():
-        raise overflowed(what)
-    return x
-
-
-def overflowed(what):
-    return ModelError(f"the model computed NaN or infinite values for {what}: its weights are finite but too "
-                      "large for float32 arithmetic; the checkpoint is damaged or not a trained GPT-2")
-
-
 def check_names(names, expected, path):
     missing = sorted(set(expected) - names)
     unexpected = sorted(n for n in names - set(expected) if not is_mask_buffer(n) and n != "lm_head.weight")

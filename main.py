@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from config import ModelError
+from config import ModelError, overflowed
 from generate import generate
 from instruments.ablate import ablate, mean_outputs
 from instruments import steer as steered
@@ -28,13 +28,13 @@ from instruments.top_tokens import print_step, recording
 from lessons.kv_cache import cached_step
 from lessons.sampling import sampler, within
 from lessons.score import perplexity, print_scores, token_logprobs
-from load import load_model, model_folder, overflowed
+from load import load_model, model_folder
 from model import residual_stream
 from plumbing.arguments import UsageError, command_line, parse_args
 from plumbing.files import OutputError, check_writable, inputs_of
 from plumbing.process import run_as_process, standard_streams, usage_error
 from plumbing.progress import progress_bar
-from plumbing.watch import Watch, stops_with
+from plumbing.watch import Watch, stopping, stops_with
 from tokenizer import load_tokenizer
 
 
@@ -182,7 +182,7 @@ def write(text):
 
 def score(args, ids, params, config, steer):
     network = residual_stream if steer is None else lambda window, *model: steered.steered_stream(window, *model, steer)
-    logprobs = token_logprobs(ids, params, config, args.stride, network)
+    logprobs = token_logprobs(ids, params, config, args.stride, network, progress=stopping)
     try:
         if not all(lp is None or math.isfinite(lp) for lp in logprobs):
             raise OverflowError

@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from config import computed
 from instruments.ablate import check_heads
 from instruments.attention_map import summary, write_svg
 from instruments.attribution_patching import (attribution_patching, print_attribution_patching, print_saliency,
@@ -31,7 +32,6 @@ from instruments.probe import probe
 from instruments.shape_trace import print_trace, trace
 from instruments.steer import naive_step, padded, steering
 from instruments.token_view import describe, print_bpe, print_tokens, token_text
-from load import computed
 from plumbing.arguments import typed_command
 from plumbing.option_types import quoted
 

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
+from config import computed
 from generate import greedy
-from load import computed
 from tensor_ops import softmax
 
 

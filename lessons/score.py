@@ -15,23 +15,24 @@ import math
 from config import Config
 from model import residual_stream, unembed
 from params import GPT2
-from plumbing.watch import stop_point
 from tensor_ops import log_softmax
 
 ROWS = 64  # logits made at a time: a whole window's [n_ctx, vocab_size] would be 200 MB for GPT-2
 
 
-def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=residual_stream):
+def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=residual_stream, progress=iter):
     """[None, lp_1, ..., lp_n-1]: lp_t = log P(ids[t] | the tokens before it in its window). network: the model
-    without its last step (--steer gives a steered one)."""
+    without its last step (--steer gives a steered one). progress wraps the loop over the windows (the live
+    page's Stop ends a long scoring there)."""
     stride = stride or config.n_ctx // 2
     if not 0 < stride < config.n_ctx:
         raise ValueError(f"the stride is 1 to {config.n_ctx - 1}: windows must overlap, or a window's first token would "
                          "have no context")
     logprobs = [None] * len(ids)
-    begin, scored = 0, 1  # tokens before `scored` have their log-probability
-    while scored < len(ids):
-        stop_point()  # the live page's Stop ends a long scoring here, between windows (plumbing/watch.py)
+    scored = 1  # tokens before `scored` have their log-probability
+    for begin in progress(range(0, len(ids), stride)):  # each window starts `stride` tokens after the one before
+        if scored == len(ids):
+            break
         end = min(begin + config.n_ctx, len(ids))
         x = network(ids[begin:end], params, config)  # [end - begin, n_embd]
         for first in range(scored, end, ROWS):  # only the rows that predict tokens not yet scored
@@ -39,7 +40,7 @@ def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=resid
             log_probs = log_softmax(unembed(x[first - begin - 1:last - begin - 1], params, config))  # [rows, vocab_size]
             for t in range(first, last):
                 logprobs[t] = float(log_probs[t - first, ids[t]])  # row t-1 of the window predicts token t
-        scored, begin = end, begin + stride
+        scored = end
     return logprobs
 
 

@@ -33,6 +33,13 @@ def stop_point():
         check()
 
 
+def stopping(steps):
+    """steps, with a stop_point() before each."""
+    for step in steps:
+        stop_point()
+        yield step
+
+
 @contextlib.contextmanager
 def stops_with(check):
     """Within this, stop_point() calls check() (None: nothing) in this thread."""

@@ -297,7 +297,7 @@ def test_the_copying_scores_and_the_scoring_windows_have_stop_points(tiny, tok):
     from instruments.copying import copying_scores
     from instruments.probe import probe
     from lessons.score import token_logprobs
-    from plumbing.watch import stops_with
+    from plumbing.watch import stopping, stops_with
     params, config = tiny
     ids = tok.encode("The color of the cat is yellow and the dog is brown")
     calls = []
@@ -307,7 +307,7 @@ def test_the_copying_scores_and_the_scoring_windows_have_stop_points(tiny, tok):
         if len(calls) == 2:
             raise InterruptedError("stop")
     for work in (lambda: copying_scores(ids, probe(ids, params, config), params, config),
-                 lambda: token_logprobs(ids * 10, params, config, stride=8)):
+                 lambda: token_logprobs(ids * 10, params, config, stride=8, progress=stopping)):
         calls.clear()
         with stops_with(check), pytest.raises(InterruptedError):
             work()
