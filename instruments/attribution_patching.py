@@ -102,7 +102,7 @@ def print_attribution_patching(result, exact, kinds, labels):
 
 def print_saliency(scores, labels, target_text, versus_text=None):
     """The prompt's tokens with their gradient-times-input scores."""
-    metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text!r})"
+    metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
     print(f"saliency of {metric} (gradient times input): each prompt token's embedding . the gradient there")
     biggest = max(abs(s) for s in scores) or 1.0
     for label, score in zip(labels, scores):

@@ -30,9 +30,9 @@ from instruments.patch import KINDS, json_key, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.shape_trace import print_trace, trace
-from instruments.steer import naive_step, padded, steering
+from instruments.steer import padded, steering
 from instruments.token_view import describe, print_bpe, print_tokens, token_text
-from plumbing.arguments import typed_command
+from plumbing.arguments import UsageError, typed_command
 from plumbing.option_types import quoted
 
 
@@ -61,9 +61,6 @@ def check(args, ids, params, config, tok):
         if text is not None and len(tok.encode(text)) != 1:
             return (f"{option} must be one token; {quoted(text)} is {len(tok.encode(text))} "
                     "(see --tokens; a word usually keeps its leading space, as in ' yellow')")
-    if args.versus is not None and tok.encode(args.versus)[0] == followed(args, tok, lambda: naive_step(
-            params, config, steering_of(args, params, config, tok))(ids)):
-        return f"--versus must be another token than the target: {args.versus!r} is the target"
     corrupted = None if args.patch is None else tok.encode(args.patch) or [tok.eos_id]
     if corrupted is not None and len(corrupted) != len(ids):
         return (f"--patch needs a corrupted prompt with as many tokens as the prompt: the prompt has "
@@ -124,14 +121,23 @@ def window_tools(args):
     return list(args.reading) + (["--ablate-with mean"] if args.ablate_with == "mean" else [])
 
 
-def followed(args, tok, next_logits):
-    """The token --patch, --path, --attribute and --saliency follow: --target's (or --target-id's), or the model's
-    greedy next token (the argmax of next_logits(), the logits after the prompt, asked for only then)."""
-    if args.target is not None:
-        return tok.encode(args.target)[0]
-    if args.target_id is not None:
-        return args.target_id
-    return int(np.argmax(next_logits()))
+def follows(args):
+    """Whether an experiment asked for follows a token (its metric is that token's probability or logit)."""
+    return args.attribute or args.patch is not None or args.saliency
+
+
+def followed(args, tok, logits):
+    """(target, versus): the tokens --attribute, --patch, --path and --saliency follow, decided here alone, from the
+    logits after the prompt of the run itself, with its heads removed and its steering added. The target is
+    --target's (or --target-id's) token, else the model's greedy next token; versus is --versus's token, or None.
+    A versus that is the target is a UsageError: every difference would be 0."""
+    target = (tok.encode(args.target)[0] if args.target is not None else args.target_id if args.target_id is not None
+              else int(np.argmax(logits)))
+    versus = tok.encode(args.versus)[0] if args.versus is not None else None
+    if versus == target:
+        how = "" if args.target is not None or args.target_id is not None else ", the model's next token after the prompt"
+        raise UsageError(f"--versus must be another token than the target: {quoted(args.versus)} is the target{how}")
+    return target, versus
 
 
 def positions(args, ids):
@@ -164,12 +170,12 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
         extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
     if args.copying:
         extra["copying"] = {"k": 5, "scores": copying_scores(ids, seen, params, config)}
-    if args.attribute or args.patch is not None or args.saliency:
-        target = followed(args, tok, lambda: seen.logits[-1])
-        versus = tok.encode(args.versus)[0] if args.versus is not None else None
+    if follows(args):
+        target, versus = followed(args, tok, seen.logits[-1])
+        metric = {"target": target, "versus": versus}  # every experiment's object names the token it follows
     if args.attribute:
         logit, parts = attribute(seen, target, params, config, versus)
-        extra["attribution"] = {"target": target, "versus": versus, "logit": logit, "parts": parts}
+        extra["attribution"] = {**metric, "logit": logit, "parts": parts}
     if args.patch is not None:
         corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config, steer)
         computed(corrupted.logits, "the corrupted prompt's logits")
@@ -177,14 +183,15 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
         extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
                                   progress)
         if args.attribution_patching:
-            extra["attribution_patching"] = attribution_patching(seen, corrupted, target, versus, kinds,
-                                                                 positions(args, ids), params, config)
+            extra["attribution_patching"] = {**metric, **attribution_patching(seen, corrupted, target, versus, kinds,
+                                                                              positions(args, ids), params, config)}
         if args.path:
             grid = path_grid(args.path, seen, corrupted, measure(target, versus, params, config), params, config,
                              lambda steps: progress(steps, "path"))
-            extra["path"] = {"receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
+            extra["path"] = {**metric, "receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
     if args.saliency:
-        extra["saliency"] = saliency(seen, target, versus, params, config)
+        extra["saliency"] = {"metric": "probability" if versus is None else "logit difference", **metric,
+                             "scores": saliency(seen, target, versus, params, config)}
     return extra, seen
 
 
@@ -213,7 +220,7 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
         print_heads(extra["heads"]["scores"], extra["heads"]["period"])
     if args.copying:
         print_copying(extra["copying"]["scores"])
-    experiment = extra.get("attribution") or extra.get("patch")  # both follow the same token
+    experiment = extra.get("attribution") or extra.get("patch") or extra.get("saliency")  # all follow the same token
     if experiment:
         target = token_text(tok, experiment["target"])
         versus = None if experiment["versus"] is None else token_text(tok, experiment["versus"])
@@ -227,8 +234,7 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
         print_attribution_patching(extra["attribution_patching"], extra["patch"],
                                    [kind for kind in KINDS if json_key(kind) in extra["attribution_patching"]], labels)
     if args.saliency:
-        followed_text = token_text(tok, followed(args, tok, lambda: seen.logits[-1]))
-        print_saliency(extra["saliency"], labels, followed_text, args.versus)
+        print_saliency(extra["saliency"]["scores"], labels, target, versus)
 
 
 def write_page(args, page, model, report, progress=lambda steps, what: steps):

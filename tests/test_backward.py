@@ -173,8 +173,10 @@ def test_the_command_line_gives_both_grids_and_saliency():
     prompt, corrupted = "The color of the cat is yellow", "The color of the dog is yellow"
     out = json_of(run_main(prompt, "-n", "0", "--model", TINY, "--patch", corrupted, "--patch-at", "resid,heads",
                            "--attribution-patching", "--saliency", "--json"))
-    assert set(out["attribution_patching"]) == {"grid", "heads"} and set(out["patch"]) >= {"grid", "heads"}
-    assert len(out["saliency"]) == len(out["prompt_ids"])
+    assert set(out["attribution_patching"]) == {"target", "versus", "grid", "heads"} and set(out["patch"]) >= {"grid", "heads"}
+    assert set(out["saliency"]) == {"metric", "target", "versus", "scores"} and out["saliency"]["metric"] == "probability"
+    assert len(out["saliency"]["scores"]) == len(out["prompt_ids"])
+    assert out["saliency"]["target"] == out["patch"]["target"] == out["attribution_patching"]["target"]
     assert [row is None for row in out["attribution_patching"]["grid"][0]] == [v is None for v in out["patch"]["grid"][0]]
     result = run_main(prompt, "-n", "0", "--model", TINY, "--attribution-patching")
     assert result.returncode == 2 and "--attribution-patching estimates --patch's grids: give --patch CORRUPTED too" in result.stderr
@@ -208,5 +210,5 @@ def test_in_a_browser_each_estimate_sits_beside_its_exact_grid_and_saliency_shad
         assert float(error) == pytest.approx(estimate[b][h] - exact[b][h], abs=1e-3)
     assert re.search('<table id="estimate-resid"', dom) and "Correlation of the estimate with the exact grid" in dom
     shaded = [float(v) for v in re.findall(r'class="tok"[^>]*data-saliency="([^"]+)"', dom)]
-    assert shaded == rounded(out)["saliency"], "the page's data rounds its numbers to what the eye can see"
+    assert shaded == rounded(out)["saliency"]["scores"], "the page's data rounds its numbers to what the eye can see"
 

@@ -271,7 +271,8 @@ def test_the_cli_json_has_exactly_the_keys_and_the_references_numbers(ref):
     assert report["patch"]["metric"] == "logit difference"
     assert_cells(report["patch"]["heads"], r["copied/heads"][..., 1], ATOL["logit difference"], "CLI heads")
     assert_cells(report["patch"]["grid"], r["copied/resid"][..., 1], ATOL["logit difference"], "CLI resid")
-    assert report["path"]["receiver"] == [1, 0, "v"] and set(report["path"]) == {"receiver", "grid"}
+    assert report["path"]["receiver"] == [1, 0, "v"] and set(report["path"]) == {"target", "versus", "receiver", "grid"}
+    assert (report["path"]["target"], report["path"]["versus"]) == (int(r["target"]), int(r["versus"]))
     assert_cells(report["path"]["grid"], r["copied/path_1.0.v"][..., 1], ATOL["logit difference"], "CLI path")
     assert report["copying"]["k"] == 5 and len(report["copying"]["scores"]) == 8
     assert all(len(row) == 6 for row in report["heads"]["scores"]), "[block, head, previous, first, induction, duplicate]"
@@ -316,6 +317,44 @@ def test_bad_values_end_in_one_sentence_and_exit_2(args, message):
     result = run_tiny("hi there", *args, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
     assert message in result.stderr, result.stderr
+
+
+INDUCTION_PROMPT, COPY_CHANGED = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk"
+
+
+@pytest.mark.parametrize("experiment", [["--patch", COPY_CHANGED, "--patch-at", "heads"], ["--saliency"],
+                                        ["--attribute"], ["--patch", COPY_CHANGED, "--path", "logits"]],
+                         ids=["patch", "saliency", "attribute", "path"])
+@pytest.mark.parametrize("changed", [[], ["--ablate", "1.0,1.1"], ["--ablate", "1.0,1.1", "--ablate-with", "mean"],
+                                     ["--steer", "tt", "--steer-at", "1", "--steer-coef", "20"]],
+                         ids=["as trained", "ablated", "mean ablated", "steered"])
+def test_the_followed_token_is_decided_once_on_the_model_the_run_uses(experiment, changed):
+    """Once, it was decided on the weights before ablation: with 1.0 and 1.1 removed the model's next token is 'k',
+    and --versus k printed logit('k') - logit('k') and a grid of zeros. Now --versus is judged against the next
+    token of the model the run uses, whatever changed it, and every experiment's JSON names the token it follows."""
+    plain = json_of(run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", *experiment, *changed, model=INDUCTION))
+    key = {"--patch": "patch", "--saliency": "saliency", "--attribute": "attribution"}[experiment[0]]
+    target = plain[key]["target"]
+    refused = run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", *experiment, *changed, "--versus", chr(target),
+                       model=INDUCTION, check=False)
+    assert refused.returncode == 2 and refused.stdout == "" and "Traceback" not in refused.stderr
+    assert refused.stderr.endswith(f"error: --versus must be another token than the target: '{chr(target)}' is the "
+                                   "target, the model's next token after the prompt\n"), refused.stderr
+    other = "b" if chr(target) != "b" else "k"
+    report = json_of(run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", *experiment, *changed, "--versus", other,
+                              model=INDUCTION))
+    named = [report[k] for k in ("patch", "path", "saliency", "attribution", "attribution_patching") if k in report]
+    assert named and all((e["target"], e["versus"]) == (target, ord(other)) for e in named), named
+
+
+def test_with_heads_removed_the_models_next_token_is_another_and_versus_the_old_one_is_measured():
+    """The issue's case: without 1.0 and 1.1 the model predicts 'k', so --versus b (the trained model's answer) is
+    a real difference, and --versus k is refused (above)."""
+    report = json_of(run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", "--ablate", "1.0,1.1", "--saliency",
+                              "--versus", "b", model=INDUCTION))
+    assert report["saliency"]["target"] == ord("k") and report["saliency"]["metric"] == "logit difference"
+    assert set(report["saliency"]) == {"metric", "target", "versus", "scores"}
+    assert len(report["saliency"]["scores"]) == len(report["prompt_ids"])
 
 
 def test_patch_positions_limits_the_grid_in_the_cli():

@@ -30,8 +30,8 @@ def page_data(args, page, model, report, command, watch=(), live=False, progress
     seen = probed(page, model)
     maps, note = attention_maps(seen.attention, config.n_head)
     lens = lens_data(seen, page, model, progress) if with_lens else {"lens": None, "texts": {}}
-    experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution")) if part
-                          for key in ("target", "versus") if part[key] is not None]
+    experiments_follow = [part[key] for part in (report.get("patch"), report.get("attribution"), report.get("saliency"))
+                          if part for key in ("target", "versus") if part[key] is not None]
     probs = softmax(seen.logits[-1])  # [vocab_size]: the next token after the prompt
     next_id = int(np.argmax(probs))
     likeliest = [int(i) for i in np.argsort(probs)[::-1][:5]]

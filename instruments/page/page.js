@@ -62,7 +62,7 @@ function tokens() {
       title: `#${i}  id ${t[0]}  vocab.json ${t[1]}  bytes ${t[3]}`}, label(t)));
   D.tokens.forEach((t, i) => add(t, i, "tok"));
   D.generated.forEach((t, i) => add(t, D.tokens.length + i, "tok new"));
-  if (D.json && D.json.saliency) salient(D.json.saliency);
+  if (D.json && D.json.saliency) salient(D.json.saliency.scores);
   const boxes = box.querySelectorAll(".tok:not(.new)"), kept = Array.from(boxes, (b) => b.style.cssText);
   boxes.forEach((b, i) => {  // hovered, a token colours the ones before it by how much the map's head attends to them
     if (i < D.attention.first) return;
@@ -407,7 +407,7 @@ function experiments() {
   if (J.ablate) section("Ablation", `Every number on this page was computed with these heads removed (their output set to ${J.ablate_with === "mean" ? "its mean over the prompt's positions" : "zero"}): ` +
       J.ablate.map(([b, h]) => `${b}.${h}`).join(", ") + ". Compare with a run without them.");
   if (J.steer) steering(J.steer);
-  const followedBy = J.patch || J.attribution;
+  const followedBy = experiment(J);
   if (followedBy) {
     const id = followedBy.target, how = $("o-target_id") && ablated.length && !$("o-target").value && !$("o-target_id").value
       ? "the token the run with every head predicts next, so that removing heads does not change the question"
@@ -911,12 +911,15 @@ function markAblated() {
   }
 }
 
+function experiment(J) {
+  // an experiment's object of a run's JSON: each names the token the run's experiments follow (target, versus)
+  return J.patch || J.attribution || J.saliency || null;
+}
+
 function followed(page) {
   // the token the comparison follows: the experiments' target, else the model's next token after the prompt
-  const J = page.json;
-  if (J.patch) return J.patch.target;
-  if (J.attribution) return J.attribution.target;
-  return page.next_id;
+  const E = experiment(page.json);
+  return E ? E.target : page.next_id;
 }
 
 function compare(current) {
@@ -927,8 +930,8 @@ function compare(current) {
   box.textContent = "";
   document.body.classList.toggle("comparing", Boolean(ablated.length && baseline && now.json));
   if (!ablated.length || !baseline || !now.json) return;
-  const id = followed(baseline.page), J = baseline.page.json;
-  const versus = J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null;  // the grids' metric too
+  const id = followed(baseline.page), E = experiment(baseline.page.json);
+  const versus = E ? E.versus : null;  // the grids' metric too
   const name = (i) => baseline.page.texts[i] || now.texts[i];
   const metric = (page) => {  // the grids' metric of a run: [its value, how it is written]
     if (versus === null || versus === undefined) {
@@ -1019,8 +1022,8 @@ async function run(inView) {
     if (follow !== null && following && o.target === undefined && o.target_id === undefined) {
       o.target_id = follow;  // removing heads must not change the question: the run with every head's token
     }
-    const J = baseline && baseline.page.json;
-    const versus = J ? (J.patch ? J.patch.versus : J.attribution ? J.attribution.versus : null) : null;
+    const E = baseline && experiment(baseline.page.json);
+    const versus = E ? E.versus : null;
     const watch = follow === null ? [] : [follow, ...(versus === null || versus === undefined ? [] : [versus])];
     if (follow !== null) {  // a click: its answer first, drawn at once; the tables in the full run after it
       const quick = await ask(o, watch, true);
