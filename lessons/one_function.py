@@ -3,7 +3,7 @@ written out in a single function, top to bottom, with nothing called but NumPy.
 
 Read it after the chain (main.py down to tensor_ops.py): it is the same computation seen all at once,
 every operation in the order the chain does it, so that it gives model.forward's logits bit for bit
-(tests/test_one_function.py; up to attention.QUERY_ROWS tokens, past which attention.attend sums its
+(tests/core/test_one_function.py; up to attention.QUERY_ROWS tokens, past which attention.attend sums its
 queries in slices and the two agree at float32 round-off). What the chain's files explain at length
 (why the mask, why sqrt(d_head), why pre-LayerNorm, why the tanh GELU) is one comment here.
 

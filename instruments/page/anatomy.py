@@ -51,7 +51,7 @@ STAGES = [
     ("softmax", "Next-token probabilities", "The last position's logits made into probabilities; generation takes "
      "the likeliest, or samples.", [tensor_ops.softmax], "[vocab_size]"),
 ]
-# where the code that ran calls a package, the same done by hand in a lesson (tests/test_bpe.py holds them equal)
+# where the code that ran calls a package, the same done by hand in a lesson (tests/core/test_bpe.py holds them equal)
 BY_HAND = {"tokens": [bpe.encode, bpe.encode_piece, bpe.merge_steps]}
 CODE = [{"key": key, "title": title, "what": what, "code": [code(f) for f in functions], "shape": shape,
          "by_hand": [code(f) for f in BY_HAND.get(key, [])]} for key, title, what, functions, shape in STAGES]

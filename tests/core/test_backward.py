@@ -2,7 +2,7 @@
 
 Each operation's backward against centred finite differences of its forward, in float64 (the same functions:
 they keep whatever float type they are given); the whole backward, the estimated patching grids and saliency
-against PyTorch's autograd on transformers' GPT-2 (tests/make_gradient_fixtures.py wrote what it computed),
+against PyTorch's autograd on transformers' GPT-2 (tests/reference/make_gradient_fixtures.py wrote what it computed),
 on the tiny checkpoint, the trained induction model and a random checkpoint of another shape.
 """
 import os

@@ -12,7 +12,7 @@ writes, in tests/fixtures/:
 
 Run it from the project folder, in an environment with torch and transformers:
     python -m venv /tmp/ref && /tmp/ref/bin/pip install torch transformers tokenizers safetensors
-    /tmp/ref/bin/python tests/make_fixtures.py
+    /tmp/ref/bin/python tests/reference/make_fixtures.py
 The output is deterministic for a given torch version (the seed is fixed); the versions used are
 stored in the npz.
 """
@@ -26,7 +26,7 @@ import transformers
 from safetensors.numpy import save_file
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/: the fixtures and the helpers
 FOLDER = os.path.join(HERE, "fixtures", "tiny-gpt2")
 REFERENCE = os.path.join(HERE, "fixtures", "tiny-gpt2-reference.npz")
 FIXTURE_VERSION = 1

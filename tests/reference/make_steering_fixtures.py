@@ -16,7 +16,7 @@ Writes tests/fixtures/steering-reference.npz, its keys prefixed by the case's na
                                      logit(versus)) with versus the corrupted run's answer, and versus itself
 
 Run it from the project folder, in an environment with torch and transformers:
-    /tmp/ref/bin/python tests/make_steering_fixtures.py
+    /tmp/ref/bin/python tests/reference/make_steering_fixtures.py
 """
 import os
 import sys
@@ -28,10 +28,10 @@ from transformers import GPT2LMHeadModel
 
 import make_patching_fixtures as patching
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/: the fixtures and the helpers
 OUT = os.path.join(HERE, "fixtures", "steering-reference.npz")
 GREEDY_NEW_TOKENS = 20
-RANDOM_SHAPE = dict(n_layer=3, n_head=2, n_embd=16, n_positions=32, seed=7)  # tests/test_steer.py builds the same
+RANDOM_SHAPE = dict(n_layer=3, n_head=2, n_embd=16, n_positions=32, seed=7)  # tests/instruments/test_steer.py builds the same
 CASES = {
     "tiny": {"folder": os.path.join(HERE, "fixtures", "tiny-gpt2"), "at": 1, "coef": 5.0,
              "prompt": "The animal is yellow. It's a cat. It's color is yellow. The color of the cat",

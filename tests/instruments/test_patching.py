@@ -1,5 +1,5 @@
 """Patching every component, path patching, mean ablation, copying and duplicate-token scores, against
-transformers (tests/make_patching_fixtures.py: PyTorch hooks doing each intervention) on the tiny checkpoint
+transformers (tests/reference/make_patching_fixtures.py: PyTorch hooks doing each intervention) on the tiny checkpoint
 and on the trained induction model; then the identities that tie the experiments together, and what the
 experiments find in the induction model.
 
@@ -220,7 +220,7 @@ def test_mean_ablation_in_the_weights_is_the_mean_output_through_c_proj(models):
     assert np.abs(replaced - seen.attn[n_block]).max() > 1e-3, "and the head's output did change"
 
 
-# What the experiments find in the induction model (tests/train_induction_model.py): block 0's head 0.2 copies
+# What the experiments find in the induction model (tests/reference/train_induction_model.py): block 0's head 0.2 copies
 # the previous token into each position; block 1's heads 1.0 and 1.1 look for the position after the earlier
 # occurrence of the current token and copy what stands there.
 

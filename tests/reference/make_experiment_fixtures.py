@@ -14,7 +14,7 @@ with PyTorch forward hooks doing the interventions, and writes tests/fixtures/ti
   heads_*           previous-token, first-token and induction scores from output_attentions
 
 Run it from the project folder, in an environment with torch and transformers:
-    /tmp/ref/bin/python tests/make_experiment_fixtures.py
+    /tmp/ref/bin/python tests/reference/make_experiment_fixtures.py
 """
 import os
 import sys
@@ -24,7 +24,7 @@ import torch
 import transformers
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/: the fixtures and the helpers
 FOLDER = os.path.join(HERE, "fixtures", "tiny-gpt2")
 OUT = os.path.join(HERE, "fixtures", "tiny-gpt2-experiments.npz")
 PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat"

@@ -12,7 +12,7 @@ tokens and <|endoftext|> (id 256). 2 blocks, 4 heads, n_embd 64, 64 positions: 0
 0.5 MB in float32. It is written in the hub's layout to tests/fixtures/induction-gpt2/.
 
 Run it from the project folder, in an environment with torch and transformers (as make_fixtures.py):
-    /tmp/ref/bin/python tests/train_induction_model.py
+    /tmp/ref/bin/python tests/reference/train_induction_model.py
 The suite never imports this script, torch or transformers. Seeded: the same torch version gives the
 same weights. It prints the loss on the first copy and on the repeats as training goes.
 """
@@ -25,7 +25,7 @@ from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/: the fixtures and the helpers
 FOLDER = os.path.join(HERE, "fixtures", "induction-gpt2")
 SEED = 0
 STEPS, BATCH, LEARNING_RATE = 2000, 64, 2e-3

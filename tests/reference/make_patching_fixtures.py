@@ -20,7 +20,7 @@ Writes tests/fixtures/patching-reference.npz, its keys prefixed "tiny/" and "ind
   duplicate, duplicate_sequence                 duplicate-token scores on the repeated random sequence
 
 Run it from the project folder, in an environment with torch and transformers:
-    /tmp/ref/bin/python tests/make_patching_fixtures.py
+    /tmp/ref/bin/python tests/reference/make_patching_fixtures.py
 """
 import os
 import sys
@@ -32,7 +32,7 @@ import transformers.models.gpt2.modeling_gpt2 as modeling_gpt2
 from tokenizers import Tokenizer
 from transformers import GPT2LMHeadModel
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/: the fixtures and the helpers
 OUT = os.path.join(HERE, "fixtures", "patching-reference.npz")
 GREEDY_NEW_TOKENS = 20
 PERIOD, SEED = 31, 0  # the repeated sequence of head_roles.py: <|endoftext|> + 2 x 31 tokens
@@ -341,6 +341,7 @@ def write_reference(out, cases, random_shape, case):
     """Write case(name, spec, folder) of every case to out, with the versions of torch and transformers; a case
     whose folder is None runs on a random checkpoint of random_shape (tests/checkpoints.py's), made here."""
     import tempfile
+    sys.path.insert(0, HERE)  # tests/checkpoints.py, one folder up from these scripts
     import checkpoints
     ref = {"torch_version": np.array(torch.__version__), "transformers_version": np.array(transformers.__version__)}
     with tempfile.TemporaryDirectory() as scratch:

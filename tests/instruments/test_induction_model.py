@@ -1,6 +1,6 @@
 """The instruments find a real mechanism: the induction head of a tiny trained GPT-2.
 
-A random GPT-2 has no mechanism to find. tests/train_induction_model.py trained this one (2 blocks,
+A random GPT-2 has no mechanism to find. tests/reference/train_induction_model.py trained this one (2 blocks,
 4 heads, bytes as tokens, seed 0) on texts that repeat, and it learnt to predict the repeats with a
 previous-token head in block 0 and an induction head in block 1. These tests show the instruments
 find them, with nothing but the weights to go on.

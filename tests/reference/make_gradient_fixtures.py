@@ -18,7 +18,7 @@ Writes tests/fixtures/gradient-reference.npz, its keys prefixed by the case's na
   saliency_{prob,diff}                         gradient times input of the clean run's embeddings
 
 Run it from the project folder, in an environment with torch and transformers:
-    /tmp/refenv/bin/python tests/make_gradient_fixtures.py
+    /tmp/refenv/bin/python tests/reference/make_gradient_fixtures.py
 """
 import os
 import sys
@@ -31,9 +31,9 @@ from transformers import GPT2LMHeadModel
 
 import make_patching_fixtures as patching
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/: the fixtures and the helpers
 OUT = os.path.join(HERE, "fixtures", "gradient-reference.npz")
-RANDOM_SHAPE = dict(n_layer=2, n_head=3, n_embd=24, n_positions=24, seed=11)  # tests/test_backward.py builds the same
+RANDOM_SHAPE = dict(n_layer=2, n_head=3, n_embd=24, n_positions=24, seed=11)  # tests/core/test_backward.py builds the same
 PART = [5, 1, 2]  # positions chosen, in no order
 CASES = {
     "tiny": {"folder": os.path.join(HERE, "fixtures", "tiny-gpt2"),

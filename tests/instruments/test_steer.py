@@ -1,5 +1,5 @@
-"""--steer (activation addition) against transformers with a hook adding the same vectors (tests/
-make_steering_fixtures.py), on the tiny checkpoint, the induction model and a random checkpoint of another
+"""--steer (activation addition) against transformers with a hook adding the same vectors
+(tests/reference/make_steering_fixtures.py), on the tiny checkpoint, the induction model and a random checkpoint of another
 shape: the steered model's log-probabilities, its greedy ids naive and with the KV cache, and patching grids
 under steering; then coefficient 0 against the plain model, bit for bit, and the mistakes it refuses.
 
@@ -26,7 +26,7 @@ RANDOM_SHAPE = dict(n_layer=3, n_head=2, n_embd=16, n_positions=32, seed=7)  # a
 CASES = {"tiny": (TINY, " Love", " Hate"), "tiny-spaces": (TINY, " weddings and cakes", None),
          "induction": (INDUCTION, "aaaa", "bbb"), "random": (None, " Love", " Hate")}
 LOGPROB_ATOL = 2e-5  # log-probabilities of the steered model, of size up to 25 on the tiny model: measured 1.5e-5
-GRID_ATOL = {"probability": 2e-6, "logit difference": 1e-5}  # as tests/test_patching.py's: measured 1.7e-7, 5.8e-6
+GRID_ATOL = {"probability": 2e-6, "logit difference": 1e-5}  # as tests/instruments/test_patching.py's: measured 1.7e-7, 5.8e-6
 
 
 @pytest.fixture(scope="module")

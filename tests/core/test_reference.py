@@ -10,7 +10,7 @@ from model import forward
 
 
 def test_fixture_is_the_version_these_tests_expect(ref):
-    assert int(ref["fixture_version"]) == 1, "re-run tests/make_fixtures.py"
+    assert int(ref["fixture_version"]) == 1, "re-run tests/reference/make_fixtures.py"
 
 
 @pytest.mark.parametrize("i", [0, 1])

@@ -1,4 +1,4 @@
-"""The instruments and experiments against transformers (tests/make_experiment_fixtures.py).
+"""The instruments and experiments against transformers (tests/reference/make_experiment_fixtures.py).
 
 Every expected number here was computed by transformers with PyTorch hooks on the tiny checkpoint,
 never by this project's code. Tolerances sit just above the largest difference measured.
