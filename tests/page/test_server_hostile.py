@@ -53,12 +53,12 @@ class InProcess:
 def quick():
     """The in-process server, with REQUEST_SECONDS and WRITE_SECONDS of 1 s; print_exc calls are failures."""
     import main
-    from instruments.page import server
+    from instruments.page import guard
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(server, "REQUEST_SECONDS", 1)
-        patch.setattr(server, "WRITE_SECONDS", 1)
+        patch.setattr(guard, "REQUEST_SECONDS", 1)
+        patch.setattr(guard, "WRITE_SECONDS", 1)
         served = InProcess(main.load(TINY, TINY))
-        patch.setattr(server.traceback, "print_exc", lambda *a, **k: served.failures.append("print_exc"))
+        patch.setattr(guard.traceback, "print_exc", lambda *a, **k: served.failures.append("print_exc"))
         patch.setattr(socketserver.BaseServer, "handle_error",  # what the server prints of a failure it did not catch
                       lambda self, request, address: served.failures.append(repr(sys.exc_info()[1])))
         yield served
@@ -404,7 +404,7 @@ def test_out_of_files_the_server_waits_without_spinning_and_serves_again():
 
 
 def test_beyond_its_connections_a_client_gets_503_at_once(fresh):
-    from instruments.page.server import MOST_CONNECTIONS
+    from instruments.page.guard import MOST_CONNECTIONS
     idle = [socket.create_connection(("127.0.0.1", fresh.port)) for _ in range(MOST_CONNECTIONS)]
     try:
         time.sleep(0.2)
