@@ -79,10 +79,11 @@ def command_line():
     add_experiments(parser.add_argument_group("experiments: why GPT-2 says what it says"))
     add_steering(parser.add_argument_group("steering: every run of a model pushed toward a text (activation addition)"))
     serving = parser.add_argument_group("the live page")
-    serving.add_argument("--serve", action="store_true",
-                         help="a page on 127.0.0.1 for all of the above; click heads away")
-    serving.add_argument("--port", action=Once, type=port, default=None, metavar="N",
-                         help=f"where --serve listens (default {DEFAULT_PORT}; 0: any free port)")
+    terminal(serving.add_argument("--serve", action="store_true",
+                                  help="a page on 127.0.0.1 for all of the above; click heads away"))
+    terminal(serving.add_argument("--port", action=Once, type=port, default=None, metavar="N",
+                                  help=f"where --serve listens (default {DEFAULT_PORT}; 0: any free port)"))
+    terminal(next(action for action in parser._actions if action.dest == "help"))  # noqa: SLF001 -- argparse's own
     return parser
 
 
@@ -133,10 +134,10 @@ def parse_args(parser, argv):
 def add_run_options(parser):
     what = parser.add_argument_group("the prompt and the model")
     what.add_argument("prompt", nargs="?", help='the text to continue ("" starts from <|endoftext|>)')
-    what.add_argument("--prompt-file", action=Once, metavar="FILE",
-                      help="read the prompt from a UTF-8 file of at most 1 MiB (-: stdin)")
-    what.add_argument("--model", action=Once, default=DEFAULT_MODEL,
-                      help="a hub name (default gpt2; gpt2-medium, owner/name...) or a folder")
+    terminal(what.add_argument("--prompt-file", action=Once, metavar="FILE",
+                               help="read the prompt from a UTF-8 file of at most 1 MiB (-: stdin)"))
+    terminal(what.add_argument("--model", action=Once, default=DEFAULT_MODEL,
+                               help="a hub name (default gpt2; gpt2-medium, owner/name...) or a folder"))
     how = parser.add_argument_group("generation")
     how.add_argument("-n", "--max-new-tokens", action=Once, type=count, default=None, metavar="N",
                      help="how many tokens to generate (default 40)")
@@ -159,9 +160,16 @@ def add_run_options(parser):
     scoring.add_argument("--stride", action=Once, type=at_least_one, default=None, metavar="S",
                          help="windows S tokens apart, past the context (default n_ctx/2)")
     output = parser.add_argument_group("output")
-    output.add_argument("--json", action="store_true",
-                        help="stdout holds one line of JSON, every result; the text: stderr")
-    output.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    terminal(output.add_argument("--json", action="store_true",
+                                 help="stdout holds one line of JSON, every result; the text: stderr"))
+    terminal(output.add_argument("--debug", action="store_true", help="show the traceback of an error"))
+
+
+def terminal(action):
+    """Mark an option of the terminal alone: it prints only there or writes files, so the live page neither shows
+    nor takes it (page_options.api_options reads the mark)."""
+    action.terminal = True
+    return action
 
 
 def reads(what, action):
@@ -172,19 +180,19 @@ def reads(what, action):
 
 
 def add_learning_tools(group):
-    reads("window", group.add_argument("--tokens", action="store_true",
-                                       help="how the prompt is cut into tokens, byte by byte"))
-    group.add_argument("--bpe", action="store_true", help="byte-pair encoding at work on it (lessons/bpe.py)")
-    reads("window", group.add_argument("--trace", action="store_true",
-                                       help="the shapes at each stage of the forward pass"))
+    terminal(reads("window", group.add_argument("--tokens", action="store_true",
+                                                help="how the prompt is cut into tokens, byte by byte")))
+    terminal(group.add_argument("--bpe", action="store_true", help="byte-pair encoding at work on it (lessons/bpe.py)"))
+    terminal(reads("window", group.add_argument("--trace", action="store_true",
+                                                help="the shapes at each stage of the forward pass")))
     group.add_argument("--show-top", action=Once, type=at_least_one, default=None, metavar="K",
                        help="at each step, the K likeliest next tokens")
     reads("probe", group.add_argument("--lens", action="store_true",
                                       help="the logit lens: each layer's guess at the last position"))
-    reads("probe", group.add_argument("--attention", action=Once, metavar="FILE.svg",
-                                      help="draw each block's attention"))
-    reads("window", group.add_argument("--report", action=Once, metavar="FILE.html",
-                                       help="one page of it all to explore in a browser, offline"))
+    terminal(reads("probe", group.add_argument("--attention", action=Once, metavar="FILE.svg",
+                                               help="draw each block's attention")))
+    terminal(reads("window", group.add_argument("--report", action=Once, metavar="FILE.html",
+                                                help="one page of it all to explore in a browser, offline")))
 
 
 def add_experiments(group):

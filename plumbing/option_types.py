@@ -12,6 +12,13 @@ def quoted(text, most=40):
     return repr(text if len(text) <= most else text[:most] + "...")
 
 
+def number(parse):
+    """Mark an argparse type as one that reads a number: the live page's API takes a JSON number for its options
+    (page_options.api_options reads the mark), so no list of the number types is kept anywhere else."""
+    parse.number = True
+    return parse
+
+
 def integer(digits, text):
     """int(digits), where digits is a part of the value text that a pattern found to be digits: refused past 18 of them
     (int() itself refuses past 4300, in words of its own)."""
@@ -60,6 +67,7 @@ def receiver(text):
     return integer(match[1], text), integer(match[2], text), match[3]
 
 
+@number
 def port(text):
     """argparse type for --port: 0 (any free port) to 65535."""
     n = whole_number(text, 0)
@@ -80,11 +88,13 @@ def whole_number(text, least):
     return n
 
 
+@number
 def count(text):
     """argparse type for -n and --seed: a whole number, 0 or more."""
     return whole_number(text, 0)
 
 
+@number
 def at_least_one(text):
     """argparse type for --top-k, --show-top and --stride: a whole number, 1 or more."""
     return whole_number(text, 1)
@@ -103,6 +113,7 @@ def real(text):
     return x
 
 
+@number
 def temperature(text):
     x = real(text)
     if x < 0:
@@ -113,6 +124,7 @@ def temperature(text):
     return x
 
 
+@number
 def coefficient(text):
     """argparse type for --steer-coef: a number from -1000 to 1000."""
     x = real(text)
@@ -122,6 +134,7 @@ def coefficient(text):
     return x
 
 
+@number
 def probability(text):
     x = real(text)
     if not 0 < x <= 1:

@@ -7,20 +7,18 @@ from plumbing.arguments import UsageError
 from plumbing.option_types import quoted
 
 # The live page's options are the command line's, "_" for "-" (a request {"top_k": 5} is --top-k=5), except
-# what prints only to a terminal or writes files. A value is what the command line takes: text, a number, or
-# true for a flag. Nothing else lists them: a new option of the parser is an option of the page.
-TERMINAL_ONLY = {"help", "prompt_file", "model", "json", "debug", "tokens", "bpe", "trace", "attention", "report",
-                 "serve", "port"}
-NUMBERS = ("count", "at_least_one", "temperature", "probability", "coefficient")  # the parser's types that take a number
+# those the parser marks as the terminal's alone (arguments.terminal: what prints only to a terminal or writes
+# files). A value is what the command line takes: text, a number (a type option_types.number marks), or true for a
+# flag. Nothing else lists them: a new option of the parser is an option of the page.
 
 
 def api_options(parser):
     """{key: "text" | "number" | "flag"} for every option of the page, the prompt first."""
     options = {"prompt": "text"}
     for action in parser._actions:  # argparse keeps no other public list of them
-        if action.dest in TERMINAL_ONLY or not action.option_strings:
+        if getattr(action, "terminal", False) or not action.option_strings:
             continue
-        kind = "flag" if action.nargs == 0 else "number" if getattr(action.type, "__name__", "") in NUMBERS else "text"
+        kind = "flag" if action.nargs == 0 else "number" if getattr(action.type, "number", False) else "text"
         options[action.dest] = kind
     return options
 

@@ -2,7 +2,7 @@
 
 This module only formats: data.py gathers the numbers (the probe's attention, the logit lens at
 every layer and position, the experiments) and hands them over as one dict, which is embedded in the
-page as JSON. The page is page.html, page.css and page.js beside this file, put together into one file;
+page as JSON. The page is page.html, page.css and the scripts of js/ beside this file, put together into one file;
 it draws the data with plain JavaScript and makes no network request of any kind, so it works from
 file:// and can be mailed around. The live page of --serve is the same page, its data asked of the server. Floats are rounded to what the eye can see
 (attention weights and probabilities to 3 decimals), so the file stays small.
@@ -81,7 +81,19 @@ def rounded(value, digits=4):
     return value
 
 
-PAGE = os.path.dirname(os.path.abspath(__file__))  # page.html, page.css, page.js, beside this file
+PAGE = os.path.dirname(os.path.abspath(__file__))  # page.html, page.css and js/, beside this file
+# The page's scripts, in js/, in the order they are joined: plain scripts, one after the other in one <script>
+# element, since Chromium runs no module from file://. "views" stands for every file of js/views/ (sections.js's
+# SECTIONS names what each draws); live.js, last, starts the page.
+SCRIPTS = ("base", "tokens", "maps", "sections", "views", "drawing", "panel", "form", "server", "live")
+
+
+def script():
+    """The page's JavaScript: js/'s files joined in SCRIPTS' order."""
+    views = os.path.join(PAGE, "js", "views")
+    names = [os.path.join("views", f) for f in sorted(os.listdir(views)) if f.endswith(".js")]
+    paths = [os.path.join(PAGE, "js", name) for part in SCRIPTS for name in (names if part == "views" else [f"{part}.js"])]
+    return "\n".join(open(path, encoding="utf-8").read() for path in paths)
 
 
 def script_json(data):
@@ -92,7 +104,8 @@ def script_json(data):
 
 def page(data):
     """The whole HTML file, one file with its style, script and data inside. data: see explain.page_data."""
-    parts = {name: open(os.path.join(PAGE, f"page.{name.lower()}"), encoding="utf-8").read() for name in ("HTML", "CSS", "JS")}
+    parts = {name: open(os.path.join(PAGE, f"page.{name.lower()}"), encoding="utf-8").read() for name in ("HTML", "CSS")}
+    parts["JS"] = script()
     assert "</script" not in parts["JS"] and "<!--" not in parts["JS"], "the script must not end its own element"
     inside = {"STYLE": parts["CSS"], "SCRIPT": parts["JS"], "DATA": script_json(data)}
     return re.sub(r"/\*(STYLE|SCRIPT|DATA)\*/", lambda m: inside[m[1]], parts["HTML"])  # one pass: nothing inserted is read again

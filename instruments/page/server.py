@@ -4,7 +4,7 @@ The model is loaded once; every request is a run of main.py's own chain (main.an
 turned into the command line they stand for (arguments.as_argv) and checked by the command line's own
 checks, so a mistake gets the sentence the terminal would print. The routes:
 
-  GET  /            the page (page.html, .css and .js beside this file), with no run in it. Its address may
+  GET  /            the page (page.html, page.css and js/ beside this file), with no run in it. Its address may
                     hold a run's options: the page fills its form with them and waits for the user's Run
   POST /api/run     the options -> exactly the object `main.py --json` prints for them
   POST /api/page    {"options": ..., "watch": [ids]} -> the page's events, one JSON object per line: each

@@ -140,3 +140,19 @@ def test_every_option_of_help_is_one_line_at_100_columns():
     assert result.returncode == 0 and all(len(line) <= 100 for line in lines)
     continued = [line for line in lines if line.startswith(" " * 29) and line.strip()]
     assert not continued, f"help that wraps onto a second line: {continued}"
+
+
+def test_the_pages_options_follow_the_parsers_declarations_alone():
+    """An option added to the parser is the page's, its kind read from its type; one marked terminal() is not."""
+    from plumbing.arguments import command_line, terminal
+    from plumbing.option_types import at_least_one, count
+    from plumbing.page_options import api_options
+    parser = command_line()
+    before = api_options(parser)
+    assert before["top_k"] == "number" and before["kv_cache"] == "flag" and before["versus"] == "text"
+    assert not {"help", "model", "json", "report", "attention", "serve", "port", "prompt_file"} & set(before)
+    parser.add_argument("--new-measure", type=count)
+    parser.add_argument("--new-flag", action="store_true")
+    terminal(parser.add_argument("--new-file", type=at_least_one))
+    after = api_options(parser)
+    assert after == {**before, "new_measure": "number", "new_flag": "flag"}

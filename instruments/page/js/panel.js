@@ -1,0 +1,126 @@
+function showPanel() {
+  // on a phone the panel is below the drawing: bring it into view
+  const panel = $("stage-panel");
+  if (panel.getBoundingClientRect().top > innerHeight * 0.8) panel.scrollIntoView({block: "start"});
+}
+
+function stagePanel(panel, key, block, part) {
+  // what the stage computes, the lines that compute it, its shape with this model's sizes, and this run's numbers
+  const S = D.anatomy.stages.find((s) => s.key === key), C = D.config, V = D.anatomy.values;
+  const which = part === "ln_1" ? ", before attention" : part === "ln_2" ? ", before the MLP" : "";
+  panel.appendChild(el("h3", {}, S.title + (block === null ? "" : ` (block ${block}${which})`)));
+  panel.appendChild(el("p", {}, S.what));
+  const sizes = {n_seq: D.tokens.length, n_embd: C.n_embd, vocab_size: C.vocab_size};
+  panel.appendChild(el("p", {}, `Shape: ${S.shape} = [${S.shape.slice(1, -1).split(", ").map((d) => sizes[d]).join(", ")}]`));
+  const last = label(D.tokens[D.tokens.length - 1]);
+  const plusOf = (a, b) => a.map((v, i) => v + b[i]);
+  const numbers = {
+    embedding: () => [V.states[0], "the stream entering block 0"],
+    block: () => [V.states[block + 1], `the stream after block ${block}`],
+    attention: () => [V.attn[block], "what attention adds to the stream"],
+    mlp: () => [V.mlp[block], "what the MLP adds to the stream"],
+    layer_norm: () => [{last: V[part][block]}, `its output, from ${part === "ln_1" ? "the stream entering the block" : "the stream after attention"}`,
+                       part === "ln_1" ? V.states[block].last : plusOf(V.states[block].last, V.attn[block].last)],
+    unembed: () => [{last: V.ln_f}, "the final LayerNorm's output, which meets wte", V.states[C.n_layer].last],
+  }[key];
+  if (numbers) {
+    const [x, what, input] = numbers();
+    panel.appendChild(el("h4", {}, `This run: ${what}`));
+    vectorView(panel, x.last, `at the last position, ${last}: all ${x.last.length} numbers (${stats(x.last)})` +
+                              (input ? `; its input there: ${stats(input)}` : ""));
+    if (x.lengths) lengthsView(panel, x.lengths);
+  }
+  if (key === "attention" && D.attention.per_head) {
+    panel.appendChild(el("h4", {}, `This run: the pattern of each head of block ${block}`));
+    smallMaps({box: panel.appendChild(el("div", {class: "small-maps", role: "group", "aria-label": `every head of block ${block}, small`})), block: block});
+  }
+  if (key === "unembed" || key === "softmax") {
+    panel.appendChild(el("h4", {}, "This run: the likeliest next tokens"));
+    const list = panel.appendChild(el("ol", {class: "values"}));
+    for (const [id, p, logit] of D.anatomy.top) list.appendChild(el("li", {}, `${D.texts[id]}: logit ${logit.toFixed(3)}, probability ${p.toFixed(4)}`));
+  }
+  if (key === "tokens") {
+    panel.appendChild(el("h4", {}, `This run: ${D.tokens.length} ids`));
+    const shown = D.tokens.slice(0, 200);
+    panel.appendChild(el("p", {class: "values"}, shown.map((t) => `${t[0]} ${label(t)}`).join(", ") + (D.tokens.length > shown.length ? ", \u2026" : "")));
+  }
+  const listing = (title, code) => {
+    panel.appendChild(el("h4", {}, title));
+    for (const c of code) {
+      panel.appendChild(el("p", {class: "where"}, `${c.file}, lines ${c.first} to ${c.first + c.lines.length - 1}:`));
+      const pre = panel.appendChild(el("pre", {class: "code", tabindex: "0", "aria-label": `${c.file} from line ${c.first}`}));
+      c.lines.forEach((line, i) => pre.appendChild(el("span", {class: "line", "data-line": String(c.first + i)}, `${String(c.first + i).padStart(4)}  ${line}\n`)));
+    }
+  };
+  listing("The code that computed it", S.code);
+  if (S.by_hand.length) listing("The same by hand, in a lesson (the tests hold the two equal)", S.by_hand);
+}
+
+function stats(x) {
+  const mean = x.reduce((s, v) => s + v, 0) / x.length, sd = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length);
+  return `mean ${mean.toFixed(3)}, standard deviation ${sd.toFixed(3)}, length ${Math.sqrt(x.reduce((s, v) => s + v * v, 0)).toFixed(2)}`;
+}
+
+function vectorView(panel, x, caption) {
+  // a vector as a grid of cells, blue above zero and orange below, darker further from it; hover names a cell
+  const size = x.length <= 128 ? 12 : 8, fits = Math.floor((panel.clientWidth - 24) / size / 8) * 8;
+  const most = Math.min(x.length, 64, Math.max(8, fits));
+  const columns = [...Array(most + 1).keys()].reverse().find((c) => c >= 8 && c % 8 === 0 && x.length % c === 0) || most, rows = Math.ceil(x.length / columns), top = Math.max(...x.map(Math.abs)) || 1;
+  panel.appendChild(el("p", {class: "values"}, caption));
+  const canvas = panel.appendChild(el("canvas", {class: "vector", role: "img", "aria-label": `${x.length} numbers, from ${Math.min(...x)} to ${Math.max(...x)}`}));
+  const g = canvasOf(canvas, columns * size, rows * size);
+  x.forEach((v, i) => { g.fillStyle = shade(Math.abs(v) / top, v >= 0 ? BLUE : ORANGE); g.fillRect((i % columns) * size, Math.floor(i / columns) * size, size - 1, size - 1); });
+  const key = panel.appendChild(legend(`${(-top).toFixed(2)}`, `${top.toFixed(2)}, in rows of ${columns}; `, true));
+  const readout = key.appendChild(el("span", {class: "readout"}, "hover a cell for its number"));
+  canvas.onmousemove = (e) => {
+    const r = canvas.getBoundingClientRect(), i = Math.floor((e.clientY - r.top) / size) * columns + Math.floor((e.clientX - r.left) / size);
+    if (i >= 0 && i < x.length) readout.textContent = `number ${i}: ${x[i].toFixed(3)}`;
+  };
+}
+
+function lengthsView(panel, lengths) {
+  // the vector's length (L2 norm) at every position, as bars, the last in orange; hover names the position
+  const n = lengths.length, room = Math.min(600, panel.clientWidth - 20), h = 50;
+  const w = n <= room ? Math.min(14, Math.floor(room / n)) : room / n;  // whole pixels a bar, or less for a long prompt
+  const top = Math.max(...lengths) || 1;
+  const caption = panel.appendChild(el("p", {class: "values"}, `its length at every position, from ${label(D.tokens[0])} to ${label(D.tokens[n - 1])} ` +
+                                                              `(orange): from ${Math.min(...lengths).toFixed(1)} to ${top.toFixed(1)}; `));
+  const readout = caption.appendChild(el("span", {class: "readout"}, "hover a bar for its position"));
+  const canvas = panel.appendChild(el("canvas", {class: "lengths", role: "img", "aria-label": `${n} lengths, the largest ${top.toFixed(1)}`}));
+  const g = canvasOf(canvas, n * w, h);
+  lengths.forEach((v, i) => { g.fillStyle = i === n - 1 ? PALETTE.down : PALETTE.up; g.fillRect(i * w, h - v / top * h, w >= 3 ? w - 1 : w, v / top * h); });
+  canvas.onmousemove = (e) => {
+    const i = Math.floor((e.clientX - canvas.getBoundingClientRect().left) / w);
+    if (i >= 0 && i < n) readout.textContent = `position ${i}, ${label(D.tokens[i])}: length ${lengths[i].toFixed(2)}`;
+  };
+}
+
+function render() {
+  redrawn(drawPage);
+}
+
+function redrawn(drawing) {
+  // drawing() draws anew; the element that had the focus (a head, a stage, a control) gets it back in the new drawing
+  const had = document.activeElement, where = had && had.closest("[id]") ? "#" + had.closest("[id]").id + " " : "";
+  const same = !had ? null : had.id ? "#" + had.id
+    : had.getAttribute("data-head") ? `${where}[data-head="${had.getAttribute("data-head")}"]`
+    : had.getAttribute("data-stage") ? `${where}[data-stage="${had.getAttribute("data-stage")}"][data-block="${had.getAttribute("data-block")}"]` +
+                                       (had.getAttribute("data-part") ? `[data-part="${had.getAttribute("data-part")}"]` : "") : null;
+  drawing();
+  const again = same && document.querySelector(same);
+  if (again && again !== document.activeElement) again.focus({preventScroll: true});
+}
+
+function drawPage() {
+  document.body.classList.toggle("live", LIVE);
+  meta();
+  $("sections").hidden = !D.json;  // no empty sections before the first run
+  if (!D.json) return;
+  $("start").hidden = true;
+  tokens();
+  drawModel();
+  fromFragment();
+  lens();
+  experiments();
+  markAblated();
+}
