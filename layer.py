@@ -19,7 +19,17 @@ from tensor_ops import layer_norm
 
 
 def block(x, p: Block, config: Config, mask):
-    eps = config.layer_norm_epsilon
-    x = x + attention(layer_norm(x, p.ln_1, eps), p.attn, config, mask)  # positions exchange information
-    x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)  # each position transforms what it holds
+    x = x + attention_half(x, p, config, mask)  # positions exchange information
+    x = x + mlp_half(x, p, config)  # each position transforms what it holds
     return x  # [n_seq, n_embd]
+
+
+def attention_half(x, p: Block, config: Config, mask):
+    """What the block's attention adds to the stream x [n_seq, n_embd]: it reads x through ln_1."""
+    return attention(layer_norm(x, p.ln_1, config.layer_norm_epsilon), p.attn, config, mask)
+
+
+def mlp_half(x, p: Block, config: Config):
+    """What the block's MLP adds to the stream x [..., n_embd]: it reads x through ln_2. (The instruments and the
+    KV cache run attention their own way, keeping or reusing its parts, and this half as it is.)"""
+    return mlp(layer_norm(x, p.ln_2, config.layer_norm_epsilon), p.mlp)

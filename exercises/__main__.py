@@ -1,7 +1,6 @@
 """python -m exercises [check [NAME]] [--solution]: the exercises, and whether each passes (exercises/__init__.py)."""
 import argparse
 import difflib
-import os
 import sys
 
 from exercises.checker import project_on_path, shown, verdict

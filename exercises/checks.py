@@ -20,7 +20,7 @@ import mlp
 import model
 import tensor_ops
 from attention import causal_mask, qkv_heads
-from exercises.checker import ROOT, Wrong, compare, compare_list, function
+from exercises.checker import ROOT, compare, compare_list, function
 from instruments.ablate import ablate
 from instruments.probe import probe
 from lessons import backward as backward_lesson

@@ -34,7 +34,7 @@ from attention import attend, causal_mask, merge_heads, qkv_heads
 from config import Config
 from instruments.probe import Probe
 from instruments.steer import onto
-from mlp import mlp
+from layer import mlp_half
 from model import unembed
 from params import GPT2
 from plumbing.watch import stop_point
@@ -75,7 +75,7 @@ def run_on(x, n_block, start, base: Probe, params: GPT2, config: Config):
         if b == config.n_layer - 1:  # only the last position is read after the last block: its query alone
             x, q, mask = x[..., -1:, :], q[..., -1:, :], mask[-1:]
         x = x + linear(merge_heads(attend(q, k, v, mask)), p.attn.c_proj)
-        x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
+        x = x + mlp_half(x, p, config)
         x = onto(x, base.steer, b + 1, start)
     return x[..., -1, :]
 
@@ -84,7 +84,7 @@ def after_attention(a, n_block, start, base: Probe, params: GPT2, config: Config
     """The stream entering block n_block + 1 [..., n_rows, n_embd] when block n_block's attention adds a (positions
     start..) in base's run."""
     x = base.states[n_block][start:] + a
-    x = x + mlp(layer_norm(x, params.h[n_block].ln_2, config.layer_norm_epsilon), params.h[n_block].mlp)
+    x = x + mlp_half(x, params.h[n_block], config)
     return onto(x, base.steer, n_block + 1, start)
 
 

@@ -23,7 +23,7 @@ from config import Config
 from instruments.patch import after_attention, as_metric, print_head_grid, run_on
 from instruments.probe import Probe
 from instruments.steer import onto
-from mlp import mlp
+from layer import mlp_half
 from params import GPT2
 from plumbing.watch import stop_point
 from tensor_ops import layer_norm, linear
@@ -33,17 +33,17 @@ def senders_run(n_block, until, rows, clean: Probe, corrupted: Probe, params: GP
     """Pass 1 for the n_head senders of block n_block: n_head runs of the clean prompt, run h with head h's
     output from the corrupted run and every other head frozen at its clean output. Returns the stream
     entering block `until` [n_head, n_rows, n_embd] at the positions `rows` (a slice)."""
-    eps, n_head = config.layer_norm_epsilon, config.n_head
+    n_head = config.n_head
     heads = np.repeat(clean.heads[n_block][None, :, rows], n_head, axis=0)  # [n_head runs, n_head, n_rows, d_head]
     heads[np.arange(n_head), np.arange(n_head)] = corrupted.heads[n_block][:, rows]  # run h: head h corrupted
     x = clean.states[n_block][rows] + linear(merge_heads(heads), params.h[n_block].attn.c_proj)
-    x = x + mlp(layer_norm(x, params.h[n_block].ln_2, eps), params.h[n_block].mlp)
+    x = x + mlp_half(x, params.h[n_block], config)
     first = range(len(clean.states[0]))[rows][0]  # the position of x's first row
     x = onto(x, clean.steer, n_block + 1, first)  # a steered run is steered as it enters a block
     for b in range(n_block + 1, until):  # every head frozen: the block's attention adds what it added when clean
         stop_point()
         x = x + clean.attn[b][rows]
-        x = x + mlp(layer_norm(x, params.h[b].ln_2, eps), params.h[b].mlp)
+        x = x + mlp_half(x, params.h[b], config)
         x = onto(x, clean.steer, b + 1, first)
     return x
 

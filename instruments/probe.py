@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from instruments.steer import onto
-from mlp import mlp
+from layer import mlp_half
 from model import embed, unembed
 from params import GPT2
 from tensor_ops import layer_norm, linear
@@ -62,7 +62,7 @@ def probe(ids, params: GPT2, config: Config, steer=None) -> Probe:
         heads = weights @ v  # [n_head, n_seq, d_head]
         a = linear(merge_heads(heads), p.attn.c_proj)  # [n_seq, n_embd]
         x = x + a
-        m = mlp(layer_norm(x, p.ln_2, eps), p.mlp)  # [n_seq, n_embd]
+        m = mlp_half(x, p, config)  # [n_seq, n_embd]
         x = x + m
         seen.q.append(q)
         seen.k.append(k)

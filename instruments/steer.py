@@ -24,9 +24,8 @@ import numpy as np
 
 from attention import causal_mask
 from config import Config
-from layer import block
+from layer import block, mlp_half
 from lessons.kv_cache import cached_attention, empty_cache, next_logits
-from mlp import mlp
 from model import embed, unembed
 from params import GPT2
 from tensor_ops import layer_norm
@@ -111,6 +110,6 @@ def prefill(window, params: GPT2, config: Config, steer: Steer, cache):
     for n_block, p in enumerate(params.h):
         x = onto(x, steer, n_block)
         x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, n_block, mask)
-        x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
+        x = x + mlp_half(x, p, config)
     cache.ids = list(window)
     return unembed(x[-1], params, config)  # [vocab_size]

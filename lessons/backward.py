@@ -34,7 +34,7 @@ import numpy as np
 from attention import merge_heads, split_heads
 from config import Config
 from params import GPT2
-from tensor_ops import gelu, layer_norm, linear, log_softmax, softmax
+from tensor_ops import layer_norm, linear, log_softmax, softmax
 
 
 def linear_backward(dy, layer):

@@ -21,7 +21,7 @@ import numpy as np
 
 from attention import attend, causal_mask, merge_heads, qkv_heads
 from config import Config
-from mlp import mlp
+from layer import mlp_half
 from model import embed, unembed
 from params import GPT2, Attention
 from tensor_ops import layer_norm, linear
@@ -64,7 +64,7 @@ def next_logits(window, params: GPT2, config: Config, cache: KVCache):
     eps = config.layer_norm_epsilon
     for n_block, p in enumerate(params.h):
         x = x + cached_attention(layer_norm(x, p.ln_1, eps), p.attn, config, cache, n_block, mask)
-        x = x + mlp(layer_norm(x, p.ln_2, eps), p.mlp)
+        x = x + mlp_half(x, p, config)
     cache.ids = list(window)  # only now: during the loop, len(cache.ids) is where the new tokens start
     return unembed(x[-1], params, config)  # [vocab_size]: only the last position is needed
 

@@ -6,7 +6,6 @@ import ast
 import glob
 import importlib.util
 import os
-import sys
 import sysconfig
 
 from conftest import ROOT
