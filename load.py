@@ -15,12 +15,14 @@ reads the file), and kept as float32.
 import contextlib
 import os
 import re
+from typing import NamedTuple
 
 import numpy as np
 
 from config import DEFAULT_MODEL, Config, ModelError, read_config
 from params import GPT2, MLP, Attention, Block, LayerNorm, Linear
 from plumbing.checkpoint import check_dtype, read_header, read_tensor, shards
+from tokenizer import GPT2Tokenizer, load_tokenizer
 
 SHORT_NAMES = {
     "gpt2": DEFAULT_MODEL,
@@ -31,6 +33,24 @@ SHORT_NAMES = {
 }
 HUB_ID = r"[\w-][\w.-]*(/[\w-][\w.-]*)?"  # "gpt2", "openai-community/gpt2"
 PICKLE_WEIGHTS = ("pytorch_model.bin", "model.ckpt.index", "tf_model.h5", "flax_model.msgpack")
+
+
+class Model(NamedTuple):
+    """A model as a run uses it: its weights, its config and its tokenizer, loaded once."""
+    name: str  # as --model gave it
+    params: GPT2
+    config: Config
+    tok: GPT2Tokenizer
+
+
+def load_checkpoint(name, folder) -> Model:
+    """The model in folder (model_folder's), its tokenizer checked to be its own."""
+    tok = load_tokenizer(folder)  # first: it is quick, and a folder without one fails at once
+    params, config = load_model(folder)
+    if tok.size > config.vocab_size:
+        raise ModelError(f"the tokenizer in {folder} has {tok.size} tokens but the model only {config.vocab_size}: "
+                         "they come from different models")
+    return Model(name, params, config, tok)
 
 
 def load_model(name_or_folder=DEFAULT_MODEL):

@@ -14,19 +14,30 @@ Words used the same way in every tool's output:
   layer i     the residual stream entering block i: layer 0 is the embeddings' output, layer i is
               the stream after block i - 1, layer n_layer the stream after the last block.
 
-A new instrument touches four places, then its tests and README lines:
-  1. instruments/NAME.py: a function (seen or ids, params, config, ...) -> plain lists, dicts and NamedTuples
-     (a row with several numbers is a NamedTuple), and a print_NAME; its docstring says in a few sentences
-     what it measures and why.
-  2. plumbing/arguments.py: its options, declared once, in add_learning_tools or add_experiments. The live
-     page's API and its form take them from there (page_options.api_options and form); what needs the model
-     or the prompt to judge is a sentence in wiring.check.
-  3. wiring.py: one line in run_instruments() that computes it into extra["NAME"] (its --json key), one in
-     print_instruments() that prints it.
-  4. page/: a section in page.js's experiments() that draws J.NAME, with a sentence on how to read it. (The
-     form draws a field for each of its options by itself.)
-  Then tests/: its numbers against an independent computation (a committed fixture script in the reference
-  stack); README.md: its question in "Test the claim", with output the command really printed.
+A new instrument that reads the model is two new files and four lines in three existing files, counted:
+  1. instruments/NAME.py (new): a function (seen or ids, params, config, ...) -> plain lists, dicts and
+     NamedTuples (a row with several numbers is a NamedTuple), and a print_NAME; its docstring says in a few
+     sentences what it measures and why.
+  2. plumbing/arguments.py, one line: its option, in add_learning_tools or add_experiments, wrapped in
+     reads("probe", ...) if it reads the prompt through the probe, in follows(...) if it follows a token (its
+     metric is the target's probability or logit), in terminal(...) if the terminal alone shows it. The live
+     page's API and form, --target's and --versus's checks and the page's comparison take it from there, a
+     number where its type is marked option_types.number: no other list of options exists.
+  3. instruments/wiring.py, two lines: one in run_instruments() that computes it into extra["NAME"] (its --json
+     key), one in print_instruments() that prints it. If it follows a token, `target, versus` there are
+     wiring.followed's, decided once for every experiment of the run, and its JSON object names them
+     ({"target", "versus", ...}).
+  4. instruments/page/js/views/NAME.js (new): the section that draws J.NAME, with a sentence on how to read it,
+     and, if its numbers are per head, a measure the drawing can shade its heads by.
+  5. instruments/page/js/sections.js, one line: its entry in SECTIONS ({key: "NAME", draw, measure, follows}).
+  Sometimes more, each a sentence where the user can cause it: a combination of options that cannot work is a
+  line of plumbing/contradictions.py; what needs the model or the prompt to judge, a line of wiring.check. Then
+  tests/instruments/: its numbers against an independent computation (a committed script in tests/reference);
+  README.md or docs/experiments.md: its question, with output the command really printed.
+  Counted on what landed: --saliency and --attribution-patching took 17 edits in 5 existing files besides their
+  2 modules (the hidden lists of page_options.py among them); under this recipe the same two are their module,
+  2 lines of arguments.py and 4 of wiring.py, and their drawing (the estimate beside the exact
+  grid in views/patch.js; saliency's shading of the tokens in tokens.js, which no section holds).
 
 A long loop calls plumbing.watch.stop_point() at each step, so that the live page's Stop ends it there; a
 grid's outer loop goes through the progress wrapper that run_instruments passes on.
@@ -36,8 +47,8 @@ network must run the changed one. ablate.py changes the weights, which every pat
 more. steer.py, the worked example (`git log --stat -- instruments/steer.py` shows its commit), adds a vector
 to the stream entering one block, which no weight can do. Its four places: steer.py; its options in
 arguments.py (with a value type in option_types.py and the refusals of a lone --steer-at in
-contradictions.py); wiring.py (check, run_instruments, print); the page (page.html's fields, since drawn
-from the parser, page.js's section, data.py's plain continuation beside the steered one). Beyond them, every loop that runs blocks
+contradictions.py); wiring.py (check, run_instruments, print); the page (the form's fields, drawn from the parser,
+js/views/steer.js and its entry in SECTIONS, data.py's plain continuation beside the steered one). Beyond them, every loop that runs blocks
 adds it: probe.py (so every tool and the experiments' starting runs see it), one onto() line in each of
 patch.py, path_patch.py and shape_trace.py, a steering term in attribute.py's parts, the steered probe in
 head_roles.py's second run, and a `network` for lessons/score.py; main.chain hands the Steer to them and to

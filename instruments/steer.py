@@ -26,6 +26,7 @@ from attention import causal_mask
 from config import Config
 from layer import block, mlp_half
 from lessons.kv_cache import cached_attention, empty_cache, next_logits
+from lessons.kv_cache import cached_step as plain_cached_step
 from model import embed, unembed
 from params import GPT2
 from tensor_ops import layer_norm
@@ -95,10 +96,18 @@ def cached_step(params: GPT2, config: Config, n_tokens, steer: Steer):
     cache = empty_cache(config, n_tokens)
 
     def step(window):
-        if cache.ids != window[:-1]:  # the first call, or a window that slid
+        if not cache.ids or cache.ids != window[:-1]:  # the first call (a one-token prompt too), or a window that slid
             return prefill(window, params, config, steer, cache)
         return next_logits(window, params, config, cache)
     return step
+
+
+def next_step(kv_cache, params: GPT2, config: Config, n_tokens, steer: Steer = None):
+    """generate()'s next_logits for a run: None for generate's own naive step, or the KV cache's (kv_cache), of the
+    steered model when steer is given."""
+    if steer is not None:
+        return cached_step(params, config, n_tokens, steer) if kv_cache else naive_step(params, config, steer)
+    return plain_cached_step(params, config, n_tokens) if kv_cache else None
 
 
 def prefill(window, params: GPT2, config: Config, steer: Steer, cache):

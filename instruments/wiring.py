@@ -24,7 +24,7 @@ from instruments.attribute import attribute, print_attribution
 from instruments.copying import copying_scores, print_copying
 from instruments.head_roles import head_scores, print_heads, too_short
 from instruments.logit_lens import logit_lens, print_lens
-from instruments.page.data import page_data
+from instruments.page.data import Asked, page_data
 from instruments.page.report import write_report
 from instruments.patch import KINDS, json_key, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
@@ -122,8 +122,9 @@ def window_tools(args):
 
 
 def follows(args):
-    """Whether an experiment asked for follows a token (its metric is that token's probability or logit)."""
-    return args.attribute or args.patch is not None or args.saliency
+    """Whether an experiment asked for follows a token (its metric is that token's probability or logit): one the
+    parser marks with arguments.follows."""
+    return bool(args.following)
 
 
 def followed(args, tok, logits):
@@ -237,8 +238,8 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
         print_saliency(extra["saliency"]["scores"], labels, target, versus)
 
 
-def write_page(args, page, model, report, progress=lambda steps, what: steps):
-    """--report: the page of one run (page: main.Page; report: its --json object), written to args.report."""
+def write_page(run, model, progress=lambda steps, what: steps):
+    """--report: the page of one run (main.Run), written to its --report file."""
     command = shlex.join([typed_command("main.py")] + sys.argv[1:])  # as the user typed it
-    write_report(args.report, page_data(args, page, model, report, command, progress=progress))
-    print(f"wrote {args.report}", file=sys.stderr)
+    write_report(run.args.report, page_data(run, model, command, asked=Asked(progress=progress)))
+    print(f"wrote {run.args.report}", file=sys.stderr)

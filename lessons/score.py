@@ -12,7 +12,7 @@ to each token and costs more forward passes.
 """
 import math
 
-from config import Config
+from config import Config, overflowed
 from model import residual_stream, unembed
 from params import GPT2
 from tensor_ops import log_softmax
@@ -42,6 +42,18 @@ def token_logprobs(ids, params: GPT2, config: Config, stride=None, network=resid
                 logprobs[t] = float(log_probs[t - first, ids[t]])  # row t-1 of the window predicts token t
         scored = end
     return logprobs
+
+
+def scored(ids, params: GPT2, config: Config, stride=None, network=residual_stream, progress=iter):
+    """--score's --json object: {"ids", "logprobs", "perplexity"}. A mean log-probability below -709 overflows
+    exp(); no trained GPT-2 gives one, so it is said as the model's failure (config.overflowed)."""
+    logprobs = token_logprobs(ids, params, config, stride, network, progress)
+    try:
+        if not all(lp is None or math.isfinite(lp) for lp in logprobs):
+            raise OverflowError
+        return {"ids": ids, "logprobs": logprobs, "perplexity": perplexity(logprobs)}
+    except OverflowError:
+        raise overflowed("the log-probabilities") from None
 
 
 def perplexity(logprobs):

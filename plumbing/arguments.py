@@ -119,6 +119,9 @@ def parse_args(parser, argv):
         args.prompt = read_prompt(parser, args.prompt_file)
     elif args.prompt is None:
         parser.error("give a prompt (\"\" starts from <|endoftext|>), or --prompt-file FILE")
+    followers = [action for action in parser._actions if getattr(action, "follows", False)]  # noqa: SLF001
+    args.followers = [action.option_strings[-1] for action in followers]
+    args.following = [action.option_strings[-1] for action in followers if getattr(args, action.dest) not in (None, False)]
     mistake = contradiction(args)
     if mistake:
         parser.error(mistake)
@@ -172,6 +175,14 @@ def terminal(action):
     return action
 
 
+def follows(action):
+    """Mark an experiment that follows a token (its metric is the target's probability or logit): --target and
+    --versus need one of them, and instruments/wiring.followed decides the token once for all of them. parse_args
+    lists them as args.followers, and those given as args.following."""
+    action.follows = True
+    return action
+
+
 def reads(what, action):
     """Mark an option whose tool reads the prompt as one window of at most n_ctx tokens ("window"), or through its
     probe too ("probe"), so that nothing else need list them (parse_args sums them up as args.reading)."""
@@ -204,10 +215,10 @@ def add_experiments(group):
                        help="remove these heads from every forward pass")
     group.add_argument("--ablate-with", action=Once, choices=("zero", "mean"), default=None,
                        help="an ablated head outputs zero (the default) or its mean")
-    reads("probe", group.add_argument("--attribute", action="store_true",
-                                      help="direct logit attribution: what wrote the target's logit"))
-    reads("probe", group.add_argument("--patch", action=Once, metavar="CORRUPTED",
-                                      help="activation patching: put the prompt's run back into CORRUPTED's"))
+    follows(reads("probe", group.add_argument("--attribute", action="store_true",
+                                              help="direct logit attribution: what wrote the target's logit")))
+    follows(reads("probe", group.add_argument("--patch", action=Once, metavar="CORRUPTED",
+                                              help="activation patching: put the prompt's run back into CORRUPTED's")))
     group.add_argument("--patch-at", action=Once, type=patch_kinds, default=None, metavar="WHAT[,...]",
                        help="what: resid (the default), attn, mlp, heads, pattern, values")
     group.add_argument("--patch-positions", action=Once, type=position_range, default=None, metavar="A:B",
@@ -216,8 +227,8 @@ def add_experiments(group):
                        help="path patching to logits, or to L.H.q, L.H.k, L.H.v")
     reads("probe", group.add_argument("--attribution-patching", action="store_true",
                                       help="--patch's grids estimated from one backward pass, beside them"))
-    reads("probe", group.add_argument("--saliency", action="store_true",
-                                      help="gradient times input: each prompt token's share of the metric"))
+    follows(reads("probe", group.add_argument("--saliency", action="store_true",
+                                              help="gradient times input: each prompt token's share of the metric")))
     group.add_argument("--target", action=Once, metavar="TEXT",
                        help="the token followed (one token; default: the model's next)")
     group.add_argument("--target-id", action=Once, type=count, default=None, metavar="ID",

@@ -19,14 +19,14 @@ def contradiction(args):
     del generation_only["-n"]
     if args.max_new_tokens == 0 and any(generation_only.values()):
         return "-n 0 generates nothing: leave out " + ", ".join(option for option, given in generation_only.items() if given)
-    following = args.attribute or args.patch is not None or args.saliency
+    followers = ", ".join(args.followers[:-1]) + " and " + args.followers[-1]  # the parser's arguments.follows
     if args.target is not None and args.target_id is not None:
         return "--target and --target-id both name the token followed: give one of them"
     for option, given in (("--target", args.target), ("--target-id", args.target_id)):
-        if given is not None and not following:
-            return f"{option} names the token --attribute, --patch and --saliency follow: give one of them too"
-    if args.versus is not None and not following:
-        return "--versus sets what --attribute, --patch and --saliency measure: give one of them too"
+        if given is not None and not args.following:
+            return f"{option} names the token {followers} follow: give one of them too"
+    if args.versus is not None and not args.following:
+        return f"--versus sets what {followers} measure: give one of them too"
     if args.attribution_patching and args.patch is None:
         return "--attribution-patching estimates --patch's grids: give --patch CORRUPTED too"
     if args.attribution_patching and not args.patch_at and args.path:

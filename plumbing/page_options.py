@@ -25,11 +25,13 @@ def api_options(parser):
 
 def form(parser):
     """The live page's form, as its data: the parser's groups that hold options of the page, in the parser's order,
-    each [title, [field, ...]], a field {"key", "kind", "help", "metavar", "default", "choices"}. The page draws
+    each [title, [field, ...]], a field {"key", "kind", "help", "metavar", "default", "choices", "follows"} (follows:
+    an experiment that follows a token, arguments.follows). The page draws
     its form from this alone: an option added to the parser is a field of the form."""
     api, groups = api_options(parser), []
     for group in parser._action_groups:  # argparse keeps no other public list of them
         fields = [{"key": action.dest, "kind": api[action.dest], "help": action.help, "metavar": action.metavar,
+                   "follows": getattr(action, "follows", False),
                    "default": action.default if isinstance(action.default, (str, int, float)) else None,
                    "choices": list(action.choices) if action.choices else None}
                   for action in group._group_actions if action.dest in api]

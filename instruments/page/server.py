@@ -1,6 +1,6 @@
 """--serve: the live page, on 127.0.0.1, served by the standard library's http.server.
 
-The model is loaded once; every request is a run of main.py's own chain (main.answer), its options
+The model is loaded once; every request is a run of main.py's own chain (main.one_run), its options
 turned into the command line they stand for (arguments.as_argv) and checked by the command line's own
 checks, so a mistake gets the sentence the terminal would print. The routes:
 
@@ -16,7 +16,7 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
   POST /api/head    {"options": ..., "block": L, "head": H, "first": F} -> {"map": ...}: one head's attention
                     map from position F on, where the page's data held only each block's average (a long prompt)
   POST /api/heads   {"options": ..., "block": L, "first": F} -> {"maps": ..., "starts": ...}: every head of block
-                    L from position F on, each made small (report.small_maps), for the same long prompt
+                    L from position F on, each made small (data.small_maps), for the same long prompt
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -36,9 +36,9 @@ import threading
 import traceback
 
 from config import ModelError
-from instruments.page.data import answer_data, lens_data, page_data, probed
+from instruments.page.data import Asked, answer_data, head_map, lens_data, page_data, probed, small_maps
 from instruments.page.guard import GuardedHandler, GuardedServer, Refused, page_policy
-from instruments.page.report import head_map, page, small_maps
+from instruments.page.report import page
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.page_options import as_argv, form
 from plumbing.process import ServeError
@@ -53,10 +53,10 @@ class Stopped(Exception):
     """The run was stopped: by its client's Stop, or because its client went away."""
 
 
-def serve(model, port, parser, answer):
-    """Serve the page until Ctrl-C (or kill); answer is main.answer, the chain every request runs."""
+def serve(model, port, parser, one_run):
+    """Serve the page until Ctrl-C (or kill); one_run is main.one_run, the chain every request runs."""
     try:
-        server = Server(port, model, parser, answer)
+        server = Server(port, model, parser, one_run)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise ServeError(f"cannot serve on 127.0.0.1:{port}: the port is in use; choose another with --port "
@@ -71,9 +71,9 @@ def serve(model, port, parser, answer):
 
 
 class Server(GuardedServer):
-    def __init__(self, port, model, parser, answer):
+    def __init__(self, port, model, parser, one_run):
         super().__init__(port, Handler)
-        self.model, self.parser, self.answer = model, parser, answer
+        self.model, self.parser, self.one_run = model, parser, one_run
         self.turn = threading.Lock()  # one computation at a time
         self.queue = threading.BoundedSemaphore(WAITING + 1)  # the run in progress and those waiting
         self.closing = threading.Event()  # the server is stopping: every run ends
@@ -115,14 +115,14 @@ class Handler(GuardedHandler):
 
     def run(self):
         args, _ = self.parsed(self.body())
-        self.send_json(200, self.answered(args, lambda report, shown: report))
+        self.send_json(200, self.in_turn(args, lambda run: run.report))
 
-    def answered(self, args, part):
-        """part(report, shown) of one run in its turn, under its Run-Id; a stopped run is 409, or nothing if its
+    def in_turn(self, args, part):
+        """part(the run, a main.Run) of one run in its turn, under its Run-Id; a stopped run is 409, or nothing if its
         client has gone."""
         try:
             with self.named_run(), self.turn():
-                return part(*self.answer(args))
+                return part(self.run_chain(args))
         except Stopped:
             if self.client_gone():
                 raise ConnectionResetError from None  # nobody to answer: route() lets it go
@@ -148,12 +148,12 @@ class Handler(GuardedHandler):
             self.wfile.write(json.dumps(item, allow_nan=False).encode("utf-8") + b"\n")
         try:
             with self.named_run(), self.turn():
-                report, shown = self.answer(args, event)
+                run = self.run_chain(args, event)
                 if answer_only:
-                    event({"answer": answer_data(args.prompt, shown, self.server.model, report, watch)})
+                    event({"answer": answer_data(run, self.server.model, watch)})
                 else:
-                    event({"page": page_data(args, shown, self.server.model, report, self.command_line(argv), watch,
-                                             live=True, progress=self.progress(event), with_lens=with_lens)})
+                    asked = Asked(live=True, progress=self.progress(event), lens=with_lens)
+                    event({"page": page_data(run, self.server.model, self.command_line(argv), watch, asked)})
         except Stopped:
             if not self.client_gone():
                 event({"stopped": True})
@@ -171,19 +171,19 @@ class Handler(GuardedHandler):
         request = self.body()
         if not isinstance(request, dict) or set(request) != {"options"}:
             raise Refused(400, 'the lens is asked with {"options": {...}}, the options of the run it belongs to')
-        self.send_json(200, self.of_the_prompt(request["options"], lambda shown: lens_data(
-            probed(shown, self.server.model), shown, self.server.model, self.progress(None))))
+        self.send_json(200, self.of_the_prompt(request["options"], lambda run: lens_data(
+            probed(run, self.server.model), run, self.server.model, self.progress(None))))
 
     def head_map(self):
-        answer = lambda seen, r: {"map": head_map(seen.attention, r["block"], r["head"], r["first"])}  # noqa: E731
-        self.send_json(200, self.maps_asked(True, answer))
+        part = lambda seen, r: {"map": head_map(seen.attention, r["block"], r["head"], r["first"])}  # noqa: E731
+        self.send_json(200, self.maps_asked(True, part))
 
     def small_maps(self):
-        answer = lambda seen, r: small_maps(seen.attention, r["block"], r["first"])  # noqa: E731
-        self.send_json(200, self.maps_asked(False, answer))
+        part = lambda seen, r: small_maps(seen.attention, r["block"], r["first"])  # noqa: E731
+        self.send_json(200, self.maps_asked(False, part))
 
-    def maps_asked(self, one_head, answer):
-        """answer(probe, request) for a request naming a block, a first position and (one_head) a head, checked."""
+    def maps_asked(self, one_head, part):
+        """part(probe, request) for a request naming a block, a first position and (one_head) a head, checked."""
         request, config = self.body(), self.server.model.config
         limits = {"block": config.n_layer, **({"head": config.n_head} if one_head else {}), "first": config.n_ctx}
         if not (isinstance(request, dict) and set(request) == {"options", *limits}
@@ -193,25 +193,25 @@ class Handler(GuardedHandler):
             raise Refused(400, f'{what} asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, {head}'
                                f'"first": a position}}')
 
-        def of(shown):
-            if request["first"] >= len(shown.window):
-                raise Refused(400, f"first is a position of the prompt's {len(shown.window)}")
-            return answer(probed(shown, self.server.model), request)
+        def of(run):
+            if request["first"] >= len(run.window):
+                raise Refused(400, f"first is a position of the prompt's {len(run.window)}")
+            return part(probed(run, self.server.model), request)
         return self.of_the_prompt(request["options"], of)
 
     def of_the_prompt(self, options, part):
-        """part(shown) of the prompt's run with these options, without its tools and its continuation."""
+        """part(run) of the prompt's run with these options, without its tools and its continuation."""
         args, _ = self.parsed(options)
         self.without_tools(args)
         args.max_new_tokens, args.score = 0, False  # the prompt's run alone
-        return self.answered(args, lambda report, shown: part(shown))
+        return self.in_turn(args, part)
 
     def without_tools(self, args):
         """args without the tools and experiments (the options the parser marks as reading the prompt)."""
         for action in self.server.parser._actions:  # noqa: SLF001 -- argparse keeps no other public list
             if getattr(action, "reads", None):
                 setattr(args, action.dest, action.default)
-        args.reading = {}
+        args.reading, args.following = {}, []
 
     def stop(self):
         request = self.body()
@@ -242,8 +242,8 @@ class Handler(GuardedHandler):
             with self.server.counting:
                 del self.server.runs[name]
 
-    def answer(self, args, event=None):
-        """main.answer for these options; event gets each piece of the continuation and each step of a grid."""
+    def run_chain(self, args, event=None):
+        """main.one_run for these options; event gets each piece of the continuation and each step of a grid."""
         def on_text(text):
             self.tick()
             if event and text:
@@ -251,7 +251,7 @@ class Handler(GuardedHandler):
         watch = Watch(text=on_text, step=lambda *step: self.tick(), progress=self.progress(event), stop=self.tick,
                       note=lambda sentence: event and event({"note": sentence}))
         try:
-            return self.server.answer(args, self.server.model, watch)
+            return self.server.one_run(args, self.server.model, watch)
         except UsageError as e:
             raise Refused(400, str(e)) from None
         except ModelError as e:  # the model cannot answer this (its weights overflow): the server's fault, not the request's

@@ -36,7 +36,7 @@ def test_the_continuation_arrives_while_it_is_produced(slow_model):
 
 def test_a_character_split_over_tokens_is_held_back_until_it_is_whole(tok):
     """The stream's pieces never show half a character ("\ufffd"), and add up to the decoded text."""
-    from main import stream
+    from plumbing.stream import stream
     ids = tok.encode("😀 emoji 👋🏽 and 東京")
     assert "\ufffd" in tok.decode(ids[:1]), "the first token holds only part of the emoji"
     pieces = []

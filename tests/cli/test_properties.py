@@ -31,12 +31,12 @@ def base_page():
     """The page data of one real run of the tiny model, with its experiments."""
     import main
     from instruments.page.data import page_data
+    from load import load_checkpoint
     from plumbing.arguments import command_line, parse_args
-    model = main.load(TINY, TINY)
+    model = load_checkpoint(TINY, TINY)
     args = parse_args(command_line(), ["The animal is yellow. It's a cat.", "-n", "2", "--heads", "--attribute",
                                        "--report", "unused.html"])
-    report, page = main.answer(args, model)
-    return page_data(args, page, model, report, "main.py ...")
+    return page_data(main.one_run(args, model), model, "main.py ...")
 
 
 def shown(browser, path, fragment=""):

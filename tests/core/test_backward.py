@@ -188,7 +188,7 @@ def test_in_a_browser_each_estimate_sits_beside_its_exact_grid_and_saliency_shad
     value and the error, and each prompt token carries its saliency."""
     import re
     import subprocess
-    from instruments.page.report import rounded
+    from instruments.page.data import rounded
     model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
     path = tmp_path / "page.html"
     out = json_of(run_main("<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "-n", "0", "--model", model, "--patch",

@@ -16,7 +16,7 @@ from checkpoints import random_checkpoint, write
 from conftest import ROOT, TINY, assert_close, json_of, run_tiny
 from instruments.probe import probe
 from instruments.steer import Steer, onto, padded, steered_stream, steering
-from load import load_model
+from load import Model, load_model
 from plumbing.arguments import command_line, parse_args
 from tokenizer import load_tokenizer
 
@@ -44,13 +44,12 @@ def folders(tmp_path_factory):
 
 def model_of(folder):
     params, config = load_model(folder)
-    return main.Model(folder, params, config, load_tokenizer(folder))
+    return Model(folder, params, config, load_tokenizer(folder))
 
 
 def answer(model, *argv):
     args = parse_args(command_line(), [*argv, "--model", model.name])
-    report, _ = main.answer(args, model)
-    return report
+    return main.one_run(args, model).report
 
 
 def options(ref, name):
@@ -183,3 +182,14 @@ def test_the_page_shows_the_steered_and_the_plain_continuation_side_by_side(brow
     shown = {column.get_attribute("data-run"): column.find_element("class name", "continuation").text
              for column in browser.find_elements("css selector", "#steering > div")}
     assert shown == {"steered": steered, "without steering": plain}
+
+
+@pytest.mark.parametrize("prompt", ["", "q"], ids=["empty: <|endoftext|> alone", "one byte"])
+def test_the_cached_steered_run_is_the_naive_one_on_a_one_token_prompt(prompt):
+    """With one token to prefill, the cached step once took the lesson's own step, unsteered: --kv-cache gave the
+    plain model's ids (11, 11, ...) where the naive loop gave the steered ones (122, ...)."""
+    model = model_of(INDUCTION)
+    steering = ["-n", "6", "--steer", "z", "--steer-at", "1", "--steer-coef", "8"]
+    naive, cached = answer(model, prompt, *steering), answer(model, prompt, *steering, "--kv-cache")
+    plain = answer(model, prompt, "-n", "6", "--kv-cache")
+    assert cached["generated_ids"] == naive["generated_ids"] != plain["generated_ids"], (naive, cached, plain)

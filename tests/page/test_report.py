@@ -16,7 +16,7 @@ import pytest
 from conftest import TINY, json_of, run_main, run_tiny
 from instruments.logit_lens import lens_grid
 from instruments.probe import probe
-from instruments.page.report import rounded
+from instruments.page.data import rounded
 from instruments.token_view import describe, token_text
 from png import pixels
 
@@ -170,7 +170,7 @@ def test_from_file_the_model_is_drawn_and_its_stages_open(page, tiny, browser):
 
 
 def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
-    import instruments.page.report as report
+    import instruments.page.data as report
     rng = np.random.default_rng(0)
     attention = [rng.random((4, 30, 30)).astype(np.float32) for _ in range(3)]
     maps, note = report.attention_maps(attention, 4)

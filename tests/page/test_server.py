@@ -161,6 +161,18 @@ def test_the_page_events_stream_the_continuation_then_the_page(tiny_server):
     assert page["command"] == f"./run.sh 'café 😀' --max-new-tokens=6 --model {TINY}"
 
 
+@pytest.mark.parametrize("experiments", [{"attribute": True}, {"saliency": True, "versus": " dog"},
+                                         {"patch": "The cat", "patch_at": "heads"}])
+def test_a_clicks_first_answer_leaves_the_experiments_out_whichever_follow_a_token(tiny_server, experiments):
+    """answer_only runs without the tools and experiments; once, an experiment that follows a token was still
+    asked for its token there, with no probe to read it from, and the click's answer was a failure."""
+    options = {"prompt": "The dog", "max_new_tokens": 1, "ablate": "0.1", **experiments}
+    status, _, text = tiny_server.request("POST", "/api/page", {"options": options, "watch": [464], "answer_only": True})
+    last = json.loads(text.splitlines()[-1])
+    assert status == 200 and set(last) == {"answer"}, text[-300:]
+    assert last["answer"]["json"]["text"] == cli(TINY, {"prompt": "The dog", "max_new_tokens": 1, "ablate": "0.1"})["text"]
+
+
 def test_two_clients_at_once_get_their_own_answers(tiny_server):
     prompts = ["The dog", "A cat", "Hello, my dog is", "Once upon a time"]
     answers = {}

@@ -38,7 +38,7 @@ class InProcess:
 
         def counted(*args, **kwargs):
             self.runs.append(args[0].prompt)
-            return main.answer(*args, **kwargs)
+            return main.one_run(*args, **kwargs)
         self.server = server.Server(0, model, main.command_line(), counted)
         self.port = self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -52,12 +52,12 @@ class InProcess:
 @pytest.fixture(scope="module")
 def quick():
     """The in-process server, with REQUEST_SECONDS and WRITE_SECONDS of 1 s; print_exc calls are failures."""
-    import main
     from instruments.page import guard
+    from load import load_checkpoint
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(guard, "REQUEST_SECONDS", 1)
         patch.setattr(guard, "WRITE_SECONDS", 1)
-        served = InProcess(main.load(TINY, TINY))
+        served = InProcess(load_checkpoint(TINY, TINY))
         patch.setattr(guard.traceback, "print_exc", lambda *a, **k: served.failures.append("print_exc"))
         patch.setattr(socketserver.BaseServer, "handle_error",  # what the server prints of a failure it did not catch
                       lambda self, request, address: served.failures.append(repr(sys.exc_info()[1])))
@@ -501,9 +501,9 @@ def test_any_option_value_on_the_api_is_run_or_refused_in_one_sentence(quick, da
 def test_a_blocks_small_maps_take_the_largest_weight_of_each_group_of_positions(fresh, tiny, tok, monkeypatch):
     """/api/heads with small maps of at most 5 groups of positions a side (SMALL, 96 on the page, made 5 here):
     each cell is the largest weight of its square, computed here by loops over the probe's map."""
-    from instruments.page import report
+    from instruments.page import data
     from instruments.probe import probe
-    monkeypatch.setattr(report, "SMALL", 5)
+    monkeypatch.setattr(data, "SMALL", 5)
     options = {"prompt": "The color of the cat is yellow, and the dog is brown", "max_new_tokens": 2}
     ask = lambda body: exchange(fresh, post("/api/heads", json.dumps(body).encode(), fresh.port))  # noqa: E731
     answer = json.loads(ask({"options": options, "block": 2, "first": 1}).partition(b"\r\n\r\n")[2])
@@ -535,7 +535,7 @@ def test_the_lens_asked_for_later_is_the_one_the_page_would_have_held(fresh):
 
 
 def test_one_heads_map_asked_for_is_the_probes(fresh, tiny, tok):
-    from instruments.page.report import thousandths
+    from instruments.page.data import thousandths
     from instruments.probe import probe
     options = {"prompt": "The color of the cat is yellow", "max_new_tokens": 2}
     ask = lambda body: exchange(fresh, post("/api/head", json.dumps(body).encode(), fresh.port))  # noqa: E731

@@ -3,6 +3,7 @@
 // the form's fields are the API's options, drawn from the parser's own list (D.form): an input with id "o-NAME" is
 // the option NAME. The heads removed (--ablate) are the ones clicked away, not a field.
 let FIELDS = [];
+const FOLLOWING = [];  // the options of the experiments that follow a token (arguments.follows, from the parser)
 const DEFAULTS = {};  // as the command line's: a value left at its default is left out of the options
 const STARTING = {max_new_tokens: "8", kv_cache: true};  // what the page starts with, where it differs from the command line
 let ablated = [];  // "L.H" strings
@@ -38,6 +39,7 @@ function drawForm(groups) {
       if (STARTING[f.key] === true) input.checked = true;
       else if (STARTING[f.key] !== undefined) input.value = STARTING[f.key];
       FIELDS.push(f.key);
+      if (f.follows) FOLLOWING.push(f.key);
     }
   });
 }
