@@ -102,7 +102,7 @@ def chain(args, model, watch):
     steer = steering_of(args, params, config, tok)  # --steer: from the plain weights; None without it
     means = mean_outputs(probe(window, params, config, steer), args.ablate) if args.ablate_with == "mean" else None
     params = ablate(params, args.ablate, config, means)  # no heads: the same weights
-    extra, seen = run_instruments(args, window, params, config, tok, steer, watch.progress)
+    extra, seen = run_instruments(args, window, params, config, tok, steer, watch.progress, model.params)
     watch.tools(args, extra, seen, window, params, config, tok, steer)
     steps = []  # the likeliest tokens at each generated step
     chooser = lambda: sampler(args.temperature, args.top_k, args.top_p, args.seed)  # noqa: E731

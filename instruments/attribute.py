@@ -26,19 +26,25 @@ from instruments.probe import Probe
 from params import GPT2
 
 
-def parts(seen: Probe, params: GPT2, config: Config):
-    """[(label, vector [n_embd])]: the terms that add up to the final residual stream at the last position."""
-    d_head = config.n_embd // config.n_head
-    terms = [("embed", seen.states[0][-1])]  # wte + wpe of the last token
-    last = len(seen.states[0]) - 1
-    for n_block, p in enumerate(params.h):
-        if seen.steer and n_block == seen.steer.at and last < len(seen.steer.add):  # --steer reached the last position
-            terms.append(("steer", seen.steer.add[last]))
+def parts(seen: Probe, params: GPT2, config: Config, until=None, position=-1, split_embedding=False):
+    """[(label, vector [n_embd])]: the terms that add up to the residual stream entering block `until` (by default
+    the final stream) at `position` (by default the last). split_embedding: wte[id] ("embed") and wpe[t] ("pos")
+    as two terms, rather than their sum ("embed"). --steer's vector is a term where it reached (or is "steer" of
+    zeros at a position beyond its texts, with split_embedding, so that every position has the same terms)."""
+    until = config.n_layer if until is None else until
+    t, d_head = range(len(seen.states[0]))[position], config.n_embd // config.n_head
+    embedding = seen.states[0][t]  # wte[id] + wpe[t]
+    terms = [("embed", embedding - params.wpe[t]), ("pos", params.wpe[t])] if split_embedding else [("embed", embedding)]
+    for n_block, p in enumerate(params.h[:until + 1]):
+        if seen.steer and n_block == seen.steer.at and (t < len(seen.steer.add) or split_embedding):
+            terms.append(("steer", seen.steer.add[t] if t < len(seen.steer.add) else 0 * embedding))
+        if n_block == until:
+            break
         rows = p.attn.c_proj.weight.reshape(config.n_head, d_head, config.n_embd)  # head h's rows of c_proj
         for head in range(config.n_head):
-            terms.append((f"{n_block}.{head}", seen.heads[n_block][head, -1] @ rows[head]))
+            terms.append((f"{n_block}.{head}", seen.heads[n_block][head, t] @ rows[head]))
         terms.append((f"{n_block}.attn_bias", p.attn.c_proj.bias))
-        terms.append((f"{n_block}.mlp", seen.mlp[n_block][-1]))
+        terms.append((f"{n_block}.mlp", seen.mlp[n_block][t]))
     return terms
 
 

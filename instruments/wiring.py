@@ -29,9 +29,11 @@ from instruments.page.report import write_report
 from instruments.patch import KINDS, json_key, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
+from instruments.self_repair import SelfRepair, print_self_repair, self_repair
 from instruments.shape_trace import print_trace, trace
 from instruments.steer import padded, steering
 from instruments.token_view import describe, print_bpe, print_tokens, token_text
+from instruments.why_attends import WhyAttends, print_why_attends, why_attends
 from plumbing.arguments import UsageError, typed_command
 from plumbing.option_types import quoted
 
@@ -83,7 +85,26 @@ def check(args, ids, params, config, tok):
             return "--path needs a receiver after block 0: the senders are the heads of the blocks before it"
     if args.heads and len(ids) < 2:
         return "--heads needs a prompt of at least two tokens, to see where each position looks"
+    why = check_why(args, ids, config)
+    if why:
+        return why
     return check_steering(args, ids, config, tok)
+
+
+def check_why(args, ids, config):
+    """--why-attends's mistakes, as check's."""
+    if args.why_attends is None:
+        return None
+    missing_head = check_heads([args.why_attends], config)
+    if missing_head:
+        return "--why-attends: " + missing_head
+    query = len(ids) - 1 if args.why_query is None else args.why_query
+    if query >= len(ids):
+        return f"--why-query {query} is not a position of the prompt's {len(ids)} (0 to {len(ids) - 1})"
+    if args.why_key is not None and args.why_key > query:
+        return (f"--why-key {args.why_key} comes after --why-query {query}: a position attends only to itself and the "
+                "positions before it")
+    return None
 
 
 def check_steering(args, ids, config, tok):
@@ -131,7 +152,8 @@ def followed(args, tok, logits):
     """(target, versus): the tokens --attribute, --patch, --path and --saliency follow, decided here alone, from the
     logits after the prompt of the run itself, with its heads removed and its steering added. The target is
     --target's (or --target-id's) token, else the model's greedy next token; versus is --versus's token, or None.
-    A versus that is the target is a UsageError: every difference would be 0."""
+    A versus that is the target is a UsageError: every difference would be 0. With --self-repair, logits are those
+    of the run with every head: the question is what became of its answer."""
     target = (tok.encode(args.target)[0] if args.target is not None else args.target_id if args.target_id is not None
               else int(np.argmax(logits)))
     versus = tok.encode(args.versus)[0] if args.versus is not None else None
@@ -150,13 +172,14 @@ def needs_probe(args):
     return "probe" in args.reading.values()
 
 
-def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda steps, what: steps):
+def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda steps, what: steps, plain=None):
     """(what the tools and experiments add to --json, the probe of the prompt or None if none needs it). ids: the
     prompt, at most n_ctx tokens; params: with the ablated heads already removed; steer: --steer's Steer, or None.
-    progress wraps the long loops."""
+    progress wraps the long loops. plain: the weights with every head (--self-repair compares the two runs)."""
     seen = probe(ids, params, config, steer) if needs_probe(args) else None
     if seen is not None:
         computed(seen.logits, "the prompt's logits")
+    clean = probe(ids, plain, config, steer) if args.self_repair else None  # with every head: one more forward pass
     extra = {}
     if steer is not None:
         extra["steer"] = {"toward": args.steer, "against": args.steer_against, "at": steer.at, "coef": args.steer_coef,
@@ -172,7 +195,7 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
     if args.copying:
         extra["copying"] = {"k": 5, "scores": copying_scores(ids, seen, params, config)}
     if follows(args):
-        target, versus = followed(args, tok, seen.logits[-1])
+        target, versus = followed(args, tok, (clean or seen).logits[-1])
         metric = {"target": target, "versus": versus}  # every experiment's object names the token it follows
     if args.attribute:
         logit, parts = attribute(seen, target, params, config, versus)
@@ -193,6 +216,10 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
     if args.saliency:
         extra["saliency"] = {"metric": "probability" if versus is None else "logit difference", **metric,
                              "scores": saliency(seen, target, versus, params, config)}
+    if args.why_attends is not None:
+        extra["why_attends"] = why_attends(seen, params, config, *args.why_attends, args.why_query, args.why_key)._asdict()
+    if args.self_repair:
+        extra["self_repair"] = self_repair(clean, seen, plain, params, config, target, versus)._asdict()
     return extra, seen
 
 
@@ -221,7 +248,7 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
         print_heads(extra["heads"]["scores"], extra["heads"]["period"])
     if args.copying:
         print_copying(extra["copying"]["scores"])
-    experiment = extra.get("attribution") or extra.get("patch") or extra.get("saliency")  # all follow the same token
+    experiment = next((part for part in extra.values() if isinstance(part, dict) and "target" in part), None)  # all follow one token
     if experiment:
         target = token_text(tok, experiment["target"])
         versus = None if experiment["versus"] is None else token_text(tok, experiment["versus"])
@@ -236,6 +263,10 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
                                    [kind for kind in KINDS if json_key(kind) in extra["attribution_patching"]], labels)
     if args.saliency:
         print_saliency(extra["saliency"]["scores"], labels, target, versus)
+    if args.why_attends is not None:
+        print_why_attends(WhyAttends(**extra["why_attends"]), labels)
+    if args.self_repair:
+        print_self_repair(SelfRepair(**extra["self_repair"]), [f"{b}.{h}" for b, h in args.ablate], target, versus)
 
 
 def write_page(run, model, progress=lambda steps, what: steps):

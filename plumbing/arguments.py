@@ -12,8 +12,8 @@ import sys
 
 from config import DEFAULT_MODEL
 from plumbing.contradictions import contradiction, unusable_text
-from plumbing.option_types import (at_least_one, coefficient, count, head_list, patch_kinds, port, position_range,
-                                   probability, quoted, receiver, temperature)
+from plumbing.option_types import (at_least_one, coefficient, count, head_list, one_head, patch_kinds, port,
+                                   position_range, probability, quoted, receiver, temperature)
 from plumbing.prompt_file import read_prompt
 
 
@@ -229,6 +229,14 @@ def add_experiments(group):
                                       help="--patch's grids estimated from one backward pass, beside them"))
     follows(reads("probe", group.add_argument("--saliency", action="store_true",
                                               help="gradient times input: each prompt token's share of the metric")))
+    reads("probe", group.add_argument("--why-attends", action=Once, type=one_head, default=None, metavar="L.H",
+                                      help="why head L.H attends where it does: its score split by what wrote it"))
+    group.add_argument("--why-query", action=Once, type=count, default=None, metavar="Q",
+                       help="--why-attends's query position (default: the last)")
+    group.add_argument("--why-key", action=Once, type=count, default=None, metavar="K",
+                       help="--why-attends's key position (default: where the query attends most)")
+    follows(reads("probe", group.add_argument("--self-repair", action="store_true",
+                                              help="with --ablate: who made up for the removed heads, exactly")))
     group.add_argument("--target", action=Once, metavar="TEXT",
                        help="the token followed (one token; default: the model's next)")
     group.add_argument("--target-id", action=Once, type=count, default=None, metavar="ID",

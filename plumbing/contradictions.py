@@ -44,6 +44,10 @@ def contradiction(args):
             return f"{option} shapes --steer: give --steer TEXT too"
     if args.ablate_with is not None and not args.ablate:
         return "--ablate-with says how --ablate removes heads: give --ablate too"
+    if args.self_repair and not args.ablate:
+        return "--self-repair splits what --ablate changed: give --ablate too"
+    if (args.why_query is not None or args.why_key is not None) and args.why_attends is None:
+        return "--why-query and --why-key choose the cell of --why-attends: give --why-attends L.H too"
     return unusable_text(args)
 
 

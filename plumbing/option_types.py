@@ -39,6 +39,14 @@ def head_list(text):
     return sorted(set(heads))
 
 
+def one_head(text):
+    """argparse type for --why-attends: "1.0" -> (1, 0). The model checks the range."""
+    heads = head_list(text)
+    if len(heads) != 1 or "," in text:
+        raise argparse.ArgumentTypeError(f"{quoted(text.strip())} is not one head: write L.H, e.g. 1.0")
+    return heads[0]
+
+
 def patch_kinds(text):
     """argparse type for --patch-at: "heads, pattern" -> ["heads", "pattern"]. instruments/patch.py's KINDS checks them."""
     return list(dict.fromkeys(item.strip() for item in text.split(",")))

@@ -12,6 +12,8 @@ const SECTIONS = [
   {key: "attribution", draw: attribution, measure: attributionMeasure, follows: true},
   {key: "patch", draw: patching, measure: patchingMeasures, follows: true},
   {key: "path", draw: pathPatching, follows: true},
+  {key: "self_repair", draw: selfRepair, follows: true},
+  {key: "why_attends", draw: whyAttends},
 ];
 
 function experiments() {
@@ -36,8 +38,8 @@ function headMeasures() {
 }
 
 function experiment(J) {
-  // an experiment's object of a run's JSON: each names the token the run's experiments follow (target, versus)
-  return J.patch || J.attribution || J.saliency || null;
+  // an experiment's object of a run's JSON: each that follows a token names it (target, versus), the same for all
+  return Object.values(J).find((v) => v !== null && typeof v === "object" && !Array.isArray(v) && "target" in v) || null;
 }
 
 function followed(page) {
@@ -49,6 +51,8 @@ function followed(page) {
 function followedSection(J, text) {
   const id = experiment(J).target, how = $("o-target_id") && ablated.length && !$("o-target").value && !$("o-target_id").value
     ? "the token the run with every head predicts next, so that removing heads does not change the question"
-    : id === D.next_id ? "the model's own next token" : "the token typed as the target";
+    : id === D.next_id ? "the model's own next token"
+    : J.self_repair ? "the next token of the model with every head (or the target typed): self-repair asks what became of it"
+    : "the token typed as the target";
   section("What the experiments follow", `The experiments below follow ${text(id)} (id ${id}): ${how}.`).lastChild.id = "followed";
 }
