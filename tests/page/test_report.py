@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import TINY, json_of, run_main, run_tiny
+from conftest import ROOT, TINY, json_of, run_main, run_tiny
 from instruments.logit_lens import lens_grid
 from instruments.probe import probe
 from instruments.page.data import rounded
@@ -208,3 +208,23 @@ def test_a_page_is_written_through_a_symlink_with_the_users_permissions(tmp_path
     assert (tmp_path / "link.html").is_symlink() and real.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert real.stat().st_mode & 0o777 == 0o644
     assert sorted(os.listdir(tmp_path)) == ["link.html", "real.html"]
+
+
+@needs_browser
+def test_in_a_browser_the_why_and_self_repair_sections_hold_the_runs_numbers(tmp_path):
+    """--why-attends and --self-repair, each a view of js/views and an entry of SECTIONS: their rows are the JSON's."""
+    model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    path = tmp_path / "why.html"
+    out = json_of(run_main("<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "-n", "0", "--model", model, "--ablate", "1.0",
+                           "--self-repair", "--why-attends", "1.0", "--report", str(path), "--json"))
+    dom = chromium(str(tmp_path / "profile"), "--dump-dom", url=path.as_uri())
+    assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom
+    shown = dict(re.findall(r'<tr data-part="([^"|]+)" data-value="([^"]+)"', dom))
+    parts = out["self_repair"]["parts"]
+    assert shown and set(shown) == {name for name, v in parts.items() if abs(v) >= 5e-4}
+    assert all(abs(float(v) - parts[name]) <= 1e-4 for name, v in shown.items())
+    why = out["why_attends"]
+    rows = re.findall(r'<tr data-part="([^"|]+)\|([^"]+)" data-value="([^"]+)"', dom)
+    assert f'data-why="{why["head"]}"' in dom and len(rows) == 12
+    cells = {(why["parts"][i], why["parts"][j]): v for i, row in enumerate(why["table"]) for j, v in enumerate(row)}
+    assert all(abs(float(v) - cells[q, k]) <= 1e-4 for q, k, v in rows)

@@ -162,7 +162,8 @@ def test_the_page_events_stream_the_continuation_then_the_page(tiny_server):
 
 
 @pytest.mark.parametrize("experiments", [{"attribute": True}, {"saliency": True, "versus": " dog"},
-                                         {"patch": "The cat", "patch_at": "heads"}])
+                                         {"patch": "The cat", "patch_at": "heads"}, {"self_repair": True},
+                                         {"why_attends": "1.0", "why_query": 1}])
 def test_a_clicks_first_answer_leaves_the_experiments_out_whichever_follow_a_token(tiny_server, experiments):
     """answer_only runs without the tools and experiments; once, an experiment that follows a token was still
     asked for its token there, with no probe to read it from, and the click's answer was a failure."""
