@@ -179,8 +179,15 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     browser.set_window_size(1300, 1000)
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=8&heads=true#block=1&head=0")
     assert done(browser) == "done"
+    changed = "return [...document.querySelectorAll('#anatomy [data-was]')].map((e) => [e.className, e.getAttribute('data-was')])"
+    assert browser.execute_script(changed) == [], "with every head, nothing has changed yet"
     press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
+    was = browser.execute_script(changed)  # each number of the drawing that changed says what it was
+    lens = json_of(run_main(prompt, "--model", model, "-n", "0", "--lens", "--json"))["lens"]
+    assert ["guess changed", f"'b' {lens[2][3]:.2f}"] in was, was
+    assert ["changed", f"'b' {lens[2][3]:.2f}"] in was, "the top five's first"
+    assert any(cls == "adds left-of changed" for cls, _ in was), was
     result = run_main(prompt, "--model", model, "-n", "8", "--heads", "--ablate", "1.0", "--json")
     without = json_of(result)
     assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == without["text"]

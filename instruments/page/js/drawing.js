@@ -57,7 +57,9 @@ function drawModel() {
   };
   const plus = (y) => { svg(wires, "circle", {cx: X, cy: y, r: 7, class: "add"}); svg(wires, "path", {d: `M${X - 4},${y} h8 M${X},${y - 4} v8`, class: "wire"}); };
   const length = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  const adds = (text, title, y) => put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of");
+  const adds = (text, title, y, before) => was(put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of"), before);
+  // after a click, a number that changed shows what it was in the run with every head (B: that run's anatomy)
+  const B = LIVE && ablated.length && baseline && baseline.page !== D ? baseline.page.anatomy : null;
   const ending = D.tokens.slice(-3).map(label).join(" ");
   stage("tokens", null, `tokens: ${D.tokens.length > 3 ? "\u2026 " : ""}${ending}`, 4, 0).title = `the prompt's ${D.tokens.length} tokens, as ids`;
   wire([[X, 22], [X, 27]]);
@@ -82,7 +84,8 @@ function drawModel() {
     const attnEnd = HEADS + Math.min(perLine, C.n_head) * HEAD, joinA = y + attnHeight - 8;
     wire([[attnEnd, y + 11], [right, y + 11], [right, joinA], [X + 8, joinA]]);
     plus(joinA);
-    adds(`+${length(V.attn[L].last).toFixed(1)}`, `the length of what attention adds to the stream at the last position (its L2 norm); the stream's is ${length(V.states[L].last).toFixed(1)} before`, joinA);
+    adds(`+${length(V.attn[L].last).toFixed(1)}`, `the length of what attention adds to the stream at the last position (its L2 norm); the stream's is ${length(V.states[L].last).toFixed(1)} before`, joinA,
+         B && `+${length(B.values.attn[L].last).toFixed(1)}`);
     y += attnHeight;
     wire([[X, y + 11], [LN, y + 11]]);
     stage("layer_norm", L, "LN", LN, y, "ln_2");
@@ -91,10 +94,12 @@ function drawModel() {
     const joinM = y + 32;
     wire([[SUB + 40, y + 11], [SUB + 56, y + 11], [SUB + 56, joinM], [X + 8, joinM]]);
     plus(joinM);
-    adds(`+${length(V.mlp[L].last).toFixed(1)}`, "the length of what the MLP adds to the stream at the last position (its L2 norm)", joinM);
-    const [guess, p] = A.guesses[L + 1];
-    put(el("span", {class: "guess", title: `the logit lens after block ${L}, at the last position: ${D.texts[guess]}, with probability ${p.toFixed(3)}, is what the model would predict if it stopped here`},
-           `\u2192 ${D.texts[guess]} ${p.toFixed(2)}`), narrow ? 4 : GUESS, narrow ? y + 2 : joinM - 9, narrow ? "in-gutter" : null);
+    adds(`+${length(V.mlp[L].last).toFixed(1)}`, "the length of what the MLP adds to the stream at the last position (its L2 norm)", joinM,
+         B && `+${length(B.values.mlp[L].last).toFixed(1)}`);
+    const [guess, p] = A.guesses[L + 1], then = B && B.guesses[L + 1];
+    was(put(el("span", {class: "guess", title: `the logit lens after block ${L}, at the last position: ${D.texts[guess]}, with probability ${p.toFixed(3)}, is what the model would predict if it stopped here`},
+               `\u2192 ${D.texts[guess]} ${p.toFixed(2)}`), narrow ? 4 : GUESS, narrow ? y + 2 : joinM - 9, narrow ? "in-gutter" : null),
+        then && `${baseline.page.texts[then[0]]} ${then[1].toFixed(2)}`);
     y += 44;
   }
   if (!narrow) put(el("span", {class: "caption-small", title: "the logit lens at the last position: what the model would predict if it stopped after the block"}, "logit lens"), GUESS, 60);
@@ -104,10 +109,11 @@ function drawModel() {
   wire([[X, y + 29], [X, y + 41]]);
   stage("softmax", null, "softmax: the next token", X - 40, y + 42);
   const top = put(el("ol", {class: "top-five", "aria-label": "the likeliest next tokens"}), X - 60, y + 72);
-  for (const [id, p] of A.top) {
+  A.top.forEach(([id, p], rank) => {
     const li = top.appendChild(el("li", {}, `${D.texts[id]} ${p.toFixed(2)} `));
     li.appendChild(el("span", {class: "bar"})).style.width = `${Math.round(p * 120)}px`;
-  }
+    was(li, B && `${baseline.page.texts[B.top[rank][0]]} ${B.top[rank][1].toFixed(2)}`, `${D.texts[id]} ${p.toFixed(2)}`);
+  });
   const height = y + 72 + 18 * A.top.length + 8, width = narrow ? room : GUESS + 150;
   figure.style.width = `${width}px`;
   figure.style.height = `${height}px`;
@@ -145,4 +151,16 @@ function previewHeads(figure, width, measure) {
   figure.addEventListener("focusin", show);
   figure.addEventListener("mouseout", hide);
   figure.addEventListener("focusout", hide);
+}
+
+function was(node, before, now) {
+  // node's number, and what it was in the run with every head when that differs: said beside it, in data-was
+  const current = now === undefined ? node.firstChild.textContent.replace(/^\u2192 /, "") : now;
+  if (before && before !== current) {
+    node.setAttribute("data-was", before);
+    node.classList.add("changed");
+    if (node.classList.contains("adds")) node.prepend(el("span", {class: "was"}, `was ${before}`), " \u2192 ");
+    else node.appendChild(el("span", {class: "was"}, `was ${before}`));
+  }
+  return node;
 }
