@@ -17,6 +17,8 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
                     map from position F on, where the page's data held only each block's average (a long prompt)
   POST /api/heads   {"options": ..., "block": L, "first": F} -> {"maps": ..., "starts": ...}: every head of block
                     L from position F on, each made small (data.small_maps), for the same long prompt
+  POST /api/why     {"options": ..., "block": L, "head": H, "query": Q, "key": K} -> why head L.H looks from Q to K in
+                    that run: instruments/why_attends.py's table and composition scores, as --why-attends gives them
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -39,6 +41,7 @@ from config import ModelError
 from instruments.page.data import Asked, answer_data, head_map, lens_data, page_data, probed, small_maps
 from instruments.page.guard import GuardedHandler, GuardedServer, Refused, page_policy
 from instruments.page.report import page
+from instruments.why_attends import why_attends
 from plumbing.arguments import UsageError, parse_args, typed_command
 from plumbing.page_options import as_argv, form
 from plumbing.process import ServeError
@@ -88,7 +91,7 @@ class Server(GuardedServer):
 class Handler(GuardedHandler):
     ROUTES = {"/": {"GET": "send_page", "HEAD": "send_page"}, "/api/run": {"POST": "run"},
               "/api/page": {"POST": "events"}, "/api/lens": {"POST": "lens"}, "/api/head": {"POST": "head_map"},
-              "/api/heads": {"POST": "small_maps"}, "/api/stop": {"POST": "stop"}}
+              "/api/heads": {"POST": "small_maps"}, "/api/why": {"POST": "why"}, "/api/stop": {"POST": "stop"}}
 
     def setup(self):
         super().setup()
@@ -181,6 +184,22 @@ class Handler(GuardedHandler):
     def small_maps(self):
         part = lambda seen, r: small_maps(seen.attention, r["block"], r["first"])  # noqa: E731
         self.send_json(200, self.maps_asked(False, part))
+
+    def why(self):
+        request, config = self.body(), self.server.model.config
+        limits = {"block": config.n_layer, "head": config.n_head, "query": config.n_ctx, "key": config.n_ctx}
+        if not (isinstance(request, dict) and set(request) == {"options", *limits}
+                and all(type(request[k]) is int and 0 <= request[k] < n for k, n in limits.items())):
+            raise Refused(400, f'why a head attends is asked with {{"options": {{...}}, "block": 0 to {config.n_layer - 1}, '
+                               f'"head": 0 to {config.n_head - 1}, "query": a position, "key": one at or before it}}')
+
+        def of(run):
+            query, key = request["query"], request["key"]
+            if query >= len(run.window) or key > query:
+                raise Refused(400, f"query is a position of the prompt's {len(run.window)}, and key one at or before it")
+            return why_attends(probed(run, self.server.model), run.params, config, request["block"], request["head"],
+                               query, key)._asdict()
+        self.send_json(200, self.of_the_prompt(request["options"], of))
 
     def maps_asked(self, one_head, part):
         """part(probe, request) for a request naming a block, a first position and (one_head) a head, checked."""

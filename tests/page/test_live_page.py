@@ -268,3 +268,27 @@ def test_removing_heads_never_changes_the_token_the_experiments_follow(induction
         assert browser.find_element(By.CSS_SELECTOR, f"#compare .{side} .probability").text.startswith(
             "logit('b') - logit('t') after the prompt: "), "the grids' metric"
     no_javascript_errors(browser)
+
+
+def test_a_click_on_a_cell_of_a_heads_map_says_why_the_head_looks_there(induction_server, browser):
+    """The cell (the last 'k', the first 'b') of head 1.0: the server's table (--why-attends's) beside the map,
+    and the map's keyboard does the same with Enter."""
+    from selenium.webdriver.common.by import By
+    model = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    prompt = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk"
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=2#block=1&head=0&cell=22,8")
+    assert done(browser) == "done"
+    expected = json_of(run_main(prompt, "--model", model, "-n", "0", "--why-attends", "1.0", "--why-query", "22",
+                                "--why-key", "8", "--json"))["why_attends"]
+    browser.execute_script("fromFragment(); askWhy()")  # the cell the address names, as a click on it asks
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#why-here-table tr[data-part]"))
+    rows = browser.execute_script("return [...document.querySelectorAll('#why-here-table tr[data-part]')]"
+                                  ".map((r) => [r.getAttribute('data-part'), Number(r.getAttribute('data-value'))])")
+    cells = {f"{expected['parts'][i]}|{expected['parts'][j]}": v for i, row in enumerate(expected["table"])
+             for j, v in enumerate(row)}
+    assert len(rows) == 12 and all(abs(cells[part] - value) <= 1e-4 for part, value in rows), rows
+    assert "Why head 1.0 looks here" in browser.find_element(By.ID, "why-here").text
+    browser.execute_script("document.getElementById('why-here').textContent = ''; view.cell = [20, 7]")
+    browser.find_element(By.ID, "map").send_keys("\n")  # Enter on the focused map asks for the cell it shows
+    wait_until(browser, lambda d: "score at (20, 7)" in d.find_element(By.ID, "why-here").text)
+    no_javascript_errors(browser)

@@ -174,6 +174,25 @@ def test_a_clicks_first_answer_leaves_the_experiments_out_whichever_follow_a_tok
     assert last["answer"]["json"]["text"] == cli(TINY, {"prompt": "The dog", "max_new_tokens": 1, "ablate": "0.1"})["text"]
 
 
+def test_why_a_head_attends_where_the_page_was_clicked_is_the_command_lines_answer(induction_server):
+    options = {"prompt": "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "max_new_tokens": 2, "heads": True}
+    for block, head, query, key, extra in ((1, 0, 22, 8, {}), (0, 2, 9, 8, {}), (1, 1, 20, 7, {"ablate": "0.2"})):
+        asked = {**options, **extra}
+        status, _, text = induction_server.request("POST", "/api/why", {"options": asked, "block": block, "head": head,
+                                                                         "query": query, "key": key})
+        assert status == 200, text
+        plain = {k: v for k, v in asked.items() if k != "heads"}  # the prompt's run alone, as the route runs it
+        expected = cli(INDUCTION, {**plain, "max_new_tokens": 0, "why_attends": f"{block}.{head}", "why_query": query,
+                                   "why_key": key})["why_attends"]
+        assert json.loads(text) == expected
+    for body, sentence in (({"options": options, "block": 1, "head": 0, "query": 5, "key": 6}, "key one at or before it"),
+                           ({"options": options, "block": 1, "head": 0, "query": 40, "key": 6}, "query is a position"),
+                           ({"options": options, "block": 2, "head": 0, "query": 5, "key": 1}, "why a head attends is asked"),
+                           ({"options": options, "block": 1, "head": 0, "query": "5", "key": 1}, "why a head attends is asked")):
+        status, _, text = induction_server.request("POST", "/api/why", body)
+        assert status == 400 and sentence in json.loads(text)["error"], text
+
+
 def test_two_clients_at_once_get_their_own_answers(tiny_server):
     prompts = ["The dog", "A cat", "Hello, my dog is", "Once upon a time"]
     answers = {}

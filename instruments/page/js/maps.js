@@ -186,7 +186,18 @@ $("map").addEventListener("keydown", (e) => {  // the arrow keys act on the map 
   if (!D.json) return;
   const moves = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0]};
   if (moves[e.key]) { e.preventDefault(); step(...moves[e.key]); }
+  if (e.key === "Enter") askWhy();
 });
+$("map").addEventListener("click", () => askWhy());
+
+function askWhy() {
+  // a click on a cell of one head's map: why that head looks there (asked of the live server: whyHere)
+  const box = $("why-here");
+  if (!D.json || !view.cell || view.cell[1] > view.cell[0]) return;
+  if (view.head < 0) { box.textContent = "Choose one head (not the average) to ask why it looks at a cell."; return; }
+  if (!LIVE) { box.textContent = "On the live page (./run.sh --serve), a click on a cell says why the head looks there."; return; }
+  whyHere(view.block, view.head, ...view.cell);
+}
 
 function fromFragment() {
   // #block=B&head=H (or avg)&cell=ROW,COLUMN: any value that does not name something on the page is ignored

@@ -151,3 +151,15 @@ async function fromServer(path, asked) {
   $("problem").textContent = answer.error;
   return null;
 }
+
+async function whyHere(block, head, query, key) {
+  // why head block.head looks from query to key in the run shown: the server splits its score (--why-attends)
+  const box = $("why-here");
+  box.textContent = `asking why head ${block}.${head} looks from ${query} to ${key}...`;
+  const answer = await fromServer("/api/why", {block: block, head: head, query: query, key: key});
+  box.textContent = "";
+  if (!answer) return;
+  box.appendChild(el("h3", {}, `Why head ${answer.head} looks here`));
+  box.appendChild(el("p", {class: "how"}, whySentence(answer)));
+  whyTable(box, answer, "why-here-table");
+}
