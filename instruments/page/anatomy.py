@@ -42,7 +42,7 @@ STAGES = [
      "shift; before attention, before the MLP, and once at the end.", [tensor_ops.layer_norm], "[n_seq, n_embd]"),
     ("attention", "Attention", "Each position's query meets every earlier position's key; the softmax of the scores "
      "weights their values; the heads' outputs, side by side, go through c_proj.",
-     [attention.attention, attention.qkv_heads, attention.attention_weights], "[n_seq, n_embd]"),
+     [attention.attention, attention.qkv_heads, attention.attention_weights, attention.attend], "[n_seq, n_embd]"),
     ("mlp", "MLP", "Each position alone: widened to 4 n_embd, GELU, projected back.", [mlp.mlp, tensor_ops.gelu],
      "[n_seq, n_embd]"),
     ("unembed", "Final LayerNorm and unembedding", "The stream after the last block, normalised, against every "
@@ -61,7 +61,9 @@ def values(seen, params, config):
     """The numbers each stage made in this run. For the stream entering every block and after the last (states),
     and what each block's attention and MLP added to it: the vector at the last position ("last", n_embd numbers)
     and its length at every position ("lengths", the L2 norm). For the LayerNorms on each block's two branches
-    (ln_1, ln_2) and the final one (ln_f): their output at the last position."""
+    (ln_1, ln_2) and the final one (ln_f): their output at the last position. For each head of each block, its
+    arithmetic at the last position ("heads"): q . k against every key ("qk", before the division by sqrt(d_head)),
+    the attention weights ("weights") and the weighted sum of the values ("out", d_head numbers)."""
     def shown(x):  # [n_seq, n_embd]
         return {"last": [round(float(v), 3) for v in x[-1]],
                 "lengths": [round(float(v), 2) for v in np.linalg.norm(x, axis=-1)]}
@@ -73,4 +75,7 @@ def values(seen, params, config):
             "mlp": [shown(m) for m in seen.mlp],
             "ln_1": [normed(x, p.ln_1) for x, p in zip(seen.states, params.h)],
             "ln_2": [normed(x[-1:] + a[-1:], p.ln_2) for x, a, p in zip(seen.states, seen.attn, params.h)],
-            "ln_f": normed(seen.states[-1], params.ln_f)}
+            "ln_f": normed(seen.states[-1], params.ln_f),
+            "heads": [{"qk": np.round(np.einsum("hd,hjd->hj", q[:, -1], k), 3).tolist(),
+                       "weights": np.round(w[:, -1], 4).tolist(), "out": np.round(h[:, -1], 3).tolist()}
+                      for q, k, w, h in zip(seen.q, seen.k, seen.attention, seen.heads)]}

@@ -169,6 +169,34 @@ def test_from_file_the_model_is_drawn_and_its_stages_open(page, tiny, browser):
     assert browser.find_element("id", "errors").text == ""
 
 
+def test_attentions_panel_shows_one_heads_arithmetic_from_the_probe(page, tiny, browser):
+    """A block's attention panel: for the head chosen, q . k against every key at the last position, divided by
+    sqrt(d_head), the mask (nothing is masked for the last position), the weights and the head's output, each step
+    with its line of attention.py."""
+    import math
+    path, data, report = page
+    seen = probe(report["prompt_ids"], *tiny)
+    n_head = data["config"]["n_head"]
+    d = data["config"]["n_embd"] // n_head
+    browser.get(path.as_uri())
+    browser.execute_script("document.querySelector('#anatomy [data-stage=\"attention\"][data-block=\"1\"]').click()")
+    browser.execute_script(f"document.querySelectorAll('#stage-panel .head-pick button')[{n_head - 1}].click()")
+    rows = browser.execute_script(f"return [...document.querySelectorAll('[data-arithmetic=\"1.{n_head - 1}\"] tr[data-key]')]"
+                                  ".map((r) => [...r.children].slice(1).map((c) => Number(c.textContent)))")
+    q, k, w = seen.q[1][n_head - 1, -1], seen.k[1][n_head - 1], seen.attention[1][n_head - 1, -1]
+    assert len(rows) == len(report["prompt_ids"])
+    for j, (qk, scaled, masked, weight) in enumerate(rows):
+        assert qk == pytest.approx(float(q @ k[j]), abs=6e-4)  # shown to 3 decimals, from q . k to 3 decimals
+        assert scaled == pytest.approx(float(q @ k[j]) / math.sqrt(d), abs=1e-3)
+        assert masked == scaled and weight == pytest.approx(float(w[j]), abs=6e-5)
+    text = browser.find_element("id", "arithmetic").text
+    for statement in ("scores += mask", "return softmax(scores)", "weights @ v"):
+        assert statement in text, text
+    assert browser.execute_script(f"return D.anatomy.values.heads[1].out[{n_head - 1}]") == pytest.approx(
+        seen.heads[1][n_head - 1, -1].tolist(), abs=5e-4)
+    assert browser.find_element("id", "errors").text == ""
+
+
 def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
     import instruments.page.data as report
     rng = np.random.default_rng(0)

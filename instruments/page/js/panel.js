@@ -34,6 +34,7 @@ function stagePanel(panel, key, block, part) {
     panel.appendChild(el("h4", {}, `This run: the pattern of each head of block ${block}`));
     smallMaps({box: panel.appendChild(el("div", {class: "small-maps", role: "group", "aria-label": `every head of block ${block}, small`})), block: block});
   }
+  if (key === "attention") arithmetic(panel, block, S.code);
   if (key === "unembed" || key === "softmax") {
     panel.appendChild(el("h4", {}, "This run: the likeliest next tokens"));
     const list = panel.appendChild(el("ol", {class: "values"}));
@@ -123,4 +124,47 @@ function drawPage() {
   lens();
   experiments();
   markAblated();
+}
+
+function arithmetic(panel, block, code) {
+  // one head's arithmetic at the last position, step by step, each beside the line of attention.py that does it
+  const H = V => V.heads[block], C = D.config, d = C.n_embd / C.n_head, n = D.tokens.length;
+  const line = (pattern) => {  // "attention.py, line N" of the first line of the stage's code that matches
+    for (const c of code) {
+      const i = c.lines.findIndex((l) => pattern.test(l));
+      if (i >= 0) return `${c.file}, line ${c.first + i}: ${c.lines[i].trim()}`;
+    }
+    return "";
+  };
+  panel.appendChild(el("h4", {}, `This run: one head's arithmetic at the last position, ${label(D.tokens[n - 1])}`));
+  const pick = panel.appendChild(el("p", {class: "head-pick"}, "head: "));
+  const box = panel.appendChild(el("div", {id: "arithmetic"}));
+  const show = (h) => {
+    const A = H(D.anatomy.values), qk = A.qk[h], w = A.weights[h];
+    pick.querySelectorAll("button").forEach((b, i) => b.setAttribute("aria-pressed", String(i === h)));
+    box.textContent = "";
+    const steps = [[`q \u00b7 k for each key, \u00f7 \u221ad_head (\u221a${d} = ${Math.sqrt(d).toFixed(3)}; the code divides q first, the same numbers for less work)`, line(/scores = /)],
+                   ["+ the mask (0 for every key at or before the query: the last position sees all)", line(/scores \+= mask/)],
+                   ["softmax: the weights, adding up to 1", line(/return softmax\(scores\)/)]];
+    for (const [what, where] of steps) box.appendChild(el("p", {class: "step"}, where ? `${what} \u2014 ${where}` : what));
+    const table = box.appendChild(captioned(el("table", {"data-arithmetic": `${block}.${h}`}), `head ${block}.${h} at the last position: each key's score and weight`));
+    const top = table.appendChild(el("tr"));
+    for (const name of ["key", "q \u00b7 k", "\u00f7 \u221ad", "+ mask", "weight"]) top.appendChild(el("th", {}, name));
+    const keys = qk.map((_, j) => j);
+    const shown = n <= 64 ? keys : keys.sort((a, b) => w[b] - w[a]).slice(0, 64).sort((a, b) => a - b);
+    if (shown.length < n) box.appendChild(el("p", {class: "step"}, `the 64 keys of the largest weight, of ${n}, in their order:`));
+    shown.forEach((j) => {
+      const v = qk[j];
+      const tr = table.appendChild(el("tr", {"data-key": String(j)}));
+      for (const text of [`${j} ${label(D.tokens[j])}`, v.toFixed(3), (v / Math.sqrt(d)).toFixed(3), (v / Math.sqrt(d)).toFixed(3), w[j].toFixed(4)]) tr.appendChild(el("td", {}, text));
+      tr.lastChild.setAttribute("style", paint(w[j]));
+    });
+    box.appendChild(el("p", {class: "step"}, `the weighted sum of the values: the head's output, ${d} numbers \u2014 ${line(/weights @ v|@ v\[/)}`));
+    vectorView(box, A.out[h], `head ${block}.${h}'s output at the last position (${stats(A.out[h])}), before c_proj`);
+  };
+  for (let h = 0; h < C.n_head; h++) {
+    const b = pick.appendChild(el("button", {type: "button", "aria-pressed": "false"}, String(h)));
+    b.onclick = () => show(h);
+  }
+  show(0);
 }
