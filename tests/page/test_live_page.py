@@ -98,8 +98,8 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     assert done(browser) == "done"
     ablated = json_of(run_tiny(PROMPT, "-n", "5", "--heads", "--ablate", "2.3", "--json"))
     assert ablated["generated_ids"] != plain["generated_ids"], "the head chosen must change the answer"
-    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
-    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"][len(PROMPT):]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"][len(PROMPT):]
     assert browser.execute_script("return window.violations") == [], "the page keeps its own security policy"
     assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#ablated-set .chip")] == ["2.3"]
     assert shown_tokens(browser)[1] == [repr(tok.decode([i])) for i in ablated["generated_ids"]]
@@ -117,8 +117,8 @@ def test_type_a_prompt_run_it_click_a_head_away_and_open_the_address_again(tiny_
     assert not browser.find_elements(By.CSS_SELECTOR, "#compare .answer"), "a run in the address waits for the user"
     browser.find_element(By.ID, "run").click()
     assert done(browser) == "done"
-    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"]
-    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == ablated["text"][len(PROMPT):]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == plain["text"][len(PROMPT):]
     assert browser.find_element(By.ID, "o-prompt").get_attribute("value") == PROMPT
     no_javascript_errors(browser)
 
@@ -190,8 +190,8 @@ def test_on_the_induction_model_a_click_on_the_induction_head_breaks_the_copy(in
     assert any(cls == "adds left-of changed" for cls, _ in was), was
     result = run_main(prompt, "--model", model, "-n", "8", "--heads", "--ablate", "1.0", "--json")
     without = json_of(result)
-    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == without["text"]
-    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == prompt + "bmyfpgdh"
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .with-ablation .answer").text == without["text"][len(prompt):]
+    assert browser.find_element(By.CSS_SELECTOR, "#compare .without-ablation .answer").text == "bmyfpgdh", "the answer, not the prompt again"
     top, bottom, height = browser.execute_script("const r = document.getElementById('compare').getBoundingClientRect(); "
                                                  "return [r.top, r.bottom, innerHeight]")
     assert 0 <= top and bottom <= height, "the answer stays in view, wherever the click was"

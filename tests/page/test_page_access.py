@@ -81,7 +81,7 @@ def test_from_the_prompt_to_a_removed_head_by_keyboard_alone(induction_server, b
     focused = browser.switch_to.active_element  # the first head 1.0 on the way is the drawing's, "The model"
     assert (focused.get_attribute("data-head"), focused.get_attribute("aria-pressed")) == ("1.0", "true"), \
         "the focus stays where it was, on the new drawing's same head"
-    assert browser.find_element("css selector", "#compare .with-ablation .answer").text != PROMPT + "bmyfpgdh"
+    assert browser.find_element("css selector", "#compare .with-ablation .answer").text != "bmyfpgdh"
 
 
 def test_the_arrow_keys_move_the_map_only_when_it_has_the_focus(induction_server, browser):
@@ -156,7 +156,7 @@ def test_on_a_phone_nothing_scrolls_sideways(induction_server, phone):
 
 def test_on_a_phone_the_form_folds_and_the_run_and_its_answer_stay_in_view(induction_server, phone):
     """The option groups start closed on a phone; an example opens the groups it sets, and brings the run's text into
-    view; a head's answer takes at most a third of the screen."""
+    view; a head's answer takes at most a quarter of the screen."""
     phone.get(f"http://127.0.0.1:{induction_server.port}/")
     ready(phone)
     groups = phone.find_elements("css selector", "#fields details")
@@ -171,7 +171,7 @@ def test_on_a_phone_the_form_folds_and_the_run_and_its_answer_stay_in_view(induc
     press(phone, '#anatomy [data-head="1.0"]')
     assert done(phone) == "done"
     bar, height = phone.execute_script("return [document.getElementById('compare').getBoundingClientRect().height, innerHeight]")
-    assert 0 < bar <= height / 3 + 1, (bar, height)
+    assert 0 < bar <= height / 4 + 1, (bar, height)
 
 
 @pytest.fixture

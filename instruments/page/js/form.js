@@ -108,7 +108,8 @@ function markAblated() {
 }
 
 function compare(current) {
-  // the answer with and without the heads removed, in a bar that stays in view at the bottom of the window;
+  // the answer with and without the heads removed (the new tokens and the metric), in a bar that stays in view at the
+  // bottom of the window;
   // current: the run with them removed (D, or a click's first answer before its page arrives)
   const now = current || D;
   const box = $("compare");
@@ -132,7 +133,8 @@ function compare(current) {
   const side = (title, page, cls) => {
     const d = box.appendChild(el("div", {class: cls}));
     d.appendChild(el("b", {}, title));
-    d.appendChild(el("div", {class: "answer"}, page.json.text === undefined ? page.prompt : page.json.text));
+    const continuation = page.json.text === undefined ? "" : page.json.text.slice(page.prompt.length);  // never the prompt again
+    d.appendChild(el("div", {class: "answer", title: page.json.text || page.prompt}, continuation || "(no new tokens)"));
     const chips = d.appendChild(el("div", {class: "new-tokens", "aria-label": "the new tokens; a marked one differs from the other run's"}));
     const other = page === now ? baseline.page : now;
     page.generated.forEach((t, i) => chips.appendChild(el("span", {class: "tok new" + (other.generated[i] && other.generated[i][0] === t[0] ? "" : " differs")}, label(t))));

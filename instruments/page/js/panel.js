@@ -157,7 +157,7 @@ function arithmetic(panel, block, code) {
       const v = qk[j];
       const tr = table.appendChild(el("tr", {"data-key": String(j)}));
       for (const text of [`${j} ${label(D.tokens[j])}`, v.toFixed(3), (v / Math.sqrt(d)).toFixed(3), (v / Math.sqrt(d)).toFixed(3), w[j].toFixed(4)]) tr.appendChild(el("td", {}, text));
-      tr.lastChild.setAttribute("style", paint(w[j]));
+      tr.lastChild.style.cssText = paint(w[j]);  // through the CSSOM: the live page's policy refuses style attributes
     });
     box.appendChild(el("p", {class: "step"}, `the weighted sum of the values: the head's output, ${d} numbers \u2014 ${line(/weights @ v|@ v\[/)}`));
     vectorView(box, A.out[h], `head ${block}.${h}'s output at the last position (${stats(A.out[h])}), before c_proj`);
