@@ -197,6 +197,15 @@ def test_attentions_panel_shows_one_heads_arithmetic_from_the_probe(page, tiny, 
     assert browser.find_element("id", "errors").text == ""
 
 
+def test_the_drawing_reads_alone_a_key_for_its_shading_and_no_label_under_12px(page, browser):
+    browser.get(page[0].as_uri())
+    key = browser.execute_script("return document.querySelector('#anatomy .legend-row').textContent")
+    assert key.startswith(browser.execute_script("return document.getElementById('measure').selectedOptions[0].textContent"))
+    smallest = browser.execute_script("return Math.min(...[...document.querySelectorAll('#anatomy *, #experiments *')]"
+                                      ".filter((e) => e.textContent.trim()).map((e) => parseFloat(getComputedStyle(e).fontSize)))")
+    assert smallest >= 12, smallest
+
+
 def test_a_long_prompt_keeps_block_averages_and_says_what_was_left_out(monkeypatch):
     import instruments.page.data as report
     rng = np.random.default_rng(0)

@@ -27,6 +27,10 @@ function drawModel() {
   select.value = String(Math.min(measures.length - 1, Number(box.dataset.measure || 0)));
   select.onchange = () => { box.dataset.measure = select.value; redrawn(drawModel); };
   const measure = measures[Number(select.value)];
+  if (measure) {  // the shading's key: signed measures run from orange through the page to blue, the others from it to blue
+    const signed = [...Array(C.n_layer * C.n_head).keys()].some((i) => measure[1](Math.floor(i / C.n_head), i % C.n_head) < 0);
+    choose.after(legend(`${measure[0]}: ${signed ? measure[2](-1) : measure[2](0)}`, measure[2](1), signed));
+  }
   const row = box.appendChild(el("div", {class: "model"}));
   const figure = row.appendChild(el("div", {class: "diagram", role: "group", "aria-label": "GPT-2's stages in the order the code runs them"}));
   // the geometry, in CSS pixels: the stream at x = X; a branch holds a LayerNorm, then attention and its heads, or the MLP
