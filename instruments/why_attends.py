@@ -71,36 +71,40 @@ def side(seen: Probe, params: GPT2, config: Config, n_block, t, head, which):
     return [*names, "bias"], np.vstack([projected, bias])
 
 
-def head_matrices(params: GPT2, config: Config, n_block, head):
-    """(W_Q, W_K, W_V, W_O) of a head, [n_embd, d_head] x 3 and [d_head, n_embd], ln_1's weight folded into the
-    first three."""
-    p, n_embd, d_head = params.h[n_block], config.n_embd, config.n_embd // config.n_head
-    w = p.attn.c_attn.weight.astype(np.float64) * p.ln_1.weight[:, None]  # [n_embd, 3 * n_embd]
-    q, k, v = (w[:, i * n_embd + head * d_head:i * n_embd + (head + 1) * d_head] for i in range(3))
-    return q, k, v, p.attn.c_proj.weight[head * d_head:(head + 1) * d_head].astype(np.float64)
+def block_matrices(params: GPT2, config: Config, n_block):
+    """(W_Q, W_K, W_V, W_O) of every head of a block: [n_head, n_embd, d_head] x 3 and [n_head, d_head, n_embd],
+    ln_1's weight folded into the first three. float32 as the weights are: the scores need 4 digits, not 16."""
+    p, n_embd, n_head = params.h[n_block], config.n_embd, config.n_head
+    w = p.attn.c_attn.weight * p.ln_1.weight[:, None]  # [n_embd, 3 * n_embd]
+    q, k, v = (w[:, i * n_embd:(i + 1) * n_embd].reshape(n_embd, n_head, -1).transpose(1, 0, 2) for i in range(3))
+    return q, k, v, p.attn.c_proj.weight.reshape(n_head, -1, n_embd)
 
 
 def composition(params: GPT2, config: Config, n_block, head):
     """{"q", "k", "v"}: {"l.h": the composition score} of every head of the blocks before n_block with n_block.head
-    (0 where either head's matrix is zero, as a head --ablate removed is in the weights). Every product is of rank d_head or less, so each norm is taken through d_head x d_head matrices:
-    ||A M D^T||_F^2 = trace(M^T (A^T A) M (D^T D)), never an n_embd x n_embd product."""
-    wq, wk, wv, wo = head_matrices(params, config, n_block, head)
+    (0 where either head's matrix is zero, as a head --ablate removed is in the weights). Every product is of rank
+    d_head or less, so each norm is taken through d_head x d_head matrices, never an n_embd x n_embd one:
+    ||A M D^T||_F^2 = trace(M^T (A^T A) M (D^T D)), for all the heads of a block at once."""
+    wq, wk, wv, wo = (m[head] for m in block_matrices(params, config, n_block))
     late = {"q": (wq, wk), "k": (wk, wq), "v": (wv, wo.T)}  # M = first @ second.T: QK, its transpose, OV
-    size = {kind: low_rank_norm(first, np.eye(first.shape[1]), second) for kind, (first, second) in late.items()}
+    size = {kind: squared_norm(first.T @ first, np.eye(first.shape[1], dtype=np.float32), second.T @ second) ** 0.5
+            for kind, (first, second) in late.items()}
     found = {kind: {} for kind in late}
     for l in range(n_block):
-        for h in range(config.n_head):
-            _, _, v_early, o_early = head_matrices(params, config, l, h)  # OV_early = v_early @ o_early
-            early = low_rank_norm(v_early, np.eye(v_early.shape[1]), o_early.T)
-            for kind, (first, second) in late.items():
-                scale = early * size[kind]  # 0 where a head writes nothing: one --ablate removed
-                found[kind][f"{l}.{h}"] = low_rank_norm(v_early, o_early @ first, second) / scale if scale else 0.0
+        _, _, v, o = block_matrices(params, config, l)  # OV_early = v @ o, per head
+        gram = v.swapaxes(-1, -2) @ v  # [n_head, d_head, d_head]
+        early = squared_norm(gram, np.eye(o.shape[1], dtype=np.float32), o @ o.swapaxes(-1, -2)) ** 0.5  # [n_head]
+        for kind, (first, second) in late.items():
+            scale = early * size[kind]  # 0 where a head writes nothing
+            norm = squared_norm(gram, o @ first, second.T @ second) ** 0.5
+            scores = np.divide(norm, scale, out=np.zeros_like(norm), where=scale > 0)
+            found[kind].update({f"{l}.{h}": float(v) for h, v in enumerate(scores)})
     return found
 
 
-def low_rank_norm(a, core, d):
-    """||a @ core @ d.T||_F for a [n, r], core [r, s], d [m, s], through r x r and s x s matrices only."""
-    return math.sqrt(max(0.0, float(np.trace(core.T @ (a.T @ a) @ core @ (d.T @ d)))))
+def squared_norm(gram_a, core, gram_d):
+    """||a @ core @ d.T||_F^2 from a's Gram matrix a.T @ a and d's, d.T @ d (each may carry a leading axis)."""
+    return np.maximum(0.0, np.einsum("...ii->...", core.swapaxes(-1, -2) @ gram_a @ core @ gram_d).astype(np.float64))
 
 
 def print_why_attends(why: WhyAttends, labels, shown=8):

@@ -17,7 +17,7 @@ kept in a temporary folder and reused), then reports:
 - the live page's requests on the founding prompt (8 new tokens, --lens --heads --attribute, and a click that
   removes a head), beside the same run's command line;
 - the experiments' grids on the founding prompt (22 tokens, " yellow" against " green"): each --patch-at
-  kind, path patching to the logits and to a head's queries, and the copying scores, in forward-pass
+  kind, path patching to the logits and to a head's queries, the copying scores, --why-attends and --self-repair, in forward-pass
   equivalents: each grid's median time over the median time of one forward pass of the same prompt
   (model.forward, every position's logits), both taken in this process.
 
@@ -250,7 +250,10 @@ SERVER_TARGET = 2.0  # seconds, at most, for the live page's run of the founding
 
 def time_grids(params, config, runs):
     """{what: (median seconds, forward-pass equivalents)} of each experiment's grid on the founding prompt."""
+    from instruments.ablate import ablate
     from instruments.attribution_patching import attribution_patching
+    from instruments.self_repair import self_repair
+    from instruments.why_attends import why_attends
     from instruments.copying import copying_scores
     from lessons.backward import backward, metric_gradient
     from instruments.patch import KINDS, kind_grid, measure
@@ -277,6 +280,13 @@ def time_grids(params, config, runs):
         params, config)
     work["the backward pass alone"] = lambda: backward(corrupted, metric_gradient(corrupted.logits[-1], target)[1],
                                                        params, config)
+    half = config.n_layer // 2  # a head with many earlier heads to compose with
+    ablated = ablate(params, [(half, 0)], config)
+    without = probe(ids, ablated, config)  # the ablated run's own probe, which --self-repair reads
+    work[f"--why-attends {half}.0 (its table and every composition score, from the run's probe)"] = \
+        lambda: why_attends(clean, params, config, half, 0)
+    work[f"--self-repair of --ablate {half}.0 (the run with every head, then the split)"] = \
+        lambda: self_repair(probe(ids, params, config), without, params, ablated, config, target)
     one_pass = median_time(lambda: forward(ids, params, config), 9)
     results = {"n_seq": len(ids), "forward_s": one_pass,
                "forward_last_only_s": median_time(lambda: forward(ids, params, config, last_only=True), 9)}
