@@ -25,7 +25,8 @@ def axe_violations(driver):
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {resultTypes: ['violations']}).then((r) => done(JSON.stringify(r.violations)));")
-    return [(v["id"], v["impact"], len(v["nodes"])) for v in json.loads(result) if v["impact"] in ("critical", "serious")]
+    return [(v["id"], v["impact"], len(v["nodes"]), [n["target"] for n in v["nodes"]][:3]) for v in json.loads(result)
+            if v["impact"] in ("critical", "serious")]
 
 
 def test_axe_finds_nothing_critical_or_serious_before_and_after_runs(induction_server, browser):
@@ -388,3 +389,27 @@ def test_a_long_prompt_keeps_its_per_head_maps_asked_of_the_server(slow_model, b
         no_javascript_errors(browser)
     finally:
         served.stop()
+
+
+@pytest.mark.parametrize("size", ["phone", "zoomed"])
+def test_why_and_who_made_up_for_it_pass_axe_on_a_phone_and_at_200_percent(induction_server, size, request):
+    """The why sections, the table a click on a cell brings, a head's arithmetic and the changed numbers after a
+    click: no critical or serious violation, nothing scrolls sideways, and the answer's bar keeps to a quarter."""
+    driver = request.getfixturevalue(size)
+    open_run(driver, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=2&heads=true"
+                     f"&why_attends=1.0#block=1&head=0&cell=22,8")
+    assert done(driver) == "done"
+    driver.execute_script("fromFragment(); askWhy()")
+    from selenium.webdriver.common.by import By
+    from test_live_page import wait_until
+    wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#why-here-table"))
+    press(driver, '#anatomy button[data-stage="attention"][data-block="1"]')
+    press(driver, '#anatomy [data-head="1.0"]')
+    assert done(driver) == "done"
+    assert driver.find_elements(By.CSS_SELECTOR, "#anatomy [data-was]"), "the changed numbers say what they were"
+    assert axe_violations(driver) == [], size
+    width, inner, bar, height = driver.execute_script(
+        "return [document.documentElement.scrollWidth, innerWidth, document.getElementById('compare')"
+        ".getBoundingClientRect().height, innerHeight]")
+    assert width <= inner and 0 < bar <= height / 4 + 1, (width, inner, bar, height)
+    no_javascript_errors(driver)

@@ -114,3 +114,18 @@ function positionTable(id, cells, rowName, share, format) {
   });
   return table;
 }
+
+function scrollersFocusable() {
+  // a region that scrolls (a wide table on a phone, a long command line, the answer's bar) is reachable by the
+  // keyboard, which can then scroll it: tabindex where it scrolls now, and only there
+  for (const e of document.querySelectorAll("table, code.long, #compare, .scroll")) {
+    const scrolls = e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1;
+    if (scrolls && !e.hasAttribute("tabindex")) {
+      e.setAttribute("tabindex", "0");
+      e.dataset.scrolls = "yes";
+    } else if (!scrolls && e.dataset.scrolls) {
+      e.removeAttribute("tabindex");
+      delete e.dataset.scrolls;
+    }
+  }
+}

@@ -146,6 +146,7 @@ function compare(current) {
   };
   side("with every head", baseline.page, "without-ablation");
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, now, "with-ablation");
+  scrollersFocusable();
 }
 
 function start() {

@@ -62,6 +62,7 @@ window.addEventListener("resize", () => {
   clearTimeout(resizing);
   resizing = setTimeout(() => {
     if (D.json && Math.abs($("anatomy").clientWidth - Number($("anatomy").dataset.width)) > 20) redrawn(drawModel);
+    scrollersFocusable();
   }, 150);
 });
 document.body.setAttribute("data-ready", "yes");

@@ -108,6 +108,7 @@ function redrawn(drawing) {
     : had.getAttribute("data-stage") ? `${where}[data-stage="${had.getAttribute("data-stage")}"][data-block="${had.getAttribute("data-block")}"]` +
                                        (had.getAttribute("data-part") ? `[data-part="${had.getAttribute("data-part")}"]` : "") : null;
   drawing();
+  scrollersFocusable();
   const again = same && document.querySelector(same);
   if (again && again !== document.activeElement) again.focus({preventScroll: true});
 }

@@ -139,6 +139,7 @@ async function lensWhenOpened() {
   D.lens = answer.lens;
   Object.assign(D.texts, answer.texts);
   lens();
+  scrollersFocusable();
 }
 
 async function fromServer(path, asked) {
@@ -162,4 +163,5 @@ async function whyHere(block, head, query, key) {
   box.appendChild(el("h3", {}, `Why head ${answer.head} looks here`));
   box.appendChild(el("p", {class: "how"}, whySentence(answer)));
   whyTable(box, answer, "why-here-table");
+  scrollersFocusable();
 }
