@@ -104,7 +104,7 @@ def composition(params: GPT2, config: Config, n_block, head):
 
 def squared_norm(gram_a, core, gram_d):
     """||a @ core @ d.T||_F^2 from a's Gram matrix a.T @ a and d's, d.T @ d (each may carry a leading axis)."""
-    return np.maximum(0.0, np.einsum("...ii->...", core.swapaxes(-1, -2) @ gram_a @ core @ gram_d).astype(np.float64))
+    return np.maximum(0.0, np.einsum("...ii->...", core.swapaxes(-1, -2) @ gram_a @ core @ gram_d))
 
 
 def print_why_attends(why: WhyAttends, labels, shown=8):
