@@ -61,9 +61,10 @@ function drawModel() {
   };
   const plus = (y) => { svg(wires, "circle", {cx: X, cy: y, r: 7, class: "add"}); svg(wires, "path", {d: `M${X - 4},${y} h8 M${X},${y - 4} v8`, class: "wire"}); };
   const length = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  const adds = (text, title, y, before) => was(put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of"), before);
+  const adds = (text, title, y, before) => was(put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of"), before, text);
   // after a click, a number that changed shows what it was in the run with every head (B: that run's anatomy)
   const B = LIVE && ablated.length && baseline && baseline.page !== D ? baseline.page.anatomy : null;
+  const gap = B ? 14 : 0;  // room under each addition for what it was
   const ending = D.tokens.slice(-3).map(label).join(" ");
   stage("tokens", null, `tokens: ${D.tokens.length > 3 ? "\u2026 " : ""}${ending}`, 4, 0).title = `the prompt's ${D.tokens.length} tokens, as ids`;
   wire([[X, 22], [X, 27]]);
@@ -90,7 +91,7 @@ function drawModel() {
     plus(joinA);
     adds(`+${length(V.attn[L].last).toFixed(1)}`, `the length of what attention adds to the stream at the last position (its L2 norm); the stream's is ${length(V.states[L].last).toFixed(1)} before`, joinA,
          B && `+${length(B.values.attn[L].last).toFixed(1)}`);
-    y += attnHeight;
+    y += attnHeight + gap;
     wire([[X, y + 11], [LN, y + 11]]);
     stage("layer_norm", L, "LN", LN, y, "ln_2");
     wire([[LN + 32, y + 11], [SUB, y + 11]]);
@@ -100,11 +101,11 @@ function drawModel() {
     plus(joinM);
     adds(`+${length(V.mlp[L].last).toFixed(1)}`, "the length of what the MLP adds to the stream at the last position (its L2 norm)", joinM,
          B && `+${length(B.values.mlp[L].last).toFixed(1)}`);
-    const [guess, p] = A.guesses[L + 1], then = B && B.guesses[L + 1];
+    const [guess, p] = A.guesses[L + 1], then = B && B.guesses[L + 1], guessed = `${D.texts[guess]} ${p.toFixed(2)}`;
     was(put(el("span", {class: "guess", title: `the logit lens after block ${L}, at the last position: ${D.texts[guess]}, with probability ${p.toFixed(3)}, is what the model would predict if it stopped here`},
-               `\u2192 ${D.texts[guess]} ${p.toFixed(2)}`), narrow ? 4 : GUESS, narrow ? y + 2 : joinM - 9, narrow ? "in-gutter" : null),
-        then && `${baseline.page.texts[then[0]]} ${then[1].toFixed(2)}`);
-    y += 44;
+               `\u2192 ${guessed}`), narrow ? 4 : GUESS, narrow ? y + 2 : joinM - 9, narrow ? "in-gutter" : null),
+        then && `${baseline.page.texts[then[0]]} ${then[1].toFixed(2)}`, guessed);
+    y += 44 + gap;
   }
   if (!narrow) put(el("span", {class: "caption-small", title: "the logit lens at the last position: what the model would predict if it stopped after the block"}, "logit lens"), GUESS, 60);
   svg(wires, "line", {x1: X, y1: 50, x2: X, y2: y - 4, class: "stream"});
@@ -158,12 +159,11 @@ function previewHeads(figure, width, measure) {
 }
 
 function was(node, before, now) {
-  // node's number, and what it was in the run with every head when that differs: said beside it, in data-was
-  const current = now === undefined ? node.firstChild.textContent.replace(/^\u2192 /, "") : now;
-  if (before && before !== current) {
+  // node shows now; before is what it was in the run with every head: said with it, and in data-was, if it differs
+  if (before && before !== now) {
     node.setAttribute("data-was", before);
     node.classList.add("changed");
-    if (node.classList.contains("adds")) node.prepend(el("span", {class: "was"}, `was ${before}`), " \u2192 ");
+    if (node.classList.contains("in-gutter")) node.title += `; with every head it was ${before}`;  // a phone's gutter has no room
     else node.appendChild(el("span", {class: "was"}, `was ${before}`));
   }
   return node;

@@ -129,7 +129,7 @@ function drawPage() {
 
 function arithmetic(panel, block, code) {
   // one head's arithmetic at the last position, step by step, each beside the line of attention.py that does it
-  const H = V => V.heads[block], C = D.config, d = C.n_embd / C.n_head, n = D.tokens.length;
+  const heads = D.anatomy.values.heads[block], C = D.config, d = C.n_embd / C.n_head, n = D.tokens.length;
   const line = (pattern) => {  // "attention.py, line N" of the first line of the stage's code that matches
     for (const c of code) {
       const i = c.lines.findIndex((l) => pattern.test(l));
@@ -141,7 +141,7 @@ function arithmetic(panel, block, code) {
   const pick = panel.appendChild(el("p", {class: "head-pick"}, "head: "));
   const box = panel.appendChild(el("div", {id: "arithmetic"}));
   const show = (h) => {
-    const A = H(D.anatomy.values), qk = A.qk[h], w = A.weights[h];
+    const qk = heads.qk[h], w = heads.weights[h];
     pick.querySelectorAll("button").forEach((b, i) => b.setAttribute("aria-pressed", String(i === h)));
     box.textContent = "";
     const steps = [[`q \u00b7 k for each key, \u00f7 \u221ad_head (\u221a${d} = ${Math.sqrt(d).toFixed(3)}; the code divides q first, the same numbers for less work)`, line(/scores = /)],
@@ -161,7 +161,7 @@ function arithmetic(panel, block, code) {
       tr.lastChild.style.cssText = paint(w[j]);  // through the CSSOM: the live page's policy refuses style attributes
     });
     box.appendChild(el("p", {class: "step"}, `the weighted sum of the values: the head's output, ${d} numbers \u2014 ${line(/weights @ v|@ v\[/)}`));
-    vectorView(box, A.out[h], `head ${block}.${h}'s output at the last position (${stats(A.out[h])}), before c_proj`);
+    vectorView(box, heads.out[h], `head ${block}.${h}'s output at the last position (${stats(heads.out[h])}), before c_proj`);
   };
   for (let h = 0; h < C.n_head; h++) {
     const b = pick.appendChild(el("button", {type: "button", "aria-pressed": "false"}, String(h)));
