@@ -149,7 +149,7 @@ def follows(args):
 
 
 def followed(args, tok, logits):
-    """(target, versus): the tokens --attribute, --patch, --path and --saliency follow, decided here alone, from the
+    """(target, versus): the tokens the experiments marked arguments.follows follow, decided here alone, from the
     logits after the prompt of the run itself, with its heads removed and its steering added. The target is
     --target's (or --target-id's) token, else the model's greedy next token; versus is --versus's token, or None.
     A versus that is the target is a UsageError: every difference would be 0. With --self-repair, logits are those
