@@ -6,6 +6,7 @@ file: option_types.py (what each value must look like), contradictions.py (optio
 prompt_file.py (--prompt-file), page_options.py (the page's requests, which are these options too).
 """
 import argparse
+import difflib
 import os
 import re
 import sys
@@ -30,6 +31,14 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(re.sub(r"'([^']{40})[^']+'", r"'\1...'", message))  # argparse quotes a value whole, however long
 
     def not_an_option(self, word):
+        """A word that looks like an option and is none: the options it is closest to (a typo, or the start of a name:
+        no option is taken by an abbreviation), else how to give a prompt that starts with - (as -hello surely is)."""
+        name = word.split("=")[0] if word.startswith("--") else ""
+        options = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+        near = [option for option in options if option.startswith(name) and len(name) > 2]
+        near = near[:3] or difflib.get_close_matches(name, options, n=3, cutoff=0.75)
+        if near:
+            return UsageError(f"{quoted(word)} is not an option; did you mean {' or '.join(near)}?")
         return UsageError(f"{quoted(word)} is not an option; a prompt that starts with - goes after --, as in: "
                           f"{self.prog} -- {quoted(word)}")
 
@@ -37,7 +46,11 @@ class Parser(argparse.ArgumentParser):
 def given(parser, action, values):
     """The value as typed. Python's argparse (before 3.13) drops a value that is "--" (--patch=--) and hands on [],
     unconverted: it is "--" again, through the option's own type, so that it is used or refused as any other."""
-    return parser._get_value(action, "--") if values == [] else values  # noqa: SLF001 -- argparse's own conversion
+    if values != []:
+        return values
+    value = parser._get_value(action, "--")  # noqa: SLF001 -- argparse's own conversion and check
+    parser._check_value(action, value)  # noqa: SLF001 -- --ablate-with=-- is refused as any other value not a choice
+    return value
 
 
 class Once(argparse.Action):
@@ -67,7 +80,7 @@ def typed_command(default):
 
 
 def command_line():
-    parser = Parser(prog=typed_command(None) if "GPT2_COMMAND" in os.environ else None,
+    parser = Parser(prog=typed_command(None) if "GPT2_COMMAND" in os.environ else None, allow_abbrev=False,
                     usage="%(prog)s PROMPT [options]  (see --help)",
                     description="Continue a text with GPT-2, in plain NumPy, or look inside while it does.",
                     epilog="Heads are L.H, head H of block L, 0-based. A prompt that starts with - goes after --. "

@@ -12,6 +12,14 @@ def quoted(text, most=40):
     return repr(text if len(text) <= most else text[:most] + "...")
 
 
+def short(text, most=1000):
+    """text, if it is short enough for an option's value that is a number, a head or a range: a longer one is refused
+    before any pattern reads it."""
+    if len(text) > most:
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is too long ({len(text)} characters) for this option's value")
+    return text
+
+
 def number(parse):
     """Mark an argparse type as one that reads a number: the live page's API takes a JSON number for its options
     (page_options.api_options reads the mark), so no list of the number types is kept anywhere else."""
@@ -54,8 +62,9 @@ def patch_kinds(text):
 
 def position_range(text):
     """argparse type for --patch-positions: "A:B" (either may be left out or negative, as in Python) -> a slice;
-    a single position T is T:T+1. The prompt's length checks it."""
-    match = re.fullmatch(r"\s*(-?[0-9]+)?\s*(:\s*(-?[0-9]+)?)?\s*", text)
+    a single position T is T:T+1. The prompt's length checks it. (No pattern here can backtrack: a value of 2,000
+    spaces once took 37 s.)"""
+    match = re.fullmatch(r"(-?[0-9]+)?\s*(:\s*(-?[0-9]+)?)?", short(text).strip())  # no two \s* side by side
     if not match or not (match[1] or match[2]):
         raise argparse.ArgumentTypeError(f"{quoted(text)} is not a range of positions: write A:B (0-based, B not included)")
     start = integer(match[1], text) if match[1] else None
@@ -68,7 +77,7 @@ def receiver(text):
     """argparse type for --path: "logits", or "L.H.q" (.k, .v) -> (L, H, "q"). The model checks the range."""
     if text.strip() == "logits":
         return "logits"
-    match = re.fullmatch(r"\s*([0-9]+)\.([0-9]+)\.([qkv])\s*", text)
+    match = re.fullmatch(r"([0-9]+)\.([0-9]+)\.([qkv])", short(text).strip())
     if not match:
         raise argparse.ArgumentTypeError(f"{quoted(text)} is not a receiver: write logits, or L.H.q, L.H.k or L.H.v "
                                          "(the queries, keys or values of head H of block L)")
@@ -85,7 +94,7 @@ def port(text):
 
 
 def whole_number(text, least):
-    if re.fullmatch(r"\s*[+-]?[0-9]{19,}\s*", text):  # and int() refuses past 4300 digits, with its own words
+    if re.fullmatch(r"[+-]?[0-9]{19,}", text.strip()):  # and int() refuses past 4300 digits, with its own words
         raise argparse.ArgumentTypeError(f"{quoted(text.strip(), 12)} is too large: give a whole number below 10**18")
     try:
         n = int(text)

@@ -346,7 +346,7 @@ def test_a_real_number_too_large_and_an_empty_corrupted_prompt():
     assert "the prompt has 21, '' has 1" in one_sentence(run_tiny(PROMPT, "--patch", "", check=False), 2)
 
 
-@pytest.mark.parametrize("prompt", ["-hello", "-help", "-h5", "-x", "--help-me"])
+@pytest.mark.parametrize("prompt", ["-hello", "-help", "-h5", "-x", "--cat-food"])
 def test_a_prompt_that_looks_like_an_option_is_told_to_go_after_double_dash(prompt):
     said = one_sentence(run_tiny(prompt, check=False), 2)
     assert said == f"main.py: error: '{prompt}' is not an option; a prompt that starts with - goes after --, as in: main.py -- '{prompt}'"
@@ -374,6 +374,40 @@ def test_every_option_takes_dashdash_as_its_value_or_refuses_it():
             continue
         value = getattr(args, action.dest)
         assert value == (action.type("--") if action.type else "--"), (option, value)
+        assert action.choices is None or value in action.choices, (option, value)  # --ablate-with=-- ran without it
+
+
+@pytest.mark.parametrize("typed, meant", [("--kvcache", "--kv-cache"), ("--temprature", "--temperature"),
+                                          ("--modle", "--model"), ("--max-new-token", "--max-new-tokens"),
+                                          ("--atention", "--attention"), ("--steer-coeff", "--steer-coef")])
+def test_a_typo_gets_did_you_mean(typed, meant):
+    said = one_sentence(run_tiny("hi", typed, "1", check=False), 2)
+    assert said == f"main.py: error: '{typed}' is not an option; did you mean {meant}?"
+
+
+@pytest.mark.parametrize("typed, meant", [("--temp", "--temperature"), ("--head", "--heads"), ("--kv", "--kv-cache"),
+                                          ("--max", "--max-new-tokens"), ("--see", "--seed"),
+                                          ("--steer-a", "--steer-against or --steer-at")])
+def test_no_abbreviation_is_taken(typed, meant):
+    """argparse takes a unique prefix (--temp for --temperature) unless told not to; such a command breaks the day an
+    option with the same start is added. It is refused, with the full names it may mean."""
+    word = typed + "=1"
+    said = one_sentence(run_tiny("hi", "-n", "1", word, check=False), 2)
+    assert said == f"main.py: error: '{word}' is not an option; did you mean {meant}?"
+
+
+def test_an_option_value_is_read_by_no_pattern_that_can_backtrack():
+    """--patch-positions of 2,000 spaces and an x took 37 s (the pattern's three \\s* backtracked cubically), and
+    through the live page's API held every thread. Now values are stripped before any pattern, and a value over
+    1,000 characters is refused before it is read."""
+    from plumbing.option_types import position_range, receiver
+    for parse in (position_range, receiver):
+        for spaces in (999, 100_000):
+            with pytest.raises(Exception, match="is not a|is too long"):
+                parse(" " * spaces + "x")
+    said = one_sentence(run_tiny(PROMPT, "-n", "0", "--patch", PROMPT, "--patch-positions", " " * 100_000 + "x",
+                                 check=False), 2)
+    assert "is too long (100001 characters)" in said
 
 
 @pytest.mark.parametrize("value", ["3.5e38", "3.4028235e38", "1e31"])
