@@ -14,6 +14,8 @@ kept in a temporary folder and reused), then reports:
 - at each prompt length, medians over --runs runs of prefill time, per-token decode time and tokens/s
   of the naive and the KV-cache paths, with --new-tokens new tokens, greedy;
 - --score on one window of n_ctx tokens;
+- with --stops-only: how soon Stop, a client gone, Ctrl-C and an unreachable hub end a run, quiet and with --load
+  busy processes beside it (the suite waits for these events instead of bounding them in seconds);
 - the live page's requests on the founding prompt (8 new tokens, --lens --heads --attribute, and a click that
   removes a head), beside the same run's command line;
 - the experiments' grids on the founding prompt (22 tokens, " yellow" against " green"): each --patch-at
@@ -384,6 +386,95 @@ def time_clicks(folder, runs, one_pass):
             "first_page_s": first, "clicks": len(times)}
 
 
+def busy(n):
+    """n processes that each keep one core busy (a laptop with a browser and a build running): stop with .kill()."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def time_stops(folder, runs, load):
+    """{what: [seconds, ...]}: how soon a run ends once asked to, on the live page and the command line, and how soon
+    an unreachable hub is said, each with `load` busy processes beside it. The suite waits for these events rather
+    than bounding them in seconds; here they are timed."""
+    import http.client
+    import re
+    import signal
+    import socket
+    hogs = busy(load)
+    served = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--serve", "--model", folder, "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", served.stdout.readline())[1])
+    results = {"Stop, to the end of the page's stream (generation)": [],
+               "a client gone, to the next run's answer (less that run alone)": [],
+               "Ctrl-C during a patching grid, to main.py's exit": [], "an unreachable hub, to main.py's sentence": []}
+    long_run = {"prompt": FOUNDING * 4, "max_new_tokens": 400}
+
+    def ask(body, run_id):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        connection.request("POST", "/api/page", json.dumps(body), {"Content-Type": "application/json", "Run-Id": run_id})
+        response = connection.getresponse()
+        while '"token"' not in response.readline().decode() or '"token"' not in response.readline().decode():
+            pass  # the prompt's text, then a generated piece: under way
+        return connection, response
+
+    def small_run():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        connection.request("POST", "/api/run", json.dumps({"prompt": "hi", "max_new_tokens": 1}),
+                           {"Content-Type": "application/json"})
+        connection.getresponse().read()
+        connection.close()
+    try:
+        small_run()
+        alone = median_time(small_run, runs)
+        for n in range(runs):
+            connection, response = ask({"options": long_run}, f"benchmark-stop-{n}")
+            stop = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            started = time.perf_counter()
+            stop.request("POST", "/api/stop", json.dumps({"run": f"benchmark-stop-{n}"}), {"Content-Type": "application/json"})
+            stop.getresponse().read()
+            response.read()
+            results["Stop, to the end of the page's stream (generation)"].append(time.perf_counter() - started)
+            connection.close()
+            connection, response = ask({"options": long_run}, f"benchmark-gone-{n}")
+            connection.sock.shutdown(socket.SHUT_RDWR)
+            connection.close()
+            started = time.perf_counter()
+            small_run()
+            results["a client gone, to the next run's answer (less that run alone)"].append(
+                time.perf_counter() - started - alone)
+    finally:
+        served.terminate()
+        served.wait()
+    prompt = "hello " * 400
+    marked = ("import sys, runpy, plumbing.progress as p\n"
+              "def bar(steps, what):\n"
+              "    for i, step in enumerate(steps):\n"
+              "        if i == 1: print('under way', file=sys.stderr, flush=True)\n"
+              "        yield step\n"
+              "p.progress_bar = bar\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+    for _ in range(runs):
+        process = subprocess.Popen([sys.executable, "-c", marked, os.path.join(ROOT, "main.py"), prompt, "--model", folder,
+                                    "-n", "0", "--patch", prompt.replace("hello", "world", 1), "--patch-at", "heads"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        process.stderr.readline()
+        started = time.perf_counter()
+        process.send_signal(signal.SIGINT)
+        process.communicate()
+        results["Ctrl-C during a patching grid, to main.py's exit"].append(time.perf_counter() - started)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening: refused
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as home:
+                started = time.perf_counter()
+                subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "hi"], capture_output=True,
+                               env=dict(env, HF_HOME=home, HF_ENDPOINT=endpoint))
+                results["an unreachable hub, to main.py's sentence"].append(time.perf_counter() - started)
+    for hog in hogs:
+        hog.kill()
+    return results
+
+
 def summarise(rows, n):
     out = {}
     for path in ("naive", "kv_cache"):
@@ -493,11 +584,23 @@ def main():
     parser.add_argument("--memory-only", action="store_true", help="load time and peak memory, no timings")
     parser.add_argument("--grids-only", action="store_true", help="memory, then the experiments' grids and the live page only")
     parser.add_argument("--page-only", action="store_true", help="the live page alone: its requests and its clicks")
+    parser.add_argument("--stops-only", action="store_true",
+                        help="how soon Stop, a client gone, Ctrl-C and an unreachable hub end a run, quiet and beside "
+                             "--load busy processes")
+    parser.add_argument("--load", type=int, default=8, help="busy processes beside --stops-only's second round")
     parser.add_argument("--json", metavar="FILE", help="also write the results to FILE")
     args = parser.parse_args()
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']}")
     results = {"machine": m, "runs": args.runs, "new_tokens": args.new_tokens, "shapes": []}
+    if args.stops_only:
+        folder = build_checkpoint(os.path.join(args.folder, "numpy-gpt2-benchmark-small"), "small")
+        for load in (0, args.load):
+            print(f"\nhow soon a run ends, GPT-2 124M's shapes, {load} busy processes beside it, {args.runs} runs\n")
+            print("| from | to the end: median | longest |\n| --- | --- | --- |")
+            for what, seconds in time_stops(folder, args.runs, load).items():
+                print(f"| {what} | {statistics.median(seconds):.2f} s | {max(seconds):.2f} s |")
+        return
     for shape in args.shapes:
         results["shapes"].append(measure(shape, args))
         report(results["shapes"][-1], args.runs, args.new_tokens)

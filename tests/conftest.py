@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -155,6 +156,23 @@ class Served:
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert match, line + self.process.stderr.read()
         self.port = int(match[1])
+        self.console, self.said = [], threading.Condition()  # the server's stderr, line by line, as it comes
+        self.reader = threading.Thread(target=self.read_console, daemon=True)
+        self.reader.start()
+
+    def read_console(self):
+        for line in self.process.stderr:
+            with self.said:
+                self.console.append(line)
+                self.said.notify_all()
+
+    def wait_for(self, text, since=0, timeout=300):
+        """The first line of the server's console, from line `since` on, that holds text: an event to wait for (the
+        console says how each API request ended). The timeout is a last bound for a broken server, not a verdict."""
+        with self.said:
+            assert self.said.wait_for(lambda: any(text in line for line in self.console[since:]), timeout), \
+                "".join(self.console[since:])
+            return next(line for line in self.console[since:] if text in line)
 
     def request(self, method, path, body=None, headers=None, timeout=120):
         """(status, headers, body text)."""
@@ -175,11 +193,12 @@ class Served:
     def stop(self, signum=signal.SIGINT):
         self.process.send_signal(signum)
         try:
-            _, stderr = self.process.communicate(timeout=20)
+            self.process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
-        return self.process.returncode, stderr
+        self.reader.join(timeout=60)
+        return self.process.returncode, "".join(self.console)
 
 
 @pytest.fixture(scope="module")

@@ -136,6 +136,7 @@ class GuardedHandler(BaseHTTPRequestHandler):
         self.timer.daemon = True
         self.timer.start()
         self.streaming, self.probed, self.gone = False, False, False
+        self.ended = ""  # how a run ended, if not by finishing: the console's line says it
 
     def finish(self):
         self.timer.cancel()
@@ -183,14 +184,14 @@ class GuardedHandler(BaseHTTPRequestHandler):
         except Refused as e:
             self.answer_refusal(e)
         except (ConnectionError, socket.timeout):  # the client went away, or stopped reading: nobody to answer
-            pass
+            self.ended = ", stopped: its client went away"
         except Exception as e:  # noqa: BLE001 -- a bug: said to the client and on the console, and the server goes on
             traceback.print_exc()
             with contextlib.suppress(OSError):
                 self.send_json(500, {"error": f"the server failed on this request ({type(e).__name__}: {e}); "
                                               "its console shows where"})
         if path.startswith("/api/"):
-            print(f"{method} {path[:40]} {time.monotonic() - started:.2f} s", file=sys.stderr, flush=True)
+            print(f"{method} {path[:40]} {time.monotonic() - started:.2f} s{self.ended}", file=sys.stderr, flush=True)
 
     def answer_refusal(self, e):
         with contextlib.suppress(ConnectionError, socket.timeout):

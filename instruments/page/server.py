@@ -127,6 +127,7 @@ class Handler(GuardedHandler):
             with self.named_run(), self.turn():
                 return part(self.run_chain(args))
         except Stopped:
+            self.ended = ", stopped: its client went away" if self.client_gone() else ", stopped"
             if self.client_gone():
                 raise ConnectionResetError from None  # nobody to answer: route() lets it go
             raise Refused(409, "the run was stopped (a Stop asked for it) before it finished") from None
@@ -158,6 +159,7 @@ class Handler(GuardedHandler):
                     asked = Asked(live=True, progress=self.progress(event), lens=with_lens)
                     event({"page": page_data(run, self.server.model, self.command_line(argv), watch, asked)})
         except Stopped:
+            self.ended = ", stopped: its client went away" if self.client_gone() else ", stopped"
             if not self.client_gone():
                 event({"stopped": True})
         except (ConnectionError, socket.timeout):

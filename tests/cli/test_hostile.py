@@ -108,12 +108,10 @@ def test_tools_that_read_one_window_refuse_a_longer_score_text_instead_of_renumb
 # 2. Inputs without bounds
 
 def test_an_endless_or_huge_prompt_file_is_refused_at_once(tmp_path):
-    started = time.monotonic()
     assert "the prompt in /dev/zero is longer than 1 MiB" in one_sentence(run_tiny("--prompt-file", "/dev/zero", check=False), 2)
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * ((1 << 20) + 1))
     assert "is longer than 1 MiB; give a part of it" in one_sentence(run_tiny("--prompt-file", str(big), check=False), 2)
-    assert time.monotonic() - started < 20
     big.write_bytes(b"cat " * (1 << 18))  # exactly 1 MiB: read, then too long for the context
     assert "this model reads at most 64" in one_sentence(run_tiny("--prompt-file", str(big), check=False), 2)
 

@@ -130,9 +130,8 @@ def test_an_unreachable_hub_without_cache_says_what_to_do_at_once(tmp_path):
     hub = FakeHub({})
     endpoint = hub.url
     hub.stop()  # nothing listens there any more
-    start = time.monotonic()
     result = run_main("Hello", env=env_for(tmp_path, endpoint))
-    assert time.monotonic() - start < 5 and result.returncode == 1
+    assert result.returncode == 1  # and no line of huggingface_hub's retries (scripts/benchmark.py times it)
     assert result.stderr == (
         f"error: cannot download {DEFAULT_REPO}: the Hugging Face hub cannot be reached and config.json is not "
         "in the cache; connect once to download it, or give --model a folder holding config.json, "
@@ -226,15 +225,16 @@ def test_a_hub_that_misbehaves_is_one_sentence_at_once(tmp_path, repo, fault, sa
     hub = FakeHub({DEFAULT_REPO: str(repo[0])}, seconds_per_chunk=3.0 if fault == "slow" else 0.0, fault=fault)
     hub.stall_seconds = 3
     try:
-        start = time.monotonic()
         result = run_main("Hello", env=env_for(tmp_path, hub.url, HF_HUB_DOWNLOAD_TIMEOUT="1", HF_HUB_ETAG_TIMEOUT="1"))
-        seconds = time.monotonic() - start
     finally:
         hub.stop()
     lines = [line for line in result.stderr.splitlines() if not line.startswith("downloading ")]
     assert result.returncode == 1 and len(lines) == len(said), result.stderr
     assert lines[:-1] == said[:-1] and said[-1] in lines[-1] and lines[-1].startswith("error: "), result.stderr
-    assert seconds < (5 if fault.startswith("status") or fault == "slow" else 40), f"{seconds:.0f} s"
+    if fault.startswith("status") or fault == "slow":  # said at once: asked once, not tried again
+        assert hub.requests == [("HEAD", DEFAULT_REPO, "config.json")], hub.requests
+    else:  # huggingface_hub's few tries of the file, no more (measured: 6 for each, in 6 s to 12 s)
+        assert sum(r == ("GET", DEFAULT_REPO, "model.safetensors") for r in hub.requests) <= 6, hub.requests
     assert partial_files(tmp_path) == []
 
 
@@ -246,16 +246,14 @@ def test_a_hub_whose_address_never_answers_is_unreachable_at_once(tmp_path):
     server.listen(0)
     queued = socket.create_connection(server.getsockname())
     try:
-        start = time.monotonic()
         result = run_main("Hello", env=env_for(tmp_path, f"http://127.0.0.1:{server.getsockname()[1]}",
                                           HF_HUB_ETAG_TIMEOUT="1"))
-        seconds = time.monotonic() - start
     finally:
         queued.close()
         server.close()
     assert result.returncode == 1 and result.stderr.startswith(
         f"error: cannot download {DEFAULT_REPO}: the Hugging Face hub cannot be reached"), result.stderr
-    assert len(result.stderr.splitlines()) == 1 and seconds < 5, f"{seconds:.1f} s"
+    assert len(result.stderr.splitlines()) == 1  # no retries said; the wait (HF_HUB_ETAG_TIMEOUT) is timed in scripts/benchmark.py
 
 
 @pytest.mark.parametrize("endpoint", ["notaurl", "ftp://127.0.0.1", "http://"])

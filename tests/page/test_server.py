@@ -208,21 +208,25 @@ def test_two_clients_at_once_get_their_own_answers(tiny_server):
         assert answers[prompt] == cli(TINY, {"prompt": prompt, "max_new_tokens": 8, "lens": True})
 
 
-LONG = {"prompt": "hello " * 400, "max_new_tokens": 600}  # a few seconds on the slow model
+LONG = {"prompt": "hello " * 400, "max_new_tokens": 600}  # seconds on the slow model
 
 
 def test_a_client_that_goes_away_mid_run_leaves_the_server_free(slow_server):
-    sent = time.monotonic()
+    """The console's line for the request says that it stopped because its client went away: no test here waits
+    for a number of seconds (the suite passes on a busy machine); scripts/benchmark.py times it."""
+    since = len(slow_server.console)
     with socket.create_connection(("127.0.0.1", slow_server.port)) as s:
         body = json.dumps({"options": LONG}).encode()
         s.sendall(f"POST /api/page HTTP/1.1\r\nHost: 127.0.0.1:{slow_server.port}\r\nContent-Type: application/json\r\n"
                   f"Content-Length: {len(body)}\r\n\r\n".encode()
                   + body)
-        assert s.recv(100).startswith(b"HTTP/1.1 200")  # the continuation has begun to arrive...
-        assert time.monotonic() - sent < 5, "...as it is produced (the whole run takes over 10 s)"
-    started = time.monotonic()
+        with s.makefile("rb") as stream:  # (the socket closes once this is closed too)
+            assert stream.readline().startswith(b"HTTP/1.1 200")
+            tokens = 0
+            while tokens < 2:  # the prompt's text, then the continuation's first piece, as it is produced
+                tokens += b'"token": true' in stream.readline()
+    assert slow_server.wait_for("POST /api/page", since).endswith(" s, stopped: its client went away\n")
     assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
-    assert time.monotonic() - started < 3, "the abandoned run stopped at its next step"
 
 
 GRID = {"prompt": "hello " * 999, "max_new_tokens": 0, "patch": "world " + "hello " * 998, "patch_at": "resid,heads"}
@@ -241,30 +245,48 @@ def test_stop_ends_a_long_run_and_the_next_is_served(slow_server, options, under
     seen = [json.loads(response.readline())]
     while not underway(seen[-1]):  # the stream reaches the work to stop
         seen.append(json.loads(response.readline()))
-    stopped_at = time.monotonic()
     status, _, text = slow_server.request("POST", "/api/stop", {"run": "the-long-run"})
     assert status == 200 and json.loads(text) == {"stopped": True}
     rest = [json.loads(line) for line in response.read().splitlines()]
     connection.close()
-    assert time.monotonic() - stopped_at < 1 and rest[-1] == {"stopped": True}, "within a forward pass or so"
+    assert rest[-1] == {"stopped": True}, "at its next step (scripts/benchmark.py times how soon)"
     assert not any("page" in e for e in rest)
     assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
 
 
+def long_stream(served, options, run_id):
+    """A streamed run of the page, once it is under way (its first token or progress event has come): the
+    response, to read to its end."""
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=300)
+    connection.request("POST", "/api/page", json.dumps({"options": options}),
+                       {"Content-Type": "application/json", "Run-Id": run_id})
+    response = connection.getresponse()
+    while not {"token", "progress"} & set(json.loads(response.readline())):
+        pass
+    return response
+
+
 def test_too_many_waiting_get_503_with_retry_after(slow_server):
+    """While one run holds the model, 4 more may wait for their turn; the rest are told to come back."""
+    holding = long_stream(slow_server, LONG, "the-holding-run")
     results = []
 
     def ask():
-        results.append(slow_server.request("POST", "/api/run", {"prompt": "hello " * 100, "max_new_tokens": 60}))
-    threads = [threading.Thread(target=ask) for _ in range(8)]
+        results.append(slow_server.request("POST", "/api/run", {"prompt": "hello", "max_new_tokens": 2}))
+    threads = [threading.Thread(target=ask) for _ in range(7)]
     for t in threads:
         t.start()
-        time.sleep(0.02)  # all 8 asked within 0.2 s, while the first run (about 0.5 s) goes on
+    for t in threads:  # the 3 that cannot wait are answered while the holding run goes on
+        t.join(timeout=0.05)
+    while len(results) < 3:
+        time.sleep(0.05)  # an event, polled: the answers come
+    busy = list(results)
+    assert len(busy) == 3 and all(r[0] == 503 and r[1]["Retry-After"] == "5" and "the server is busy" in r[2] for r in busy)
+    assert slow_server.request("POST", "/api/stop", {"run": "the-holding-run"})[2] == '{"stopped": true}'
+    assert json.loads(holding.read().splitlines()[-1]) == {"stopped": True}
     for t in threads:
-        t.join(timeout=120)
-    busy = [r for r in results if r[0] == 503]
-    assert len(busy) == 3 and all(r[1]["Retry-After"] == "5" and "the server is busy" in r[2] for r in busy)
-    assert sum(r[0] == 200 for r in results) == 5, "the run in progress and the 4 that waited"
+        t.join(timeout=300)
+    assert sorted(r[0] for r in results) == [200] * 4 + [503] * 3, "the 4 that waited had their turn"
 
 
 def test_a_port_in_use_is_one_sentence_and_exit_1():
@@ -281,16 +303,11 @@ def test_a_port_in_use_is_one_sentence_and_exit_1():
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_or_kill_during_a_run_stops_the_server_within_seconds(slow_model, signum, code):
     served = Served(slow_model)
-    def ask():
-        with contextlib.suppress(OSError, http.client.HTTPException):  # the server goes away mid-run
-            served.request("POST", "/api/run", LONG, timeout=60)
-    thread = threading.Thread(target=ask)
-    thread.start()
-    time.sleep(1)
-    started = time.monotonic()
-    returncode, stderr = served.stop(signum)
-    assert returncode == code and "Traceback" not in stderr and time.monotonic() - started < 5, stderr
-    thread.join(timeout=10)
+    running = long_stream(served, LONG, "a-run-under-way")
+    returncode, stderr = served.stop(signum)  # it waits for the server to end (scripts/benchmark.py times how soon)
+    assert returncode == code and "Traceback" not in stderr, stderr
+    with contextlib.suppress(OSError, http.client.HTTPException):  # the server went away mid-run
+        running.read()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -313,13 +330,12 @@ def test_stop_ends_every_kind_of_api_run_and_is_not_a_failure(slow_server, optio
     asking = threading.Thread(target=lambda: answers.append(slow_server.request("POST", "/api/run", options,
                                                                                  {"Run-Id": "a-run-to-stop"})))
     asking.start()
-    time.sleep(0.5)  # the run is under way: each of these takes far longer on this model (8 s, 23 s)
-    assert asking.is_alive(), "the run ended before it could be stopped: make it longer"
-    stopped_at = time.monotonic()
-    assert slow_server.request("POST", "/api/stop", {"run": "a-run-to-stop"})[0] == 200
-    asking.join(timeout=60)
+    while slow_server.request("POST", "/api/stop", {"run": "a-run-to-stop"})[2] != '{"stopped": true}':
+        assert asking.is_alive(), "the run ended before it could be stopped: make it longer"
+        time.sleep(0.05)  # an event, polled: the run is named (each takes 8 s, 23 s on this model, quiet)
+    asking.join(timeout=300)
     status, _, text = answers[0]
-    assert time.monotonic() - stopped_at < 3 and status == 409, (status, text)
+    assert status == 409, (status, text)
     assert json.loads(text) == {"error": "the run was stopped (a Stop asked for it) before it finished"}
     assert slow_server.run({"prompt": "hi", "max_new_tokens": 2})["generated_ids"]
 
