@@ -9,6 +9,8 @@ them too: `embed` (ids -> the residual stream) and `unembed` (the residual strea
 `residual_stream` is the network without its last step, for scoring, which unembeds in slices.
 """
 
+import numpy as np
+
 from attention import causal_mask
 from config import Config
 from layer import block
@@ -19,9 +21,10 @@ from tensor_ops import layer_norm
 def embed(ids, params: GPT2, start=0):
     """[n_seq] -> [n_seq, n_embd]: what each token is, plus where it is (positions start, start+1, ...)."""
     n_ctx, vocab_size = len(params.wpe), len(params.wte)
-    if not 0 < len(ids) <= n_ctx - start or not all(0 <= i < vocab_size for i in ids):  # -1 would be wte's last row
-        these = f"{len(ids)}" + (f", from {min(ids)} to {max(ids)}," if len(ids) else "") + f" at position {start}"
-        raise ValueError(f"GPT-2 reads 1 to {n_ctx} token ids, each 0 to {vocab_size - 1}; these are {these}")
+    whole = all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in ids)  # not "hi", 1.5 or [[1]]
+    if not whole or not 0 < len(ids) <= n_ctx - start or not all(0 <= i < vocab_size for i in ids):  # -1: wte's last row
+        these = f"{len(ids)}" + (f", from {min(ids)} to {max(ids)}," if len(ids) and whole else "") + f" at position {start}"
+        raise ValueError(f"GPT-2 reads 1 to {n_ctx} token ids, whole numbers 0 to {vocab_size - 1}; these are {these}")
     return params.wte[ids] + params.wpe[start:start + len(ids)]
 
 

@@ -24,6 +24,7 @@ added in another order), tested.
 import dataclasses
 
 from config import Config
+from instruments import refuse
 from instruments.probe import Probe
 from params import GPT2
 
@@ -32,9 +33,7 @@ def ablate(params: GPT2, heads, config: Config, means=None) -> GPT2:
     """A copy of params in which each (block, head) in heads writes nothing into the residual stream or,
     with means ({(block, head): [d_head]}, see mean_outputs), that vector in place of its output. A head the model
     does not have (a negative index included) is a ValueError, check_heads' sentence."""
-    missing = check_heads(heads, config)
-    if missing:
-        raise ValueError(missing)
+    heads = refuse.heads(heads, config)
     d_head = config.n_embd // config.n_head
     blocks = list(params.h)
     for n_block, head in heads:

@@ -23,7 +23,8 @@ gradient there, in the clean run: the first-order share of the metric that posit
 import numpy as np
 
 from config import Config
-from instruments.patch import BY_POSITION, json_key, print_grid
+from instruments import refuse
+from instruments.patch import BY_POSITION, KINDS, json_key, print_grid
 from instruments.probe import Probe
 from lessons.backward import backward, metric_gradient
 from params import GPT2
@@ -61,14 +62,17 @@ def estimated_grid(kind, clean: Probe, corrupted: Probe, base, grads, positions)
 def attribution_patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, params: GPT2,
                          config: Config):
     """The --json object of --attribution-patching: one estimated grid per kind, under --patch's keys. positions:
-    any positions of the prompt (patch.patching checks them)."""
+    any positions of the prompt, in any order. Anything else is a ValueError (instruments/refuse.py)."""
+    positions = refuse.positions(positions, refuse.same_prompt_length(clean, corrupted))
+    target, versus = refuse.target_and_versus(target, versus, config)
+    kinds = refuse.kinds(kinds, KINDS)
     base, grads = gradients(corrupted, target, versus, params, config)
-    positions = sorted({int(t) for t in positions})
     return {json_key(kind): estimated_grid(kind, clean, corrupted, base, grads, positions) for kind in kinds}
 
 
 def saliency(seen: Probe, target, versus, params: GPT2, config: Config):
     """Gradient times input at each prompt position: [n_seq] numbers in the metric's units."""
+    target, versus = refuse.target_and_versus(target, versus, config)
     _, grads = gradients(seen, target, versus, params, config)
     return delta_dot(seen.states[0], 0.0, grads.embedding, -1).tolist()
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from attention import attend, causal_mask, merge_heads, qkv_heads
 from config import Config
+from instruments import refuse
 from instruments.probe import Probe
 from instruments.steer import onto
 from layer import mlp_half
@@ -200,12 +201,11 @@ def patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, p
              progress=lambda steps, kind: steps):
     """The --json object of --patch: the metric of both runs, and one grid per kind asked for (resid's is "grid").
     progress(steps, kind) wraps each grid's loop (the command line's progress bar). positions: any positions of
-    the prompt (0 to n_seq - 1), in any order; each is patched once. Anything else is a ValueError."""
-    n_seq = len(clean.states[0])
-    whole = all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in positions)
-    if not len(positions) or not whole or not all(0 <= t < n_seq for t in positions):
-        raise ValueError(f"positions must be one or more positions of the prompt's {n_seq}: whole numbers 0 to {n_seq - 1}")
-    positions = sorted({int(t) for t in positions})
+    the prompt (0 to n_seq - 1), in any order; each is patched once. Anything else (an unknown kind, a target the
+    model lacks, prompts of two lengths) is a ValueError (instruments/refuse.py)."""
+    positions = refuse.positions(positions, refuse.same_prompt_length(clean, corrupted))
+    target, versus = refuse.target_and_versus(target, versus, config)
+    kinds = refuse.kinds(kinds, KINDS)
     metric = measure(target, versus, params, config)
     result = {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
               "clean": float(metric(clean.states[-1][-1])), "corrupted": float(metric(corrupted.states[-1][-1]))}

@@ -20,6 +20,7 @@ import numpy as np
 
 from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
+from instruments import refuse
 from instruments.patch import after_attention, as_metric, print_head_grid, run_on
 from instruments.probe import Probe
 from instruments.steer import onto
@@ -64,7 +65,12 @@ def receiver_run(x, receiver, clean: Probe, params: GPT2, config: Config):
 
 def path_grid(receiver, clean: Probe, corrupted: Probe, metric, params: GPT2, config: Config, progress=iter):
     """grid[L][H]: the metric with head L.H as the sender; None for heads in or after the receiver's block.
-    receiver: "logits", or (block, head, "q" | "k" | "v")."""
+    receiver: "logits", or (block, head, "q" | "k" | "v"); anything else is a ValueError."""
+    if receiver != "logits":
+        if not (isinstance(receiver, tuple) and len(receiver) == 3 and receiver[2] in ("q", "k", "v")):
+            raise ValueError(f'the receiver is "logits" or (block, head, "q" | "k" | "v"), not {receiver!r:.40}')
+        refuse.heads([receiver[:2]], config)
+    refuse.same_prompt_length(clean, corrupted)
     until = config.n_layer if receiver == "logits" else receiver[0]
     finals = []
     for n_block in progress(range(until)):

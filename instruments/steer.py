@@ -24,6 +24,7 @@ import numpy as np
 
 from attention import causal_mask
 from config import Config
+from instruments import refuse
 from layer import block, mlp_half
 from lessons.kv_cache import cached_attention, empty_cache, next_logits
 from lessons.kv_cache import cached_step as plain_cached_step
@@ -39,9 +40,10 @@ class Steer(NamedTuple):
 
 def steering(toward, against, at, coef, params: GPT2, config: Config) -> Steer:
     """The vectors for two texts' ids of the same length k (pad the shorter first: padded())."""
-    if not (len(toward) == len(against) > 0 and 0 <= at < config.n_layer and np.isfinite(coef)):
+    if not (len(toward) == len(against) > 0 and refuse.whole(at) and 0 <= at < config.n_layer
+            and isinstance(coef, (int, float, np.number)) and abs(coef) <= 1000):  # beyond, float32 overflows
         raise ValueError(f"steering takes two texts' ids of one length (pad them: padded()), a block 0 to "
-                         f"{config.n_layer - 1} and a finite coefficient: not {len(toward)} and {len(against)} ids, "
+                         f"{config.n_layer - 1} and a coefficient from -1000 to 1000: not {len(toward)} and {len(against)} ids, "
                          f"block {at}, {coef}")
     v = stream_entering(toward, at, params, config) - stream_entering(against, at, params, config)  # [k, n_embd]
     return Steer(at, np.float32(coef) * v)

@@ -114,7 +114,14 @@ def unembed_backward(d_logits, x, params: GPT2, config: Config):
 def metric_gradient(logits, target, versus=None, kind="probability"):
     """The metric at the last position's logits [vocab_size], and its gradient [vocab_size]: "logprob" (log P of
     the target: one-hot minus the probabilities), "probability" (P times that), or, with versus, the logit
-    difference (one-hot of the target minus one-hot of versus)."""
+    difference (one-hot of the target minus one-hot of versus). What it cannot use is a ValueError."""
+    vocab_size = np.shape(logits)[-1] if np.ndim(logits) else 0
+    ids = [i for i in (target, versus) if i is not None]
+    if np.ndim(logits) != 1 or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                                       and 0 <= i < vocab_size for i in ids) or kind not in ("probability", "logprob"):
+        raise ValueError(f"metric_gradient takes one position's logits [vocab_size] (logits[-1]), a target and versus "
+                         f"(or None) from 0 to vocab_size - 1, and kind probability or logprob: not logits of shape "
+                         f"{np.shape(logits)}, {target!r:.20}, {versus!r:.20}, {kind!r:.20}")
     d = np.zeros_like(logits)
     if versus is not None:
         d[target], d[versus] = 1.0, -1.0
@@ -142,6 +149,9 @@ def backward(seen, d_logits, params: GPT2, config: Config) -> Gradients:
     """The gradients of a metric of the last position's logits, whose gradient is d_logits [vocab_size], over the
     run a probe saw (seen: instruments/probe.Probe). Block by block from the last, each step the backward of
     one line of layer.block, in reverse order."""
+    if not hasattr(seen, "states") or np.shape(d_logits) != (config.vocab_size,):
+        raise ValueError(f"backward takes a probe's run (instruments.probe.probe) and d_logits of shape "
+                         f"({config.vocab_size},), metric_gradient's: not {type(seen).__name__} and {np.shape(d_logits)}")
     eps = config.layer_norm_epsilon
     grads = Gradients()
     dx = np.zeros_like(seen.states[-1])  # only the last position is read
