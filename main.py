@@ -11,6 +11,7 @@ attention.py, mlp.py, tensor_ops.py; then lessons/ (one_function.py first) and i
 import plumbing.startup  # noqa: F401 -- first, for its one effect: Ctrl-C while the rest loads ends quietly
 import contextlib
 import json
+import os
 import sys
 from typing import Callable, NamedTuple
 
@@ -46,12 +47,13 @@ def main(argv=None):
 
 
 def run_command(parser, args):
-    outputs = [path for path in (args.attention, args.report) if path]
-    if len({check_writable(path) for path in outputs}) < len(outputs):  # before any work, not after it
-        raise OutputError(f"--attention and --report both name {outputs[0]}: give each a file of its own")
+    outputs = [(path, option) for path, option in ((args.attention, "--attention"), (args.report, "--report")) if path]
+    local = inputs_of(args.model, args.prompt_file) if os.path.isdir(args.model) else {}  # a hub's files: below
+    if len({check_writable(*output, local) for output in outputs}) < len(outputs):  # before any work, not after it
+        raise OutputError(f"--attention and --report both name {outputs[0][0]}: give each a file of its own")
     folder = model_folder(args.model)
-    for path in outputs:  # nor over what the run reads
-        check_writable(path, inputs_of(folder, args.prompt_file))
+    for output in outputs:  # nor over what the run reads
+        check_writable(*output, inputs_of(folder, args.prompt_file))
     model = load_checkpoint(args.model, folder)
     if args.serve:
         from instruments.page.server import serve

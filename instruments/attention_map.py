@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from plumbing.files import write_text
+from plumbing.files import WRITTEN_BY, write_text
 
 CELL = 16  # pixels per attention weight
 LABEL = 110  # room for the token labels
@@ -54,7 +54,7 @@ def svg(attention, labels, title):
     width, height = LABEL * 2 + n * CELL + 20, LABEL + 30 + n * CELL + 20  # one panel with its labels
     rows = -(-len(attention) // COLUMNS)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{COLUMNS * width}" height="{rows * height + 80}" '
-             'font-family="monospace" font-size="11">',
+             f'font-family="monospace" font-size="11" {WRITTEN_BY["--attention"]}>',
              f'<text x="10" y="20" font-size="14">{escape(title)}</text>',
              '<text x="10" y="38">row: a position; column: a position it attends to; colour: weight, '
              'averaged over heads (white 0, blue 1); grey: masked future</text>']
@@ -66,7 +66,7 @@ def svg(attention, labels, title):
 
 def write_svg(path, attention, labels, title):
     """Written whole or not at all; returns a note if only the last positions could be drawn."""
-    write_text(path, svg(attention, labels, title))
+    write_text(path, svg(attention, labels, title), "--attention")
     n = shown_positions(len(labels), len(attention))
     if n < len(labels):
         return f"note: {path} shows the last {n} of the {len(labels)} positions only, so that it stays small enough to open"

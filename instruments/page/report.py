@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from plumbing.files import write_text
+from plumbing.files import WRITTEN_BY, write_text
 
 PAGE = os.path.dirname(os.path.abspath(__file__))  # page.html, page.css and js/, beside this file
 # The page's scripts, in js/, in the order they are joined: plain scripts, one after the other in one <script>
@@ -46,4 +46,5 @@ def page(data):
 
 
 def write_report(path, data):
-    write_text(path, page(data))  # whole or not at all
+    marked = page(data).replace("<head>", "<head>" + WRITTEN_BY["--report"], 1)  # a later --report may replace it
+    write_text(path, marked, "--report")  # whole or not at all

@@ -221,7 +221,9 @@ def test_an_output_is_never_the_hub_caches_file_even_through_its_links(tmp_path,
         blob = os.path.realpath(path)
         before = open(blob, "rb").read()
         said = one_sentence(run_main("hi", "--model", "gpt2", "--report", str(path), env=env), 1)
-        assert "it is the model's config.json, which this run reads" in said and open(blob, "rb").read() == before
+        assert said.endswith(("it is the model's config.json, which this run reads",
+                              "it exists and is not a file that --report wrote, so it is not replaced; remove it or "
+                              "choose another name")) and open(blob, "rb").read() == before
 
 
 def test_an_output_is_never_the_prompt_file_nor_the_other_output(tmp_path):
@@ -234,11 +236,12 @@ def test_an_output_is_never_the_prompt_file_nor_the_other_output(tmp_path):
 
 
 def test_a_read_only_output_is_refused_and_kept(tmp_path):
+    from plumbing.files import WRITTEN_BY
     page = tmp_path / "page.html"
-    page.write_text("keep me")
+    page.write_text(f"<head>{WRITTEN_BY['--report']} keep me")  # a page of an earlier run
     page.chmod(0o444)
     said = one_sentence(without_root_powers("hi", "--model", TINY, "--report", str(page)), 1)
-    assert "it is read-only" in said and page.read_text() == "keep me"
+    assert "it is read-only" in said and page.read_text().endswith("keep me")
 
 
 def test_a_folder_that_cannot_be_searched_or_written_is_refused_before_any_work(tmp_path):
@@ -259,6 +262,56 @@ def test_a_name_the_file_system_cannot_take_is_refused_before_any_work(tmp_path,
     assert os.listdir(tmp_path) == []
 
 
+def program_file(*parts):
+    return os.path.join(ROOT, *parts)
+
+
+@pytest.mark.parametrize("option, path", [
+    ("--attention", "attention.py"),  # what tab completion offers in the project's folder
+    ("--report", "model.py"), ("--report", "instruments/page/page.html"), ("--attention", "README.md"),
+    ("--report", "run.sh"), ("--attention", "tests/fixtures/induction-gpt2/config.json")])
+def test_the_programs_own_files_are_never_replaced(option, path):
+    before = open(program_file(path), "rb").read()
+    said = one_sentence(run_tiny("hi", "-n", "1", option, path, cwd=ROOT, check=False), 1)
+    assert said == (f"error: cannot write {path}: it exists and is not a file that {option} wrote, so it is not "
+                    "replaced; remove it or choose another name")
+    assert open(program_file(path), "rb").read() == before
+
+
+def test_an_executable_a_file_of_another_kind_and_a_symlink_to_one_are_kept(tmp_path):
+    """--attention FILE wrote its SVG over an interpreter in use, which then could not start."""
+    python = tmp_path / "python3"
+    shutil.copy(sys.executable, python)
+    text = tmp_path / "notes.txt"
+    text.write_text("my notes")
+    (tmp_path / "link.html").symlink_to(text)
+    svg, html = tmp_path / "map.svg", tmp_path / "page.html"
+    assert run_tiny("hi", "-n", "1", "--attention", str(svg), "--report", str(html)).returncode == 0
+    for option, path in (("--attention", python), ("--report", text), ("--report", tmp_path / "link.html"),
+                         ("--report", svg), ("--attention", html)):  # a page is not a map, nor a map a page
+        before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+        said = one_sentence(run_tiny("hi", "-n", "1", option, str(path), check=False), 1)
+        assert "it exists and is not a file that" in said
+        assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before
+
+
+def test_a_previous_output_of_the_same_kind_and_an_empty_file_are_replaced(tmp_path):
+    svg, html = tmp_path / "map.svg", tmp_path / "page.html"
+    html.write_text("")
+    for prompt in ("hi", "hello there"):
+        assert run_tiny(prompt, "-n", "1", "--attention", str(svg), "--report", str(html)).returncode == 0
+        assert "hello" in html.read_text() if prompt != "hi" else html.stat().st_size > 0
+    assert sorted(os.listdir(tmp_path)) == ["map.svg", "page.html"]
+
+
+def test_nothing_is_written_inside_the_programs_own_venv(tmp_path):
+    venv = os.path.join(ROOT, ".venv")
+    if not os.path.isdir(venv):
+        pytest.skip("the suite runs without the program's .venv")
+    said = one_sentence(run_tiny("hi", "-n", "1", "--report", os.path.join(venv, "new.html"), check=False), 1)
+    assert said.endswith("it is inside the program's own .venv") and not os.path.exists(os.path.join(venv, "new.html"))
+
+
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
 def test_no_temporary_file_is_left_when_stopped_between_writing_and_renaming(tmp_path, monkeypatch, stop):
     from plumbing import files
@@ -266,10 +319,11 @@ def test_no_temporary_file_is_left_when_stopped_between_writing_and_renaming(tmp
     def stopped(source, destination):
         raise stop()
     monkeypatch.setattr(files.os, "replace", stopped)
-    (tmp_path / "page.html").write_text("old")
+    old = files.WRITTEN_BY["--report"] + "old"
+    (tmp_path / "page.html").write_text(old)
     with pytest.raises(stop):
-        files.write_text(str(tmp_path / "page.html"), "new")
-    assert os.listdir(tmp_path) == ["page.html"] and (tmp_path / "page.html").read_text() == "old"
+        files.write_text(str(tmp_path / "page.html"), files.WRITTEN_BY["--report"] + "new", "--report")
+    assert os.listdir(tmp_path) == ["page.html"] and (tmp_path / "page.html").read_text() == old
 
 
 def test_sigterm_while_the_page_is_written_leaves_no_temporary_file(tmp_path):
