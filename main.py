@@ -47,6 +47,9 @@ def main(argv=None):
 
 
 def run_command(parser, args):
+    if args.steer is not None and args.max_new_tokens == 0 and not (args.score or args.reading or args.serve):
+        raise UsageError("-n 0 generates nothing and no tool reads the steered run: give -n, --score or a tool "
+                         "(--lens, --heads...), or leave out --steer")  # the live page draws the run: it may
     outputs = [(path, option) for path, option in ((args.attention, "--attention"), (args.report, "--report")) if path]
     local = inputs_of(args.model, args.prompt_file) if os.path.isdir(args.model) else {}  # a hub's files: below
     if len({check_writable(*output, local) for output in outputs}) < len(outputs):  # before any work, not after it

@@ -230,12 +230,26 @@ def as_metric(result, value):
     return f"{value:.2%}" if result["metric"] == "probability" else f"{value:+.3f}"
 
 
+def too_small(result):
+    """A sentence if the clean and corrupted runs differ too little for a share of the difference to mean anything
+    (0.01 of a percentage point of probability, 0.001 of a logit: below, a share is float32's noise, 131% or -187%)."""
+    difference = result["clean"] - result["corrupted"]
+    if abs(difference) >= (1e-4 if result["metric"] == "probability" else 1e-3):
+        return None
+    return (f"  the clean and corrupted runs differ by {as_metric(result, difference)} only: too little to share out, "
+            "so no cell is shown as a share of it (--json holds every cell); choose a corrupted prompt that changes "
+            "the answer")
+
+
 def print_patch(result, labels, target_text, versus_text=None):
     clean, corrupted = result["clean"], result["corrupted"]
     metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
     print(f"{metric} is {as_metric(result, clean)} in the clean run and {as_metric(result, corrupted)} in the corrupted one")
     span = clean - corrupted or 1.0
     kinds = [kind for kind in KINDS if result.get(json_key(kind)) is not None]
+    if kinds and too_small(result):
+        print(too_small(result) + "\n")
+        return
     if kinds:
         print(f"activation patching: each cell is a run of the corrupted prompt with one thing put back from the clean "
               f"run, shown as the share of the difference it brings back ({SHADES[0]!r} none, {SHADES[-1]!r} all of it)")

@@ -21,7 +21,7 @@ import numpy as np
 from attention import attention_weights, causal_mask, merge_heads, qkv_heads
 from config import Config
 from instruments import refuse
-from instruments.patch import after_attention, as_metric, print_head_grid, run_on
+from instruments.patch import after_attention, as_metric, print_head_grid, run_on, too_small
 from instruments.probe import Probe
 from instruments.steer import onto
 from layer import mlp_half
@@ -98,6 +98,9 @@ def print_path(result, patch, target_text, versus_text=None):
     print(f"path patching to {receiver_name(receiver)}: each cell is a run of the clean prompt with that head's output "
           f"from the corrupted run, reaching {receiver_name(receiver)} only directly (every other head frozen), shown as "
           "the share of the difference it takes away")
+    if too_small(patch):
+        print(too_small(patch) + "\n")
+        return
     print_head_grid(result["grid"], lambda v: (clean - v) / span)
     cells = sorted(((clean - v) / span, v, b, h) for b, row in enumerate(result["grid"]) for h, v in enumerate(row)
                    if v is not None)

@@ -116,7 +116,10 @@ def check_steering(args, ids, config, tok):
     toward, against = steering_ids(args, tok)
     if not toward:
         return "--steer needs a text to steer toward, not an empty one"
-    if len(ids) < len(toward) and not args.score:
+    if len(toward) > config.n_ctx:
+        return (f"--steer's texts have {len(toward)} tokens, and this model reads at most {config.n_ctx}: give "
+                "shorter ones")
+    if len(ids) < len(toward):  # --score too: its first window holds the prompt's first tokens
         return (f"--steer adds its vectors at the prompt's first {len(toward)} positions, and the prompt has "
                 f"{len(ids)} tokens: give a longer prompt or shorter --steer texts")
     return None

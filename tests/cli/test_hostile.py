@@ -597,3 +597,21 @@ def test_the_python_apis_core_refuses_ids_it_cannot_read(tiny):
 def test_a_text_of_5000_characters_is_not_echoed_whole_either(args):
     said = one_sentence(run_tiny("hi", "-n", "0", *args, check=False), 2)
     assert len(said) < 300, said
+
+
+# 11. Round five: steering texts that cannot fit, a steered run nobody reads
+
+@pytest.mark.parametrize("how", [["--score"], ["-n", "2"], ["-n", "2", "--kv-cache"]])
+def test_steering_texts_longer_than_the_prompt_or_the_context_are_refused_when_scoring_too(how):
+    """--score ran with steering texts longer than the prompt, where generation refused; texts longer than the
+    context ended in a traceback."""
+    said = one_sentence(run_tiny("hi there", *how, "--steer", "a steering text much longer than the prompt", check=False), 2)
+    assert "--steer adds its vectors at the prompt's first" in said and "the prompt has 2 tokens" in said
+    said = one_sentence(run_tiny("word " * 60, *how, "--steer", "cat " * 80, check=False), 2)
+    assert said.endswith("--steer's texts have 81 tokens, and this model reads at most 64: give shorter ones")
+
+
+def test_a_steered_run_that_nothing_reads_is_refused():
+    said = one_sentence(run_tiny("hi", "-n", "0", "--steer", "cat", check=False), 2)
+    assert "-n 0 generates nothing and no tool reads the steered run" in said
+    assert run_tiny("hi", "-n", "0", "--steer", "cat", "--lens").returncode == 0

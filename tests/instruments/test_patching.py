@@ -392,3 +392,19 @@ def test_ctrl_c_during_a_long_grid_stops_at_once_and_quietly(slow_model):
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 130 and stderr.endswith("interrupted\n") and "Traceback" not in stderr, stderr
     assert stdout == ""
+
+
+@pytest.mark.parametrize("metric, clean, corrupted", [("probability", 1.0e-9, 1.3e-9), ("logit difference", 0.5, 0.5004)])
+def test_a_share_of_a_difference_too_small_to_divide_by_is_not_printed(capsys, metric, clean, corrupted):
+    """A share over a difference near zero printed as 131%, 194%, -187%: float32's noise, shown as a finding."""
+    from instruments.patch import print_patch
+    from instruments.path_patch import print_path
+    result = {"target": 5, "versus": None, "metric": metric, "clean": clean, "corrupted": corrupted,
+              "heads": [[clean * 1.3, corrupted * 0.9], [clean, None]]}
+    print_patch(result, ["a", "b"], " x")
+    print_path({"receiver": "logits", "grid": result["heads"]}, result, " x")
+    said = capsys.readouterr().out
+    assert said.count("too little to share out, so no cell is shown as a share of it") == 2 and "%)" not in said
+    result["corrupted"] = clean - 0.5  # a difference that can be shared out
+    print_patch(result, ["a", "b"], " x")
+    assert "the best: head" in capsys.readouterr().out
