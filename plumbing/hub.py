@@ -147,12 +147,23 @@ class RetryNote(logging.Handler):
             self.said = True
 
 
+def instead():
+    """What to run where GPT-2 cannot be downloaded: the checkpoint this repository ships, the script that builds
+    GPT-2's shapes, and what a folder of one's own must hold (the tokenizer as load.py accepts it)."""
+    program = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shipped = os.path.relpath(os.path.join(program, "tests", "fixtures", "induction-gpt2"))
+    builder = os.path.relpath(os.path.join(program, "scripts", "gpt2_shaped.py"))
+    return (f"or run what is here: --model {shipped} (a small model this repository ships), or a checkpoint of "
+            f"GPT-2's shapes that {builder} FOLDER builds; a folder of your own holds config.json, model.safetensors, "
+            "and tokenizer.json or vocab.json with merges.txt")
+
+
 def check_hub(repo_id, filename):
     """Ask the hub once, without retries, for the file's metadata: its size in bytes (0 if unknown), or None
     if the repository has no such file. Every other answer, or none, ends here as one sentence."""
     if constants.HF_HUB_OFFLINE:
         raise ModelError(f"cannot download {repo_id}: HF_HUB_OFFLINE is set and {filename} is not in the cache; "
-                         "unset it for one run, or give --model a folder")
+                         f"unset it for one run, {instead()}")
     endpoint = urlparse(constants.ENDPOINT)
     if endpoint.scheme not in ("http", "https") or not endpoint.netloc:
         raise ModelError(f"HF_ENDPOINT is {os.environ.get('HF_ENDPOINT', constants.ENDPOINT)!r}, not an http:// or "
@@ -182,8 +193,7 @@ def failure(e, repo_id, filename, asking=False):
     """One sentence for what went wrong while asking the hub for a file (asking) or downloading it."""
     name = type(e).__name__
     if isinstance(e, RepositoryNotFoundError):
-        return (f"the Hugging Face hub has no model named {repo_id} (or it is private); check the name, or give "
-                "--model a folder holding config.json and model.safetensors")
+        return (f"the Hugging Face hub has no model named {repo_id} (or it is private); check the name, {instead()}")
     if isinstance(e, LocalEntryNotFoundError) and isinstance(e.__cause__, Exception):
         return failure(e.__cause__, repo_id, filename, asking)  # huggingface_hub's wrapper around the real cause
     if isinstance(e, HfHubHTTPError) and getattr(e, "response", None) is not None:
@@ -199,8 +209,7 @@ def failure(e, repo_id, filename, asking=False):
                 f"{e.strerror}; move what is in the way, or set HF_HOME to another folder")
     if "Connect" in name:  # refused, no route, no name, or no answer to the connection itself (ConnectTimeout)
         return (f"cannot download {repo_id}: the Hugging Face hub cannot be reached and {filename} is not in the "
-                "cache; connect once to download it, or give --model a folder holding config.json, "
-                "model.safetensors and tokenizer.json")
+                f"cache; connect once to download it, {instead()}")
     if "Timeout" in name and asking:
         return (f"the Hugging Face hub did not answer within {constants.HF_HUB_ETAG_TIMEOUT} s when asked for "
                 f"{filename} of {repo_id}; try again later (HF_HUB_ETAG_TIMEOUT sets how long to wait)")

@@ -130,12 +130,28 @@ def test_an_unreachable_hub_without_cache_says_what_to_do_at_once(tmp_path):
     hub = FakeHub({})
     endpoint = hub.url
     hub.stop()  # nothing listens there any more
-    result = run_main("Hello", env=env_for(tmp_path, endpoint))
+    result = run_main("Hello", env=env_for(tmp_path, endpoint), cwd=ROOT)
     assert result.returncode == 1  # and no line of huggingface_hub's retries (scripts/benchmark.py times it)
     assert result.stderr == (
         f"error: cannot download {DEFAULT_REPO}: the Hugging Face hub cannot be reached and config.json is not "
-        "in the cache; connect once to download it, or give --model a folder holding config.json, "
-        "model.safetensors and tokenizer.json\n")
+        "in the cache; connect once to download it, " + INSTEAD + "\n")
+
+
+INSTEAD = ("or run what is here: --model tests/fixtures/induction-gpt2 (a small model this repository ships), or a "
+           "checkpoint of GPT-2's shapes that scripts/gpt2_shaped.py FOLDER builds; a folder of your own holds "
+           "config.json, model.safetensors, and tokenizer.json or vocab.json with merges.txt")
+
+
+def test_the_first_run_offline_names_what_to_run_instead_and_it_runs(tmp_path, hub):
+    """The first run without a network is the first thing a new user sees: the sentence names the checkpoint the
+    repository ships, which then runs, and the script that builds GPT-2's shapes, from wherever main.py is run."""
+    said = run_main("Hello", env=env_for(tmp_path, hub.url, HF_HUB_OFFLINE="1"), cwd=ROOT).stderr
+    assert said.endswith("is not in the cache; unset it for one run, " + INSTEAD + "\n") and len(said.splitlines()) == 1
+    assert run_main("Hello", "-n", "2", "--model", "tests/fixtures/induction-gpt2", cwd=ROOT).returncode == 0
+    assert os.path.isfile(os.path.join(ROOT, "scripts", "gpt2_shaped.py"))
+    elsewhere = run_main("Hello", env=env_for(tmp_path, hub.url, HF_HUB_OFFLINE="1"), cwd=tmp_path).stderr
+    shipped = elsewhere.split("--model ")[1].split(" ")[0]
+    assert os.path.isfile(os.path.join(tmp_path, shipped, "config.json"))
 
 
 def start_slow_download(tmp_path, repo_folder):
