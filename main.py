@@ -135,7 +135,7 @@ def generation(args, ids, params, config, tok, steer, watch, steps, choose):
     if len(new_ids) < args.max_new_tokens and new_ids[-1:] != [tok.eos_id]:
         watch.note(f"stopped after {len(new_ids)} new tokens: the model reads at most {config.n_ctx} tokens")
     report = {"prompt_ids": ids, "generated_ids": new_ids, "text": args.prompt + tok.decode(new_ids)}
-    return dict(report, top=steps) if args.show_top or args.report else report  # --report: as before the page existed
+    return dict(report, show_top=steps) if args.show_top or args.report else report  # --report: as before the page existed
 
 
 def write(text):

@@ -24,7 +24,7 @@ import numpy as np
 
 from config import Config
 from instruments import refuse
-from instruments.patch import BY_POSITION, KINDS, json_key, print_grid
+from instruments.patch import BY_POSITION, KINDS, print_grid
 from instruments.probe import Probe
 from lessons.backward import backward, metric_gradient
 from params import GPT2
@@ -67,7 +67,7 @@ def attribution_patching(clean: Probe, corrupted: Probe, target, versus, kinds, 
     target, versus = refuse.target_and_versus(target, versus, config)
     kinds = refuse.kinds(kinds, KINDS)
     base, grads = gradients(corrupted, target, versus, params, config)
-    return {json_key(kind): estimated_grid(kind, clean, corrupted, base, grads, positions) for kind in kinds}
+    return {kind: estimated_grid(kind, clean, corrupted, base, grads, positions) for kind in kinds}
 
 
 def saliency(seen: Probe, target, versus, params: GPT2, config: Config):
@@ -94,7 +94,7 @@ def print_attribution_patching(result, exact, kinds, labels):
     print("attribution patching: each cell estimated from one backward pass of the corrupted run, "
           "metric(corrupted) + (clean - corrupted) . gradient, shaded as the exact grids are")
     for kind in kinds:
-        cells, truth = result[json_key(kind)], exact[json_key(kind)]
+        cells, truth = result[kind], exact[kind]
         print(f"\n  {kind}, estimated:")
         name = print_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
         correlation, errors = agreement(truth, cells)

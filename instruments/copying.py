@@ -28,7 +28,7 @@ K = 5
 ROWS = 256  # logits made at a time, [ROWS, vocab_size]
 
 
-class CopyingRow(NamedTuple):  # in --json, [block, head, score]
+class CopyingRow(NamedTuple):  # in --json, {"block", "head", "score"}
     block: int
     head: int
     score: float  # between 0 and 1

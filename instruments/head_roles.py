@@ -44,7 +44,7 @@ def repeated_tokens(config: Config, eos_id):
     return [eos_id] + r + r, period
 
 
-class HeadScores(NamedTuple):  # --json writes it as a list: [block, head, previous, first, induction, duplicate]
+class HeadScores(NamedTuple):  # in --json, an object with these names
     block: int
     head: int
     previous: float

@@ -192,14 +192,9 @@ def kind_grid(kind, clean: Probe, corrupted: Probe, metric, positions, params: G
     return make(kind, clean, corrupted, metric, positions, params, config, progress)
 
 
-def json_key(kind):
-    """The key of a kind's grid in --json's "patch": its name, but "grid" for resid's (it came first, alone)."""
-    return "grid" if kind == "resid" else kind
-
-
 def patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, params: GPT2, config: Config,
              progress=lambda steps, kind: steps):
-    """The --json object of --patch: the metric of both runs, and one grid per kind asked for (resid's is "grid").
+    """The --json object of --patch: the metric of both runs, and one grid per kind asked for, under its name.
     progress(steps, kind) wraps each grid's loop (the command line's progress bar). positions: any positions of
     the prompt (0 to n_seq - 1), in any order; each is patched once. Anything else (an unknown kind, a target the
     model lacks, prompts of two lengths) is a ValueError (instruments/refuse.py)."""
@@ -210,7 +205,7 @@ def patching(clean: Probe, corrupted: Probe, target, versus, kinds, positions, p
     result = {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
               "clean": float(metric(clean.states[-1][-1])), "corrupted": float(metric(corrupted.states[-1][-1]))}
     for kind in kinds:
-        result[json_key(kind)] = kind_grid(kind, clean, corrupted, metric, positions, params, config,
+        result[kind] = kind_grid(kind, clean, corrupted, metric, positions, params, config,
                                                           lambda steps: progress(steps, kind))
     return result
 
@@ -246,7 +241,7 @@ def print_patch(result, labels, target_text, versus_text=None):
     metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
     print(f"{metric} is {as_metric(result, clean)} in the clean run and {as_metric(result, corrupted)} in the corrupted one")
     span = clean - corrupted or 1.0
-    kinds = [kind for kind in KINDS if result.get(json_key(kind)) is not None]
+    kinds = [kind for kind in KINDS if result.get(kind) is not None]
     if kinds and too_small(result):
         print(too_small(result) + "\n")
         return
@@ -254,7 +249,7 @@ def print_patch(result, labels, target_text, versus_text=None):
         print(f"activation patching: each cell is a run of the corrupted prompt with one thing put back from the clean "
               f"run, shown as the share of the difference it brings back ({SHADES[0]!r} none, {SHADES[-1]!r} all of it)")
     for kind in kinds:
-        cells = result[json_key(kind)]
+        cells = result[kind]
         print(f"\n  {kind}: {PUT_BACK[kind]}")
         name = print_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
         ranked = sorted(((v - corrupted) / span, v, b, i) for b, row in enumerate(cells) for i, v in enumerate(row)

@@ -15,7 +15,14 @@ from tensor_ops import gelu, layer_norm, linear
 
 
 def trace(ids, params: GPT2, config: Config, steer=None):
-    """[(code, symbolic shape, actual shape)] for one forward pass over ids (of the steered model, with --steer)."""
+    """[{"code", "shape" (symbolic), "actual" (a list, or None)}] for one forward pass over ids (of the steered model,
+    with --steer), as --json holds it."""
+    return [{"code": code, "shape": symbolic, "actual": None if shape is None else list(shape)}
+            for code, symbolic, shape in traced(ids, params, config, steer)]
+
+
+def traced(ids, params: GPT2, config: Config, steer=None):
+    """[(code, symbolic shape, actual shape)]: trace's rows, as computed."""
     eps, p = config.layer_norm_epsilon, params.h[0]
     x = embed(ids, params)
     x = onto(x, steer, 0)  # --steer: nothing, unless it steers block 0
@@ -51,8 +58,8 @@ def trace(ids, params: GPT2, config: Config, steer=None):
 def print_trace(rows, config: Config):
     print(f"forward pass: n_embd={config.n_embd} n_head={config.n_head} d_head={config.n_embd // config.n_head} "
           f"n_inner={config.n_inner} n_layer={config.n_layer} vocab_size={config.vocab_size}")
-    for code, symbolic, shape in rows:
-        prefix = "3 x " if symbolic.startswith("3 x") else ""
-        actual = "" if shape is None else prefix + str(list(shape))
-        print(f"  {code:<56} {symbolic:<28} {actual}".rstrip())
+    for row in rows:
+        prefix = "3 x " if row["shape"].startswith("3 x") else ""
+        actual = "" if row["actual"] is None else prefix + str(row["actual"])
+        print(f"  {row['code']:<56} {row['shape']:<28} {actual}".rstrip())
     print()

@@ -68,31 +68,43 @@ def char_spans(data: bytes):
     return spans
 
 
-def print_tokens(ids, tok: GPT2Tokenizer):
-    print(f"{len(ids)} tokens:")
+def print_tokens(rows):
+    """--tokens: rows are describe's, as --json holds them ({"id", "entry", "text", "note"})."""
+    print(f"{len(rows)} tokens:")
     print(f"{'#':>4} {'id':>6}  {'vocab.json entry':<18} {'text':<22} note")
-    for n, row in enumerate(describe(ids, tok)):
-        print(f"{n:>4} {row.id:>6}  {row.entry:<18} {row.text:<22} {row.note}")
+    for n, row in enumerate(rows):
+        print(f"{n:>4} {row['id']:>6}  {row['entry']:<18} {row['text']:<22} {row['note']}")
     print()
 
 
-def print_bpe(text, tok: GPT2Tokenizer):
-    """--bpe: the work of lessons/bpe.py on the prompt: the pieces, then the merges of the longest piece."""
+def bpe_work(text, tok: GPT2Tokenizer):
+    """--bpe: the work of lessons/bpe.py on the prompt, as --json holds it: the pieces the pattern cuts, and the
+    merges of the longest piece ({"pieces", "longest", "bytes", "merges": [{"pair", "rank", "symbols"}], "ids"})."""
     vocab, ranks = tables(tok.as_json())
-    symbol = byte_symbols()
     cut = [p for part in text.split(END_OF_TEXT) for p in pieces(part)]
-    print(f"byte-pair encoding (lessons/bpe.py): the pattern cuts the text into {len(cut)} pieces"
-          + (f", after taking out {END_OF_TEXT}" if END_OF_TEXT in text else ""))
-    print("  " + " ".join(repr(p) for p in cut))
+    work = {"pieces": cut, "took_out_end_of_text": END_OF_TEXT in text}
     if not cut:
-        return print()
+        return work
     piece = max(cut, key=lambda p: len(p.encode("utf-8")))
+    symbol = byte_symbols()
     start = [symbol[b] for b in piece.encode("utf-8")]
-    print(f"the merges of {piece!r}, the longest piece: each joins the pair learnt earliest (#: its rank in "
-          "merges.txt)\n  wherever it occurs in the piece")
-    print(f"  {'bytes':<24} {' '.join(start)}")
     steps = merge_steps(start, ranks)
-    for pair, symbols in steps:
-        print(f"  {f'{pair[0]} + {pair[1]} (#{ranks[pair]})':<24} {' '.join(symbols)}")
-    print(f"  {'ids':<24} {' '.join(str(vocab[s]) for s in (steps[-1][1] if steps else start))}")
+    merges = [{"pair": list(pair), "rank": ranks[pair], "symbols": symbols} for pair, symbols in steps]
+    ids = [vocab[s] for s in (steps[-1][1] if steps else start)]
+    return dict(work, longest=piece, bytes=start, merges=merges, ids=ids)
+
+
+def print_bpe(work):
+    print(f"byte-pair encoding (lessons/bpe.py): the pattern cuts the text into {len(work['pieces'])} pieces"
+          + (f", after taking out {END_OF_TEXT}" if work["took_out_end_of_text"] else ""))
+    print("  " + " ".join(repr(p) for p in work["pieces"]))
+    if not work["pieces"]:
+        return print()
+    print(f"the merges of {work['longest']!r}, the longest piece: each joins the pair learnt earliest (#: its rank in "
+          "merges.txt)\n  wherever it occurs in the piece")
+    print(f"  {'bytes':<24} {' '.join(work['bytes'])}")
+    for merge in work["merges"]:
+        (a, b), rank = merge["pair"], merge["rank"]
+        print(f"  {f'{a} + {b} (#{rank})':<24} {' '.join(merge['symbols'])}")
+    print(f"  {'ids':<24} {' '.join(str(i) for i in work['ids'])}")
     print()

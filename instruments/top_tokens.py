@@ -19,7 +19,7 @@ def likeliest(logits, k):
     return [(int(i), float(probs[i])) for i in best]
 
 
-class TopToken(NamedTuple):  # in --json's "top", [id, text, probability]
+class TopToken(NamedTuple):  # in --json's "show_top", [id, text, probability]
     id: int
     text: str
     probability: float  # the model's own, softmax(logits)

@@ -21,18 +21,18 @@ from instruments.attention_map import summary, write_svg
 from instruments.attribution_patching import (attribution_patching, print_attribution_patching, print_saliency,
                                               saliency)
 from instruments.attribute import attribute, print_attribution
-from instruments.copying import copying_scores, print_copying
-from instruments.head_roles import head_scores, print_heads, too_short
+from instruments.copying import CopyingRow, copying_scores, print_copying
+from instruments.head_roles import HeadScores, head_scores, print_heads, too_short
 from instruments.logit_lens import logit_lens, print_lens
 from instruments.page.data import Asked, page_data
 from instruments.page.report import write_report
-from instruments.patch import KINDS, json_key, measure, patching, print_patch
+from instruments.patch import KINDS, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
 from instruments.self_repair import SelfRepair, print_self_repair, self_repair
 from instruments.shape_trace import print_trace, trace
 from instruments.steer import padded, steering
-from instruments.token_view import describe, print_bpe, print_tokens, token_text
+from instruments.token_view import bpe_work, describe, print_bpe, print_tokens, token_text
 from instruments.why_attends import WhyAttends, print_why_attends, why_attends
 from plumbing.arguments import UsageError, typed_command
 from plumbing.option_types import quoted
@@ -184,6 +184,12 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
         computed(seen.logits, "the prompt's logits")
     clean = probe(ids, plain, config, steer) if args.self_repair else None  # with every head: one more forward pass
     extra = {}
+    if args.tokens:
+        extra["tokens"] = [row._asdict() for row in describe(ids, tok)]
+    if args.bpe:
+        extra["bpe"] = bpe_work(args.prompt, tok)
+    if args.trace:
+        extra["trace"] = trace(ids, params, config, steer)
     if steer is not None:
         extra["steer"] = {"toward": args.steer, "against": args.steer_against, "at": steer.at, "coef": args.steer_coef,
                           "positions": len(steer.add)}
@@ -194,15 +200,15 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
         extra["ablate_with"] = args.ablate_with or "zero"
     if args.heads:
         sequence, period, scores = head_scores(seen, params, config, tok.eos_id)
-        extra["heads"] = {"sequence": sequence, "period": period, "scores": scores}
+        extra["heads"] = {"sequence": sequence, "period": period, "scores": [s._asdict() for s in scores]}
     if args.copying:
-        extra["copying"] = {"k": 5, "scores": copying_scores(ids, seen, params, config)}
+        extra["copying"] = {"k": 5, "scores": [row._asdict() for row in copying_scores(ids, seen, params, config)]}
     if follows(args):
         target, versus = followed(args, tok, (clean or seen).logits[-1])
         metric = {"target": target, "versus": versus}  # every experiment's object names the token it follows
     if args.attribute:
         logit, parts = attribute(seen, target, params, config, versus)
-        extra["attribution"] = {**metric, "logit": logit, "parts": parts}
+        extra["attribute"] = {**metric, "logit": logit, "parts": parts}
     if args.patch is not None:
         corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config, steer)
         computed(corrupted.logits, "the corrupted prompt's logits")
@@ -230,11 +236,11 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
     """What the terminal shows of the tools and experiments asked for (extra and seen: run_instruments())."""
     labels = [row.text for row in describe(ids, tok)]
     if args.tokens:
-        print_tokens(ids, tok)
+        print_tokens(extra["tokens"])
     if args.bpe:
-        print_bpe(args.prompt, tok)
+        print_bpe(extra["bpe"])
     if args.trace:
-        print_trace(trace(ids, params, config, steer), config)
+        print_trace(extra["trace"], config)
     if args.lens:
         print_lens(extra["lens"])
     if args.attention:
@@ -248,22 +254,22 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
         print(f"ablated: head {names} writes" if len(args.ablate) == 1 else f"ablated: heads {names} write",
               f"{instead} into the residual stream, in every forward pass of this run\n")
     if args.heads:
-        print_heads(extra["heads"]["scores"], extra["heads"]["period"])
+        print_heads([HeadScores(**s) for s in extra["heads"]["scores"]], extra["heads"]["period"])
     if args.copying:
-        print_copying(extra["copying"]["scores"])
+        print_copying([CopyingRow(**row) for row in extra["copying"]["scores"]])
     experiment = next((part for part in extra.values() if isinstance(part, dict) and "target" in part), None)  # all follow one token
     if experiment:
         target = token_text(tok, experiment["target"])
         versus = None if experiment["versus"] is None else token_text(tok, experiment["versus"])
     if args.attribute:
-        print_attribution(extra["attribution"]["logit"], extra["attribution"]["parts"], target, versus)
+        print_attribution(extra["attribute"]["logit"], extra["attribute"]["parts"], target, versus)
     if args.patch is not None:
         print_patch(extra["patch"], labels, target, versus)
     if args.path:
         print_path(extra["path"], extra["patch"], target, versus)
     if args.attribution_patching:
         print_attribution_patching(extra["attribution_patching"], extra["patch"],
-                                   [kind for kind in KINDS if json_key(kind) in extra["attribution_patching"]], labels)
+                                   [kind for kind in KINDS if kind in extra["attribution_patching"]], labels)
     if args.saliency:
         print_saliency(extra["saliency"]["scores"], labels, target, versus)
     if args.why_attends is not None:

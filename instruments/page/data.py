@@ -13,10 +13,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from generate import generate
-from instruments.head_roles import ROLES, HeadScores
+from instruments.head_roles import ROLES
 from instruments.logit_lens import lens_grid, logit_lens
 from instruments.page import anatomy
-from instruments.patch import BY_POSITION, KINDS, PUT_BACK, json_key
+from instruments.patch import BY_POSITION, KINDS, PUT_BACK
 from instruments.probe import probe
 from instruments.steer import naive_step
 from instruments.token_view import describe, token_bytes, token_text
@@ -61,8 +61,8 @@ def page_data(run, model, command, watch=(), asked=Asked()):
         "lens": lens["lens"],
         "texts": {**{int(i): token_text(tok, i) for i in sorted(referenced)}, **lens["texts"]},  # as the terminal prints them
         "left_out": [note] if note else [], "json": rounded(report),
-        "roles": [[HeadScores._fields.index(field), role, meaning] for field, role, meaning in ROLES],  # --heads
-        "patch_kinds": [[json_key(kind), kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
+        "roles": [[field, role, meaning] for field, role, meaning in ROLES],  # --heads: each score's name in "scores"
+        "patch_kinds": [[kind, kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
         "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen, run.params, config),
                     "top": [[i, float(probs[i]), float(seen.logits[-1][i])] for i in likeliest],
                     "guesses": [[row.id, round(row.probability, 3)] for row in guesses]},

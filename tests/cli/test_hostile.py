@@ -91,7 +91,7 @@ def test_ids_the_tokenizer_has_no_text_for_are_never_chosen_and_that_is_said(pad
     assert result.returncode == 0, result.stderr
     report = json_of(result)
     assert all(i < 50257 for i in report["generated_ids"]) and len(report["generated_ids"]) == 12
-    assert all(i < 50257 for step in report.get("top", []) for i, _, _ in step)
+    assert all(i < 50257 for step in report.get("show_top", []) for i, _, _ in step)
     assert "the model scores 50304 tokens and its tokenizer has text for 50257: the other 47 are never chosen" in result.stderr
     plain = run_main("hi there", "--model", padded, "-n", "1", "--lens", "--json")
     assert any(row[1] >= 50257 for row in json_of(plain)["lens"]), "the padding does win"
@@ -582,7 +582,7 @@ def test_the_python_apis_core_refuses_ids_it_cannot_read(tiny):
     params, config = tiny
     for ids in ([], [-1], [config.vocab_size], [1] * (config.n_ctx + 1)):
         for run in (forward, probe):
-            with pytest.raises(ValueError, match=f"GPT-2 reads 1 to {config.n_ctx} token ids, each 0 to "):
+            with pytest.raises(ValueError, match=f"GPT-2 reads 1 to {config.n_ctx} token ids, whole numbers 0 to "):
                 run(ids, params, config)
     for toward, against, at, coef in (([1], [2], config.n_layer, 1.0), ([1], [2], -1, 1.0), ([1, 2], [2], 0, 1.0),
                                       ([1], [2], 0, float("nan")), ([], [], 0, 1.0)):

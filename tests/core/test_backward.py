@@ -14,7 +14,7 @@ import pytest
 from checkpoints import random_checkpoint, write
 from conftest import ROOT, TINY, json_of, run_main
 from instruments.attribution_patching import attribution_patching, saliency
-from instruments.patch import KINDS, json_key
+from instruments.patch import KINDS
 from instruments.probe import probe
 from lessons import backward as bw
 from load import load_model
@@ -162,7 +162,7 @@ def test_the_estimated_grids_and_saliency_are_the_references(models, name, metri
     for prefix, positions in (("", range(len(ids))), ("part_", [5, 1, 2])):
         got = attribution_patching(clean, bad, target, versus, KINDS, list(positions), params, config)
         for kind in KINDS:
-            expected, ours = REFERENCE[f"{name}/{metric}/{prefix}{kind}"], grid_array(got[json_key(kind)])
+            expected, ours = REFERENCE[f"{name}/{metric}/{prefix}{kind}"], grid_array(got[kind])
             assert np.array_equal(np.isnan(ours), np.isnan(expected)), kind
             assert np.nanmax(np.abs(ours - expected)) <= GRID_ATOL[metric], (kind, prefix, np.nanmax(np.abs(ours - expected)))
     ours = np.array(saliency(clean, target, versus, params, config))
@@ -173,11 +173,11 @@ def test_the_command_line_gives_both_grids_and_saliency():
     prompt, corrupted = "The color of the cat is yellow", "The color of the dog is yellow"
     out = json_of(run_main(prompt, "-n", "0", "--model", TINY, "--patch", corrupted, "--patch-at", "resid,heads",
                            "--attribution-patching", "--saliency", "--json"))
-    assert set(out["attribution_patching"]) == {"target", "versus", "grid", "heads"} and set(out["patch"]) >= {"grid", "heads"}
+    assert set(out["attribution_patching"]) == {"target", "versus", "resid", "heads"} and set(out["patch"]) >= {"resid", "heads"}
     assert set(out["saliency"]) == {"metric", "target", "versus", "scores"} and out["saliency"]["metric"] == "probability"
     assert len(out["saliency"]["scores"]) == len(out["prompt_ids"])
     assert out["saliency"]["target"] == out["patch"]["target"] == out["attribution_patching"]["target"]
-    assert [row is None for row in out["attribution_patching"]["grid"][0]] == [v is None for v in out["patch"]["grid"][0]]
+    assert [row is None for row in out["attribution_patching"]["resid"][0]] == [v is None for v in out["patch"]["resid"][0]]
     result = run_main(prompt, "-n", "0", "--model", TINY, "--attribution-patching")
     assert result.returncode == 2 and "--attribution-patching estimates --patch's grids: give --patch CORRUPTED too" in result.stderr
 

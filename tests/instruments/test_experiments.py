@@ -128,17 +128,17 @@ def test_the_patch_grid_is_transformers(tiny, tok, exp):
     result = patch_grid(ids_of(exp), tok.encode(str(exp["corrupted"])), int(exp["target"]), *tiny)
     assert abs(result["clean"] - exp["patch_clean"]) <= PROB_ATOL
     assert abs(result["corrupted"] - exp["patch_corrupted"]) <= PROB_ATOL
-    assert_close(np.array(result["grid"]), exp["patch_grid"], PROB_ATOL, "patch grid [layer, position]")
+    assert_close(np.array(result["resid"]), exp["patch_grid"], PROB_ATOL, "patch grid [layer, position]")
 
 
 def test_patching_identities(tiny, tok, exp):
     clean, corrupted = ids_of(exp), tok.encode(str(exp["corrupted"]))
     result = patch_grid(clean, corrupted, int(exp["target"]), *tiny)
     same = [t for t in range(len(clean)) if clean[t] == corrupted[t]]
-    assert all(result["grid"][0][t] == result["corrupted"] for t in same), "at layer 0 an unchanged token changes nothing"
+    assert all(result["resid"][0][t] == result["corrupted"] for t in same), "at layer 0 an unchanged token changes nothing"
     # The grid's runs are unembedded together (one product of many rows), the clean run alone: they can be
     # float32 round-off apart (measured 1.9e-7).
-    assert abs(result["grid"][-1][-1] - result["clean"]) <= PROB_ATOL, "the last position after the last block is the clean answer"
+    assert abs(result["resid"][-1][-1] - result["clean"]) <= PROB_ATOL, "the last position after the last block is the clean answer"
     assert result["clean"] != result["corrupted"]
 
 
@@ -166,9 +166,9 @@ def test_the_cli_json_has_exactly_the_experiments_keys(exp):
     out = run_tiny(prompt, "-n", "2", "--json", "--ablate", "2.3,0.1", "--patch", corrupted, "--attribute", "--heads")
     report = json_of(out)
     assert report["ablate"] == [[0, 1], [2, 3]] and report["ablate_with"] == "zero"
-    assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted", "grid"}
+    assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted", "resid"}
     assert report["patch"]["versus"] is None and report["patch"]["metric"] == "probability"
-    assert set(report["attribution"]) == {"target", "versus", "logit", "parts"}
+    assert set(report["attribute"]) == {"target", "versus", "logit", "parts"}
     assert set(report["heads"]) == {"sequence", "period", "scores"}
     assert report["generated_ids"] == exp["ablated_greedy_ids"][:2].tolist()
     assert "ablated: heads 0.1, 2.3 write nothing" in out.stderr  # --json: the terminal's text goes to stderr
@@ -177,9 +177,9 @@ def test_the_cli_json_has_exactly_the_experiments_keys(exp):
 def test_the_cli_experiments_without_ablation_match_the_reference(exp):
     out = run_tiny(str(exp["prompt"]), "-n", "0", "--json", "--patch", str(exp["corrupted"]), "--attribute", "--heads")
     report = json_of(out)
-    assert report["patch"]["target"] == report["attribution"]["target"] == int(exp["target"])
-    assert_close(np.array(report["patch"]["grid"]), exp["patch_grid"], PROB_ATOL, "CLI patch grid")
-    assert_close(np.array([v for _, v in report["attribution"]["parts"]]), exp["attribution_values"], ATTRIBUTION_ATOL,
+    assert report["patch"]["target"] == report["attribute"]["target"] == int(exp["target"])
+    assert_close(np.array(report["patch"]["resid"]), exp["patch_grid"], PROB_ATOL, "CLI patch grid")
+    assert_close(np.array([v for _, v in report["attribute"]["parts"]]), exp["attribution_values"], ATTRIBUTION_ATOL,
                  "CLI attribution")
     assert "add up to" in out.stderr and "induction" in out.stderr and "activation patching" in out.stderr
 

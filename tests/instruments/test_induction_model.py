@@ -85,9 +85,9 @@ def test_the_cli_shows_the_same(model):
         assert result.returncode == 0, result.stderr
         return json_of(result)
     heads = run("-n", "0", "--heads")["heads"]
-    top = max(heads["scores"], key=lambda s: s[4])  # [block, head, previous, first, induction, duplicate]
+    top = max(heads["scores"], key=lambda s: s["induction"])
     plain = run("--score")["logprobs"][1 + PERIOD:]
-    ablated = run("--score", "--ablate", f"{top[0]}.{top[1]}")["logprobs"][1 + PERIOD:]
+    ablated = run("--score", "--ablate", f"{top['block']}.{top['head']}")["logprobs"][1 + PERIOD:]
     assert -statistics.mean(ablated) > -statistics.mean(plain) + 1.5
-    cached = run("-n", "10", "--kv-cache", "--ablate", f"{top[0]}.{top[1]}")["generated_ids"]
-    assert cached == run("-n", "10", "--ablate", f"{top[0]}.{top[1]}")["generated_ids"]
+    cached = run("-n", "10", "--kv-cache", "--ablate", f"{top['block']}.{top['head']}")["generated_ids"]
+    assert cached == run("-n", "10", "--ablate", f"{top['block']}.{top['head']}")["generated_ids"]

@@ -20,8 +20,8 @@ PROMPT = "The animal is yellow. It's a cat. It's color is yellow. The color of t
 def test_show_top_probabilities_are_the_softmax_of_forward(tiny, tok):
     out = json_of(run_tiny(PROMPT, "-n", "4", "--show-top", "5", "--json"))
     ids = out["prompt_ids"]
-    assert len(out["top"]) == 4
-    for step, (top, chosen) in enumerate(zip(out["top"], out["generated_ids"])):
+    assert len(out["show_top"]) == 4
+    for step, (top, chosen) in enumerate(zip(out["show_top"], out["generated_ids"])):
         probs = softmax(forward(ids, *tiny)[-1])
         expected = np.argsort(-probs, kind="stable")[:5]
         assert [t[0] for t in top] == expected.tolist()
@@ -154,15 +154,46 @@ def test_a_full_length_prompts_picture_on_gpt2_small_shapes_is_small():
 
 def test_the_code_that_trace_prints_is_the_code_it_runs(tiny, tok):
     """Each printed line, with the parameter prefixes and the arguments every call passes (eps, config,
-    params, mask) written back, is a line of shape_trace.trace."""
+    params, mask) written back, is a line of shape_trace.traced."""
     import inspect
     from instruments import shape_trace
-    source = inspect.getsource(shape_trace.trace).split("return [")[0]  # the code, not the rows it prints
+    source = inspect.getsource(shape_trace.traced).split("return [")[0]  # the code, not the rows it prints
     normal = re.sub(r"\bp\.(attn\.|mlp\.)?", "", source)  # p.attn.c_proj -> c_proj, p.ln_1 -> ln_1
     normal = re.sub(r", (eps|config|params|attn)\b", "", normal)  # the arguments every call passes
     normal = normal.replace("after", "x")
     rows = shape_trace.trace(tok.encode(PROMPT), *tiny)
-    code = [c.split("#")[0].strip() for c, _, shape in rows if shape is not None and c != "ids"]
+    code = [row["code"].split("#")[0].strip() for row in rows if row["actual"] is not None and row["code"] != "ids"]
     assert len(code) == 8
     for line in code:
         assert line in normal, line
+
+
+@pytest.mark.parametrize("options, key", [
+    (["--tokens"], "tokens"), (["--bpe"], "bpe"), (["--trace"], "trace"), (["--lens"], "lens"), (["--heads"], "heads"),
+    (["--copying"], "copying"), (["--attribute"], "attribute"), (["--show-top", "3", "-n", "2"], "show_top"),
+    (["--saliency"], "saliency"), (["--why-attends", "1.0"], "why_attends"),
+    (["--ablate", "1.0", "--self-repair"], "self_repair"), (["--patch", "The color of the dog"], "patch"),
+    (["--patch", "The color of the dog", "--attribution-patching"], "attribution_patching"),
+    (["--patch", "The color of the dog", "--path", "logits"], "path"), (["--steer", "dog", "--lens"], "steer")])
+def test_json_holds_every_option_under_its_own_name(options, key):
+    """--json is one object with everything the terminal shows, each option's under the option's own name (--attribute's
+    was "attribution", --show-top's "top", --tokens', --bpe's and --trace's went to stderr only)."""
+    result = run_tiny("The color of the cat", *(["-n", "0"] if "-n" not in options else []), *options, "--json")
+    assert key in json_of(result), sorted(json_of(result))
+
+
+def test_json_of_the_learning_tools_is_what_the_terminal_shows(tok):
+    report = json_of(run_tiny("hi there", "-n", "0", "--tokens", "--bpe", "--trace", "--json"))
+    shown = run_tiny("hi there", "-n", "0", "--tokens", "--bpe", "--trace").stdout
+    assert [row["id"] for row in report["tokens"]] == tok.encode("hi there") and report["tokens"][1]["text"] == "' there'"
+    assert all(f"{row['entry']:<18} {row['text']:<22} {row['note']}".rstrip() in shown for row in report["tokens"])
+    assert report["bpe"]["pieces"] == ["hi", " there"] and report["bpe"]["ids"] == [612]
+    assert all(f"(#{merge['rank']})" in shown and " ".join(merge["symbols"]) in shown for merge in report["bpe"]["merges"])
+    assert report["trace"][0] == {"code": "ids", "shape": "[n_seq]", "actual": [2]}
+    assert all(row["code"] in shown for row in report["trace"])
+
+
+def test_head_and_copying_scores_are_named():
+    report = json_of(run_tiny("The color of the cat", "-n", "0", "--heads", "--copying", "--json"))
+    assert set(report["heads"]["scores"][0]) == {"block", "head", "previous", "first", "induction", "duplicate"}
+    assert report["copying"]["scores"][5]["block"] == 1 and set(report["copying"]["scores"][5]) == {"block", "head", "score"}

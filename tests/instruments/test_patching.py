@@ -106,7 +106,7 @@ def test_every_grid_is_transformers(ref, models, name, corruption, metric, slice
     assert abs(result["clean"] - case.r["clean"][0 if metric == "probability" else 1]) <= ATOL[metric]
     assert abs(result["corrupted"] - case.expected("corrupted", metric)) <= ATOL[metric]
     for kind in KINDS:
-        assert_cells(result["grid" if kind == "resid" else kind], case.expected(kind, metric), ATOL[metric],
+        assert_cells(result[kind], case.expected(kind, metric), ATOL[metric],
                      f"{name} {corruption} {kind} ({metric})")
 
 
@@ -116,7 +116,7 @@ def test_grids_on_some_positions_are_transformers(ref, models, name, corruption,
     case = Case(ref, models, name, corruption)
     start, stop = ref["part"]
     result = case.patching(["resid", "heads"], metric, list(range(len(case.ids)))[start:stop])
-    assert_cells(result["grid"], case.expected("resid_part", metric), ATOL[metric], "resid, some positions")
+    assert_cells(result["resid"], case.expected("resid_part", metric), ATOL[metric], "resid, some positions")
     assert_cells(result["heads"], case.expected("heads_part", metric), ATOL[metric], "heads, some positions")
 
 
@@ -266,16 +266,17 @@ def test_the_cli_json_has_exactly_the_keys_and_the_references_numbers(ref):
     prompt, corrupted = "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk", "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk"
     report = json_of(run_tiny(prompt, "-n", "0", "--json", "--patch", corrupted, "--patch-at", "values,resid,heads",
                            "--versus", "t", "--path", "1.0.v", "--copying", "--heads", model=INDUCTION))
-    assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted", "grid", "heads", "values"}
+    assert set(report["patch"]) == {"target", "versus", "metric", "clean", "corrupted", "resid", "heads", "values"}
     assert (report["patch"]["target"], report["patch"]["versus"]) == (int(r["target"]), int(r["versus"]))
     assert report["patch"]["metric"] == "logit difference"
     assert_cells(report["patch"]["heads"], r["copied/heads"][..., 1], ATOL["logit difference"], "CLI heads")
-    assert_cells(report["patch"]["grid"], r["copied/resid"][..., 1], ATOL["logit difference"], "CLI resid")
+    assert_cells(report["patch"]["resid"], r["copied/resid"][..., 1], ATOL["logit difference"], "CLI resid")
     assert report["path"]["receiver"] == [1, 0, "v"] and set(report["path"]) == {"target", "versus", "receiver", "grid"}
     assert (report["path"]["target"], report["path"]["versus"]) == (int(r["target"]), int(r["versus"]))
     assert_cells(report["path"]["grid"], r["copied/path_1.0.v"][..., 1], ATOL["logit difference"], "CLI path")
     assert report["copying"]["k"] == 5 and len(report["copying"]["scores"]) == 8
-    assert all(len(row) == 6 for row in report["heads"]["scores"]), "[block, head, previous, first, induction, duplicate]"
+    assert all(set(row) == {"block", "head", "previous", "first", "induction", "duplicate"} for row in report["heads"]["scores"])
+    assert all(set(row) == {"block", "head", "score"} for row in report["copying"]["scores"])
     assert "logits" == json_of(run_tiny(prompt, "-n", "0", "--json", "--patch", corrupted, "--path", "logits",
                                      model=INDUCTION))["path"]["receiver"]
 
@@ -333,7 +334,7 @@ def test_the_followed_token_is_decided_once_on_the_model_the_run_uses(experiment
     and --versus k printed logit('k') - logit('k') and a grid of zeros. Now --versus is judged against the next
     token of the model the run uses, whatever changed it, and every experiment's JSON names the token it follows."""
     plain = json_of(run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", *experiment, *changed, model=INDUCTION))
-    key = {"--patch": "patch", "--saliency": "saliency", "--attribute": "attribution"}[experiment[0]]
+    key = {"--patch": "patch", "--saliency": "saliency", "--attribute": "attribute"}[experiment[0]]
     target = plain[key]["target"]
     refused = run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", *experiment, *changed, "--versus", chr(target),
                        model=INDUCTION, check=False)
@@ -343,7 +344,7 @@ def test_the_followed_token_is_decided_once_on_the_model_the_run_uses(experiment
     other = "b" if chr(target) != "b" else "k"
     report = json_of(run_tiny(INDUCTION_PROMPT, "-n", "0", "--json", *experiment, *changed, "--versus", other,
                               model=INDUCTION))
-    named = [report[k] for k in ("patch", "path", "saliency", "attribution", "attribution_patching") if k in report]
+    named = [report[k] for k in ("patch", "path", "saliency", "attribute", "attribution_patching") if k in report]
     assert named and all((e["target"], e["versus"]) == (target, ord(other)) for e in named), named
 
 
@@ -360,11 +361,11 @@ def test_with_heads_removed_the_models_next_token_is_another_and_versus_the_old_
 def test_patch_positions_limits_the_grid_in_the_cli():
     report = json_of(run_tiny("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
                            "--patch-positions", "2:5", "--patch-at", "resid,mlp"))
-    for grid in (report["patch"]["grid"], report["patch"]["mlp"]):
+    for grid in (report["patch"]["resid"], report["patch"]["mlp"]):
         assert all([t for t, v in enumerate(row) if v is not None] == [2, 3, 4] for row in grid)
     last = json_of(run_tiny("The animal is yellow. It's a cat.", "-n", "0", "--json", "--patch", "The animal is green. It's a cat.",
                          "--patch-positions=-1"))
-    assert all([t for t, v in enumerate(row) if v is not None] == [len(row) - 1] for row in last["patch"]["grid"])
+    assert all([t for t, v in enumerate(row) if v is not None] == [len(row) - 1] for row in last["patch"]["resid"])
 
 
 def test_ctrl_c_during_a_long_grid_stops_at_once_and_quietly(slow_model):

@@ -88,7 +88,7 @@ def test_patching_the_steered_model_is_the_references(name, ref, folders):
         result = answer(model, prompt, "--patch", corrupted, "--patch-at", "resid,heads", "--target", target,
                         *versus_option, *options(ref, name))["patch"]
         assert result["metric"] == metric
-        for kind, key in (("resid", "grid"), ("heads", "heads")):
+        for kind, key in (("resid", "resid"), ("heads", "heads")):
             assert_close(np.array(result[key], np.float64), ref[f"{name}/{kind}"][..., column], GRID_ATOL[metric],
                          f"{name}: {kind} patching of the steered model ({metric})")
 

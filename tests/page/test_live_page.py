@@ -244,7 +244,7 @@ def test_removing_heads_never_changes_the_token_the_experiments_follow(induction
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={prompt}&max_new_tokens=2&attribute=true"
                       f"&heads=true&patch={corrupted}&path=logits")
     assert done(browser) == "done"
-    b = json_of(run_main(prompt, "--model", model, "-n", "0", "--attribute", "--json"))["attribution"]["target"]
+    b = json_of(run_main(prompt, "--model", model, "-n", "0", "--attribute", "--json"))["attribute"]["target"]
     for head, also in (("1.0", []), ("0.2", ["1.0"])):
         press(browser, f'#heads-induction td[data-head="{head}"]')
         assert done(browser) == "done"
@@ -252,9 +252,9 @@ def test_removing_heads_never_changes_the_token_the_experiments_follow(induction
         expected = json_of(run_main(prompt, "--model", model, "-n", "2", "--attribute", "--heads", "--patch", corrupted,
                                     "--path", "logits", "--ablate", removed, "--target-id", str(b), "--json"))
         own = json_of(run_main(prompt, "--model", model, "-n", "0", "--attribute", "--ablate", removed, "--json"))
-        assert own["attribution"]["target"] != b, "this removal changes the model's own next token"
+        assert own["attribute"]["target"] != b, "this removal changes the model's own next token"
         shown = browser.execute_script("return D.json")
-        assert shown["attribution"]["target"] == shown["patch"]["target"] == b
+        assert shown["attribute"]["target"] == shown["patch"]["target"] == b
         assert [round(v, 3) if v is not None else None for row in shown["path"]["grid"] for v in row] == \
                [round(v, 3) if v is not None else None for row in expected["path"]["grid"] for v in row]
         assert f"follow 'b' (id {b}): the token the run with every head predicts next" in browser.find_element(By.ID, "followed").text

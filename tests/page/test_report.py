@@ -57,7 +57,7 @@ def test_the_embedded_data_is_the_runs_json(page):
     assert data["json"] == rounded(report)
     assert [t[0] for t in data["tokens"]] == report["prompt_ids"]
     assert [t[0] for t in data["generated"]] == report["generated_ids"]
-    assert set(report) >= {"patch", "attribution", "heads", "top", "copying", "path"}
+    assert set(report) >= {"patch", "attribute", "heads", "show_top", "copying", "path"}
 
 
 def test_the_lens_and_attention_data_are_the_probes(page, tiny, tok):
@@ -118,9 +118,9 @@ def test_in_a_browser_every_head_table_shows_the_runs_numbers_and_names_its_head
     assert 'data-ready="yes"' in dom and '<div id="errors" role="alert"></div>' in dom
     J, n_head = data["json"], data["config"]["n_head"]
     signed = lambda v: f"{'+' if v >= 0 else ''}{v:.2f}"  # noqa: E731
-    tables = {"heads-induction": [f"{s[4]:.2f}" for s in J["heads"]["scores"]],
-              "heads-duplicate-token": [f"{s[5]:.2f}" for s in J["heads"]["scores"]],
-              "copying": [f"{s[2]:.2f}" for s in J["copying"]["scores"]],
+    tables = {"heads-induction": [f"{s['induction']:.2f}" for s in J["heads"]["scores"]],
+              "heads-duplicate-token": [f"{s['duplicate']:.2f}" for s in J["heads"]["scores"]],
+              "copying": [f"{s['score']:.2f}" for s in J["copying"]["scores"]],
               "patch-heads": [f"{v:.3f}" for row in J["patch"]["heads"] for v in row],
               "patch-values": [f"{v:.3f}" for row in J["patch"]["values"] for v in row],
               "path": [f"{v:.3f}" for row in J["path"]["grid"] for v in row]}

@@ -9,7 +9,7 @@ const SECTIONS = [
   {key: "steer", draw: steering},
   {key: "heads", draw: headRoles, measure: roleMeasures},
   {key: "copying", draw: copyingScores, measure: copyingMeasure},
-  {key: "attribution", draw: attribution, measure: attributionMeasure, follows: true},
+  {key: "attribute", draw: attribution, measure: attributionMeasure, follows: true},
   {key: "patch", draw: patching, measure: patchingMeasures, follows: true},
   {key: "path", draw: pathPatching, follows: true},
   {key: "self_repair", draw: selfRepair, follows: true},

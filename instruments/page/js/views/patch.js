@@ -24,7 +24,7 @@ function patching(P, J, text) {
       const note = (v, r, c) => (name === "exact" ? "" : `; exact ${format(P[key][r][c])}, error ${format(v - P[key][r][c])}`);
       if (byPosition) {
         const rows = cells.map((row, r) => row.map((v, t) => (v === null ? null : {v: v, title: written(v) + note(v, r, t)})));
-        column.appendChild(captioned(positionTable(id, rows, (r) => (r < 0 ? (key === "grid" ? "layer" : "block") : String(r)), share, format), `${kind} patching, ${name}: the metric with each cell put back`));
+        column.appendChild(captioned(positionTable(id, rows, (r) => (r < 0 ? (key === "resid" ? "layer" : "block") : String(r)), share, format), `${kind} patching, ${name}: the metric with each cell put back`));
       } else {
         column.appendChild(captioned(headTable(id, (b, h) => [format(cells[b][h]), share(cells[b][h]), `${metricName(P, text)} = ${written(cells[b][h])}${note(cells[b][h], b, h)}`]), `${kind} patching, ${name}: the metric with each head's ${kind === "heads" ? "output" : kind} put back`));
       }
