@@ -16,8 +16,8 @@ near one-hot) has a gradient near 0 however large the real effect; the residual 
 the whole difference through every later nonlinearity. The terminal and the page show each estimate beside
 its exact grid, with the cells' errors and their correlation.
 
-Saliency (gradient times input): per prompt position t, the embedding's output at t dotted with the metric's
-gradient there, in the clean run: the first-order share of the metric that position's embedding holds
+Saliency (gradient times input): per prompt position t, the embedding's output at t dotted with the gradient
+there of log P(target) (or of the logit difference, with --versus), in the clean run: the first-order share of the metric that position's embedding holds
 (all of them at once would be the metric minus its value from zero embeddings, were the network a line).
 """
 import numpy as np
@@ -30,10 +30,10 @@ from lessons.backward import backward, metric_gradient
 from params import GPT2
 
 
-def gradients(seen: Probe, target, versus, params: GPT2, config: Config):
-    """(the metric, its gradients) of the run seen: P(target) at the last position, or logit(target) -
-    logit(versus), as patch.measure."""
-    value, d_logits = metric_gradient(seen.logits[-1], target, versus)
+def gradients(seen: Probe, target, versus, params: GPT2, config: Config, kind="probability"):
+    """(the metric, its gradients) of the run seen: P(target) at the last position (log P(target) with kind
+    "logprob"), or logit(target) - logit(versus), as patch.measure."""
+    value, d_logits = metric_gradient(seen.logits[-1], target, versus, kind)
     return value, backward(seen, d_logits, params, config)
 
 
@@ -71,9 +71,11 @@ def attribution_patching(clean: Probe, corrupted: Probe, target, versus, kinds, 
 
 
 def saliency(seen: Probe, target, versus, params: GPT2, config: Config):
-    """Gradient times input at each prompt position: [n_seq] numbers in the metric's units."""
+    """Gradient times input at each prompt position: [n_seq] numbers in the metric's units, the metric being
+    log P(target) (whose gradient does not vanish where the model is unsure, as P's does), or with versus the logit
+    difference."""
     target, versus = refuse.target_and_versus(target, versus, config)
-    _, grads = gradients(seen, target, versus, params, config)
+    _, grads = gradients(seen, target, versus, params, config, "logprob")
     return delta_dot(seen.states[0], 0.0, grads.embedding, -1).tolist()
 
 
@@ -106,7 +108,7 @@ def print_attribution_patching(result, exact, kinds, labels):
 
 def print_saliency(scores, labels, target_text, versus_text=None):
     """The prompt's tokens with their gradient-times-input scores."""
-    metric = f"P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
+    metric = f"log P({target_text})" if versus_text is None else f"logit({target_text}) - logit({versus_text})"
     print(f"saliency of {metric} (gradient times input): each prompt token's embedding . the gradient there")
     biggest = max(abs(s) for s in scores) or 1.0
     for label, score in zip(labels, scores):

@@ -223,7 +223,7 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
                              lambda steps: progress(steps, "path"))
             extra["path"] = {**metric, "receiver": args.path if args.path == "logits" else list(args.path), "grid": grid}
     if args.saliency:
-        extra["saliency"] = {"metric": "probability" if versus is None else "logit difference", **metric,
+        extra["saliency"] = {"metric": "log probability" if versus is None else "logit difference", **metric,
                              "scores": saliency(seen, target, versus, params, config)}
     if args.why_attends is not None:
         extra["why_attends"] = why_attends(seen, params, config, *args.why_attends, args.why_query, args.why_key)._asdict()

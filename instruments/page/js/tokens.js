@@ -42,7 +42,7 @@ function salient(scores) {
     boxes[i].setAttribute("data-saliency", v);
   });
   $("steps").prepend(legend(`pushed the metric down (${(-biggest).toPrecision(3)})`, `up (+${biggest.toPrecision(3)})`, true));
-  $("steps").prepend(el("p", {class: "how", id: "saliency-how"}, "Saliency (gradient times input): each prompt token is shaded by its embedding dotted with the followed metric's gradient there, the first-order share of the metric it holds; blue pushed the metric up, orange down, the stronger the more. Hover for the number."));
+  $("steps").prepend(el("p", {class: "how", id: "saliency-how"}, "Saliency (gradient times input): each prompt token is shaded by its embedding dotted with the gradient there of the followed token's log-probability (of the logit difference, with versus), the first-order share of it that the token holds; blue pushed the metric up, orange down, the stronger the more. Hover for the number."));
 }
 
 function lens() {
