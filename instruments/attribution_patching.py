@@ -89,20 +89,39 @@ def agreement(exact, estimate):
     return correlation, cells
 
 
+HOW = ("each cell is the corrupted run's metric plus (clean - corrupted) . its gradient, a straight line through the "
+       "corrupted run: it is right where the change is small, and misses most of a large change that passes through "
+       "a softmax or a LayerNorm (a pattern near one-hot, a probability near 0 or 1)")
+
+
+def recovered(exact, estimate, corrupted, shown=3):
+    """The largest exact effects (a cell's change from the corrupted run), each with the share of it the estimate
+    recovers: [(row, column, exact change, estimate / exact)]."""
+    effects = sorted(((abs(e - corrupted), r, c, e - corrupted, a - corrupted)
+                      for r, (row_e, row_a) in enumerate(zip(exact, estimate))
+                      for c, (e, a) in enumerate(zip(row_e, row_a)) if e is not None and e != corrupted), reverse=True)
+    return [(r, c, change, guess / change) for _, r, c, change, guess in effects[:shown]]
+
+
 def print_attribution_patching(result, exact, kinds, labels):
-    """Each estimated grid, shaded as its exact one is (the share of the difference), then its agreement with it and
-    its largest errors."""
+    """Each estimated grid, shaded as its exact one is (the share of the difference), then how far it agrees with
+    the exact grid, if it was computed: the correlation, and the share of each of the largest exact effects that it
+    recovers (a correlation of 1.000 may come with an estimate of 65% of the effect)."""
     corrupted, span = exact["corrupted"], (exact["clean"] - exact["corrupted"]) or 1.0
-    print("attribution patching: each cell estimated from one backward pass of the corrupted run, "
-          "metric(corrupted) + (clean - corrupted) . gradient, shaded as the exact grids are")
+    print(f"attribution patching, from one backward pass of the corrupted run: {HOW}")
     for kind in kinds:
-        cells, truth = result[kind], exact[kind]
+        cells, truth = result[kind], exact.get(kind)
         print(f"\n  {kind}, estimated:")
         name = print_grid(kind, cells, labels, lambda v: (v - corrupted) / span)
-        correlation, errors = agreement(truth, cells)
+        if truth is None:
+            continue
+        correlation, _ = agreement(truth, cells)
         r = "undefined (a grid is constant)" if correlation is None else f"{correlation:.3f}"
-        print(f"  correlation with the exact grid {r}; the largest errors: "
-              + ", ".join(f"{name(row, column)} {estimate:.4f} for {value:.4f}" for _, estimate, value, row, column in errors[:3]))
+        shares = ", ".join(f"{name(row, column)}: {share:.0%}" for row, column, _, share in recovered(truth, cells, corrupted))
+        print(f"  correlation with the exact grid {r}; of the largest exact effects, the estimate recovers "
+              + (shares or "nothing (no cell changes the metric)"))
+    if not all(kind in exact for kind in kinds):
+        print("\n  (--estimate-only: the exact grids were not run)")
     print()
 
 

@@ -22,6 +22,7 @@ from instruments.attribution_patching import (attribution_patching, print_attrib
                                               saliency)
 from instruments.attribute import attribute, print_attribution
 from instruments.copying import CopyingRow, copying_scores, print_copying
+from instruments.edges import edges, print_edges
 from instruments.head_roles import HeadScores, head_scores, print_heads, too_short
 from instruments.logit_lens import logit_lens, print_lens
 from instruments.page.data import Asked, page_data
@@ -212,12 +213,16 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
     if args.patch is not None:
         corrupted = probe(tok.encode(args.patch) or [tok.eos_id], params, config, steer)
         computed(corrupted.logits, "the corrupted prompt's logits")
-        kinds = [kind for kind in KINDS if kind in (args.patch_at or ([] if args.path else ["resid"]))]  # --path alone: none
-        extra["patch"] = patching(seen, corrupted, target, versus, kinds, positions(args, ids), params, config,
+        asked = args.patch_at or ([] if args.path or args.edges else ["resid"])  # --path or --edges alone: no grid
+        kinds = [kind for kind in KINDS if kind in asked]
+        exact = [] if args.estimate_only else kinds  # --estimate-only: the two runs' metrics, no exact grid
+        extra["patch"] = patching(seen, corrupted, target, versus, exact, positions(args, ids), params, config,
                                   progress)
         if args.attribution_patching:
             extra["attribution_patching"] = {**metric, **attribution_patching(seen, corrupted, target, versus, kinds,
                                                                               positions(args, ids), params, config)}
+        if args.edges:
+            extra["edges"] = edges(seen, corrupted, target, versus, params, config)
         if args.path:
             grid = path_grid(args.path, seen, corrupted, measure(target, versus, params, config), params, config,
                              lambda steps: progress(steps, "path"))
@@ -270,6 +275,8 @@ def print_instruments(args, extra, seen, ids, params, config, tok, steer=None):
     if args.attribution_patching:
         print_attribution_patching(extra["attribution_patching"], extra["patch"],
                                    [kind for kind in KINDS if kind in extra["attribution_patching"]], labels)
+    if args.edges:
+        print_edges(extra["edges"], target, versus)
     if args.saliency:
         print_saliency(extra["saliency"]["scores"], labels, target, versus)
     if args.why_attends is not None:

@@ -142,6 +142,9 @@ class Gradients:
     heads: list = field(default_factory=list)  # n_layer [n_head, n_seq, d_head]: each head's output, before c_proj
     pattern: list = field(default_factory=list)  # n_layer [n_head, n_seq, n_seq]: each head's attention pattern
     values: list = field(default_factory=list)  # n_layer [n_head, n_seq, d_head]: each head's values
+    q: list = field(default_factory=list)  # n_layer [n_head, n_seq, d_head]: each head's queries
+    k: list = field(default_factory=list)  # n_layer [n_head, n_seq, d_head]: each head's keys
+    mlp_input: list = field(default_factory=list)  # n_layer [n_seq, n_embd]: the stream as the MLP alone reads it
     embedding: object = None  # [n_seq, n_embd]: the embeddings' output (states[0])
 
 
@@ -164,7 +167,8 @@ def backward(seen, d_logits, params: GPT2, config: Config) -> Gradients:
         middle = x + seen.attn[n_block]  # the stream between attention and the MLP
         h = linear(layer_norm(middle, p.ln_2, eps), p.mlp.c_fc)  # [n_seq, n_inner], before GELU: computed again
         d_ln2 = linear_backward(gelu_backward(linear_backward(dx, p.mlp.c_proj), h), p.mlp.c_fc)
-        dx = dx + layer_norm_backward(d_ln2, middle, p.ln_2, eps)
+        grads.mlp_input.append(layer_norm_backward(d_ln2, middle, p.ln_2, eps))
+        dx = dx + grads.mlp_input[-1]
         # x = x + attention(layer_norm(x, ln_1)): the same, through c_proj, the heads, the pattern and q, k, v
         grads.attn.append(dx)
         d_heads = split_heads(linear_backward(dx, p.attn.c_proj), config.n_head)
@@ -175,8 +179,11 @@ def backward(seen, d_logits, params: GPT2, config: Config) -> Gradients:
         grads.heads.append(d_heads)
         grads.pattern.append(d_pattern)
         grads.values.append(d_v)
+        grads.q.append(d_q)
+        grads.k.append(d_k)
         grads.states.append(dx)
-    for points in (grads.states, grads.attn, grads.mlp, grads.heads, grads.pattern, grads.values):
+    for points in (grads.states, grads.attn, grads.mlp, grads.heads, grads.pattern, grads.values, grads.q, grads.k,
+                   grads.mlp_input):
         points.reverse()  # gathered from the last block: now in the blocks' order
     grads.embedding = grads.states[0]
     return grads

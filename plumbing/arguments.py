@@ -240,6 +240,10 @@ def add_experiments(group):
                        help="path patching to logits, or to L.H.q, L.H.k, L.H.v")
     reads("probe", group.add_argument("--attribution-patching", action="store_true",
                                       help="--patch's grids estimated from one backward pass, beside them"))
+    follows(reads("probe", group.add_argument("--edges", action="store_true",
+                                              help="with --patch: every edge of the circuit, estimated at once")))
+    group.add_argument("--estimate-only", action="store_true",
+                       help="--attribution-patching's estimates alone: none of --patch's exact grids (3 passes, not 150)")
     follows(reads("probe", group.add_argument("--saliency", action="store_true",
                                               help="gradient times input: each prompt token's share of the metric")))
     reads("probe", group.add_argument("--why-attends", action=Once, type=one_head, default=None, metavar="L.H",

@@ -29,6 +29,10 @@ def contradiction(args):
         return f"--versus sets what {followers} measure: give one of them too"
     if args.attribution_patching and args.patch is None:
         return "--attribution-patching estimates --patch's grids: give --patch CORRUPTED too"
+    if args.edges and args.patch is None:
+        return "--edges estimates what each edge carries from the prompt's run into CORRUPTED's: give --patch CORRUPTED too"
+    if args.estimate_only and not args.attribution_patching:
+        return "--estimate-only gives --attribution-patching's estimates alone: give --attribution-patching too"
     if args.attribution_patching and not args.patch_at and args.path:
         return "--attribution-patching estimates --patch-at's grids, and --path alone asks for none: give --patch-at too"
     for option, given in (("--patch-at", args.patch_at), ("--patch-positions", args.patch_positions),
