@@ -38,7 +38,7 @@ def sender_outputs(seen: Probe, params: GPT2, config: Config):
     out = {"embed": seen.states[0]}
     for n_block, p in enumerate(params.h):
         rows = p.attn.c_proj.weight.reshape(n_head, n_embd // n_head, n_embd)  # each head's rows of c_proj
-        written = np.einsum("hsd,hde->hse", seen.heads[n_block], rows)  # [n_head, n_seq, n_embd], without the bias
+        written = seen.heads[n_block] @ rows  # [n_head, n_seq, n_embd]: each head's share of c_proj, without its bias
         out.update({f"{n_block}.{head}": written[head] for head in range(n_head)})
         out[f"{n_block}.mlp"] = seen.mlp[n_block]
     return out
@@ -49,9 +49,10 @@ def receiver_gradients(seen: Probe, grads, params: GPT2, config: Config):
     n_head, n_embd, eps = config.n_head, config.n_embd, config.layer_norm_epsilon
     out = {}
     for n_block, p in enumerate(params.h):
-        columns = p.attn.c_attn.weight.reshape(n_embd, 3, n_head, n_embd // n_head)  # q, k, v columns of each head
         for part, which, d in ((0, "q", grads.q), (1, "k", grads.k), (2, "v", grads.values)):
-            d_ln = np.einsum("hsd,ehd->hse", d[n_block], columns[:, part])  # [n_head, n_seq, n_embd]: after ln_1
+            columns = p.attn.c_attn.weight[:, part * n_embd:(part + 1) * n_embd]  # [n_embd, n_embd]: q, k or v's
+            per_head = np.ascontiguousarray(columns.T).reshape(n_head, n_embd // n_head, n_embd)  # each head's, as rows
+            d_ln = d[n_block] @ per_head  # [n_head, n_seq, n_embd]: the gradient after ln_1, head by head
             d_x = layer_norm_backward(d_ln, seen.states[n_block], p.ln_1, eps)  # each head's own copy of ln_1
             out.update({f"{n_block}.{head}.{which}": d_x[head] for head in range(n_head)})
         out[f"{n_block}.mlp"] = grads.mlp_input[n_block]
@@ -60,16 +61,17 @@ def receiver_gradients(seen: Probe, grads, params: GPT2, config: Config):
 
 
 def block_of(name, config: Config):
-    """The block a node or receiver belongs to (embed: -1, logits: n_layer), and whether it is an MLP's."""
+    """(the block a node or receiver belongs to: embed -1, logits n_layer; whether it is an MLP's)."""
     if name in ("embed", "logits"):
         return (-1 if name == "embed" else config.n_layer), False
     return int(name.split(".")[0]), name.split(".")[1] == "mlp"
 
 
-def reaches(sender, receiver, config: Config):
-    """Whether sender writes before receiver reads: an earlier block, or a head into its own block's MLP."""
-    (s, s_mlp), (r, r_mlp) = block_of(sender, config), block_of(receiver, config)
-    return s < r or (s == r and not s_mlp and r_mlp and receiver.count(".") == 1)
+def reaches(senders, receivers, config: Config):
+    """[senders, receivers]: whether each sender writes before each receiver reads (an earlier block, or a head into
+    its own block's MLP)."""
+    (s, s_mlp), (r, r_mlp) = (np.array([block_of(name, config) for name in names]).T for names in (senders, receivers))
+    return (s[:, None] < r) | ((s[:, None] == r) & ~s_mlp[:, None].astype(bool) & r_mlp.astype(bool))
 
 
 def edges(clean: Probe, corrupted: Probe, target, versus, params: GPT2, config: Config):
@@ -80,11 +82,11 @@ def edges(clean: Probe, corrupted: Probe, target, versus, params: GPT2, config: 
     _, grads = gradients(corrupted, target, versus, params, config)
     new, old = sender_outputs(clean, params, config), sender_outputs(corrupted, params, config)
     receivers = receiver_gradients(corrupted, grads, params, config)
-    senders = list(new)
+    senders, names = list(new), list(receivers)
     change = np.stack([(new[s] - old[s]).ravel() for s in senders])  # [senders, n_seq * n_embd]
-    scores = change @ np.stack([receivers[r].ravel() for r in receivers]).T  # [senders, receivers]
-    found = [{"from": s, "to": r, "score": float(scores[i, j])} for i, s in enumerate(senders)
-             for j, r in enumerate(receivers) if reaches(s, r, config)]
+    scores = change @ np.stack([receivers[r].ravel() for r in names]).T  # [senders, receivers]
+    valid = reaches(senders, names, config)
+    found = [{"from": senders[i], "to": names[j], "score": float(scores[i, j])} for i, j in zip(*np.nonzero(valid))]
     found.sort(key=lambda edge: -abs(edge["score"]))
     return {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
             "edges": found}

@@ -246,7 +246,7 @@ def measure(shape, args):
 
 FOUNDING = "The animal is yellow. It's a cat. It's color is yellow. The color of the cat is"
 GRID_TARGET = 40  # forward-pass equivalents, at most, for each grid on the founding prompt
-ESTIMATE_TARGET = 4  # forward-pass equivalents, at most, for all six grids of --attribution-patching, probes included
+ESTIMATE_TARGET = 4  # forward-pass equivalents, at most: all six grids of --estimate-only, or --edges, probes included
 SERVER_TARGET = 2.0  # seconds, at most, for the live page's run of the founding prompt, and for a click
 
 
@@ -257,6 +257,7 @@ def time_grids(params, config, runs):
     from instruments.self_repair import self_repair
     from instruments.why_attends import why_attends
     from instruments.copying import copying_scores
+    from instruments.edges import edges
     from lessons.backward import backward, metric_gradient
     from instruments.patch import KINDS, kind_grid, measure
     from instruments.path_patch import path_grid
@@ -277,9 +278,11 @@ def time_grids(params, config, runs):
                                                                     measure(target, tok.encode(" green")[0], params,
                                                                             config),
                                                                     list(range(len(ids))), params, config)
-    work["--attribution-patching, all six grids (both probes and the backward)"] = lambda: attribution_patching(
-        probe(ids, params, config), probe(corrupted_ids, params, config), target, None, KINDS, list(range(len(ids))),
-        params, config)
+    work["--attribution-patching --estimate-only, all six grids (both probes and the backward)"] = \
+        lambda: attribution_patching(probe(ids, params, config), probe(corrupted_ids, params, config), target, None,
+                                     KINDS, list(range(len(ids))), params, config)
+    work["--edges, every edge (both probes, the backward and the products)"] = lambda: edges(
+        probe(ids, params, config), probe(corrupted_ids, params, config), target, None, params, config)
     work["the backward pass alone"] = lambda: backward(corrupted, metric_gradient(corrupted.logits[-1], target)[1],
                                                        params, config)
     half = config.n_layer // 2  # a head with many earlier heads to compose with
@@ -522,7 +525,7 @@ def report(r, runs, new_tokens):
         print("| --- | --- | --- | --- |")
         for what, value in g.items():
             if isinstance(value, (list, tuple)):
-                target = ESTIMATE_TARGET if what.startswith("--attribution-patching") else GRID_TARGET
+                target = ESTIMATE_TARGET if what.startswith(("--attribution-patching", "--edges")) else GRID_TARGET
                 print(f"| {what} | {value[0]:.2f} s | {value[1]:.1f} {verdict(value[1], target, False)} "
                       f"| {value[0] / g['forward_last_only_s']:.1f} |")
     if "server" in r:

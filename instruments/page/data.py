@@ -60,7 +60,7 @@ def page_data(run, model, command, watch=(), asked=Asked()):
         "top": rounded(run.steps, 3), "attention": maps,
         "lens": lens["lens"],
         "texts": {**{int(i): token_text(tok, i) for i in sorted(referenced)}, **lens["texts"]},  # as the terminal prints them
-        "left_out": [note] if note else [], "json": rounded(report),
+        "left_out": [note] if note else [], "json": rounded(shown(report)),
         "roles": [[field, role, meaning] for field, role, meaning in ROLES],  # --heads: each score's name in "scores"
         "patch_kinds": [[kind, kind, PUT_BACK[kind], kind in BY_POSITION] for kind in KINDS],  # --patch-at
         "anatomy": {"stages": anatomy.CODE, "values": anatomy.values(seen, run.params, config),
@@ -68,6 +68,17 @@ def page_data(run, model, command, watch=(), asked=Asked()):
                     "guesses": [[row.id, round(row.probability, 3)] for row in guesses]},
         "next_id": next_id, **watched(seen.logits[-1], {next_id, *followed, *watch}),
     }
+
+
+EDGES_SHOWN = 100  # the page's graph shows at most this many of --edges' (all of them: 36,000 on GPT-2 124M)
+
+
+def shown(report):
+    """The run's --json object as the page holds it: --edges' strongest EDGES_SHOWN only, with their count."""
+    if "edges" not in report:
+        return report
+    edges = report["edges"]
+    return {**report, "edges": {**edges, "edges": edges["edges"][:EDGES_SHOWN], "count": len(edges["edges"])}}
 
 
 def probed(run, model):

@@ -413,3 +413,38 @@ def test_why_and_who_made_up_for_it_pass_axe_on_a_phone_and_at_200_percent(induc
         ".getBoundingClientRect().height, innerHeight]")
     assert width <= inner and 0 < bar <= height / 4 + 1, (width, inner, bar, height)
     no_javascript_errors(driver)
+
+
+def test_the_edges_graph_and_an_edges_exact_path_patch_beside_its_estimate(induction_server, browser):
+    """--edges on the live page: the strongest edges drawn and listed, the number shown changed by the learner, and a
+    button on an edge from a head to the logits runs its exact path patch (--path logits) and writes it beside the
+    estimate; axe-core finds nothing serious or critical."""
+    from instruments.patch import measure
+    from instruments.path_patch import path_grid
+    from instruments.probe import probe
+    from load import load_model
+    from tokenizer import load_tokenizer
+    open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0"
+                      "&patch=<|endoftext|>qwzjxvktmyfpgdhqwzjxvk&versus=t&edges=true")
+    assert done(browser) == "done"
+    assert browser.execute_script("return document.querySelectorAll('#edges line').length") == 12
+    assert axe_violations(browser) == [], "the graph and its table"
+    shown = browser.find_element("id", "edges-shown")
+    shown.clear()
+    shown.send_keys("30\n")
+    wait_until(browser, lambda d: d.execute_script("return document.querySelectorAll('#edges line').length") == 30)
+    press(browser, '#edges-table tr[data-edge="1.0>logits"] button')
+    cell = '#edges-table tr[data-edge="1.0>logits"] td:last-child'
+    wait_until(browser, lambda d: d.find_element("css selector", cell).get_attribute("data-exact"))
+    exact = float(browser.find_element("css selector", cell).get_attribute("data-exact"))
+    folder = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
+    params, config = load_model(folder)
+    tok = load_tokenizer(folder)
+    clean = probe(tok.encode(PROMPT), params, config)
+    corrupted = probe(tok.encode("<|endoftext|>qwzjxvktmyfpgdhqwzjxvk"), params, config)
+    metric = measure(tok.encode("b")[0], tok.encode("t")[0], params, config)
+    expected = float(metric(clean.states[-1][-1])) - path_grid("logits", clean, corrupted, metric, params, config)[1][0]
+    assert exact == pytest.approx(expected, abs=1e-3)
+    assert "% of it)" in browser.find_element("css selector", cell).text
+    assert axe_violations(browser) == [], "with an exact value shown"
+    no_javascript_errors(browser)

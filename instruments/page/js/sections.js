@@ -12,6 +12,7 @@ const SECTIONS = [
   {key: "attribute", draw: attribution, measure: attributionMeasure, follows: true},
   {key: "patch", draw: patching, measure: patchingMeasures, follows: true},
   {key: "path", draw: pathPatching, follows: true},
+  {key: "edges", draw: edgeGraph, follows: true},
   {key: "self_repair", draw: selfRepair, follows: true},
   {key: "why_attends", draw: whyAttends},
 ];
