@@ -448,3 +448,20 @@ def test_the_edges_graph_and_an_edges_exact_path_patch_beside_its_estimate(induc
     assert "% of it)" in browser.find_element("css selector", cell).text
     assert axe_violations(browser) == [], "with an exact value shown"
     no_javascript_errors(browser)
+
+
+def test_estimates_alone_and_the_share_each_large_effect_recovers(induction_server, browser):
+    """--estimate-only draws the estimated grids without exact ones; with both, the agreement names the share of
+    each of the largest exact effects the estimate recovers (1.0's output: 65%, as the terminal says)."""
+    corrupted = "<|endoftext|>qwzjxvktmyfpgdhqwzjxvk"
+    base = f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=0&patch={corrupted}&versus=t"
+    open_run(browser, base + "&patch_at=heads&attribution_patching=true&estimate_only=true")
+    assert done(browser) == "done"
+    assert browser.find_elements("id", "estimate-heads") and not browser.find_elements("id", "patch-heads")
+    assert "Estimated only (--estimate-only)" in browser.find_element("id", "experiments").text
+    assert axe_violations(browser) == []
+    open_run(browser, base + "&patch_at=heads&attribution_patching=true")
+    assert done(browser) == "done"
+    said = browser.find_element("css selector", "p.agreement").text
+    assert "of the largest exact effects, the estimate recovers head 1.1: 62%, head 1.0: 65%" in said, said
+    no_javascript_errors(browser)
