@@ -18,6 +18,9 @@ def gpt2(ids, params, config):
     """[n_seq] token ids -> [n_seq, vocab_size] logits. params: params.GPT2; config: config.Config."""
     n_seq, n_head, eps = len(ids), config.n_head, config.layer_norm_epsilon
     d_head = config.n_embd // n_head
+    if not 0 < n_seq <= config.n_ctx or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                                                and 0 <= i < config.vocab_size for i in ids):  # as model.embed refuses
+        raise ValueError(f"gpt2 reads 1 to {config.n_ctx} token ids, whole numbers 0 to {config.vocab_size - 1}")
 
     def layer_norm(x, ln):  # each position's vector: mean 0, variance 1, then a learned scale and shift
         mean = x.mean(axis=-1, keepdims=True)  # [n_seq, 1]
@@ -66,9 +69,14 @@ if __name__ == "__main__":  # the lesson's check, on a model folder: its logits 
     from load import load_model
     from model import forward
     from tokenizer import load_tokenizer
+    from config import ModelError
     folder = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/induction-gpt2"
-    params, config = load_model(folder)
-    ids = load_tokenizer(folder).encode(sys.argv[2] if len(sys.argv) > 2 else "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk")
-    mine, chain = gpt2(ids, params, config), forward(ids, params, config)
+    try:
+        params, config = load_model(folder)
+        tok = load_tokenizer(folder)
+        ids = tok.encode(sys.argv[2] if len(sys.argv) > 2 else "<|endoftext|>qwzjxvkbmyfpgdhqwzjxvk") or [tok.eos_id]
+        mine, chain = gpt2(ids, params, config), forward(ids, params, config)
+    except (ModelError, OSError, ValueError) as e:  # a folder that is no model, a prompt longer than its context
+        sys.exit(f"error: {e}")
     print(f"{len(ids)} tokens: logits {mine.shape} {mine.dtype}, the same as model.forward's bit for bit: "
           f"{np.array_equal(mine, chain)}; the next token: {int(mine[-1].argmax())}")

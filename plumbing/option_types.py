@@ -97,9 +97,11 @@ def whole_number(text, least):
     if re.fullmatch(r"[+-]?[0-9]{19,}", text.strip()):  # and int() refuses past 4300 digits, with its own words
         raise argparse.ArgumentTypeError(f"{quoted(text.strip(), 12)} is too large: give a whole number below 10**18")
     try:
-        n = int(text)
+        n = int(text) if text.isascii() else None  # int() reads other scripts' digits too: "١٢" is 12
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number") from None
+        n = None
+    if n is None:
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number (written in the digits 0 to 9)")
     if n < least:
         raise argparse.ArgumentTypeError(f"{n} is too small: give a whole number, {least} or more")
     return n
@@ -120,7 +122,7 @@ def at_least_one(text):
 def real(text):
     """argparse helper: a finite number."""
     try:
-        x = float(text)
+        x = float(text) if text.isascii() else math.nan  # float() reads other scripts' digits too
     except ValueError:
         x = math.nan
     if math.isinf(x) and re.fullmatch(r"\s*[+-]?[0-9.]+(e[+-]?[0-9]+)?\s*", text, re.I):

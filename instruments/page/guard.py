@@ -137,6 +137,7 @@ class GuardedHandler(BaseHTTPRequestHandler):
         self.timer.start()
         self.streaming, self.probed, self.gone = False, False, False
         self.ended = ""  # how a run ended, if not by finishing: the console's line says it
+        self.notes = []  # what the terminal would note of a run (/api/run answers them under "notes")
 
     def finish(self):
         self.timer.cancel()
@@ -270,7 +271,9 @@ class GuardedHandler(BaseHTTPRequestHandler):
             data += chunk
         self.connection.settimeout(REQUEST_SECONDS + WRITE_SECONDS)
         try:
-            return json.loads(data.decode("utf-8"), parse_constant=not_json)
+            return json.loads(data.decode("utf-8"), parse_constant=not_json, parse_int=whole, object_pairs_hook=once)
+        except Refused:
+            raise
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise Refused(400, f"the request is not JSON: {(str(e).splitlines() or [type(e).__name__])[0][:200]}") from None
 
@@ -328,6 +331,23 @@ def refuse_on(connection, status, sentence, *headers):
     head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json", *headers,
             "Connection: close", f"Content-Length: {len(body)}"]
     connection.sendall("\r\n".join(head).encode("ascii") + b"\r\n\r\n" + body)
+
+
+def whole(digits):
+    """A JSON whole number, refused past 18 digits in the API's words (Python's int() stops at 4300, in its own)."""
+    if len(digits.lstrip("-")) > 18:
+        raise Refused(400, f"the request holds a number of {len(digits.lstrip('-'))} digits: give whole numbers below 10**18")
+    return int(digits)
+
+
+def once(pairs):
+    """A JSON object whose keys are each given once: {"prompt": "a", "prompt": "b"} is refused, not read as "b"."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise Refused(400, f"the request gives {json.dumps(key)[:40]} twice: give each key once")
+        seen.add(key)
+    return dict(pairs)
 
 
 def not_json(constant):

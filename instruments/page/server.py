@@ -118,7 +118,8 @@ class Handler(GuardedHandler):
 
     def run(self):
         args, _ = self.parsed(self.body())
-        self.send_json(200, self.in_turn(args, lambda run: run.report))
+        report = self.in_turn(args, lambda run: run.report)
+        self.send_json(200, {**report, "notes": self.notes} if self.notes else report)  # the terminal's notes
 
     def in_turn(self, args, part):
         """part(the run, a main.Run) of one run in its turn, under its Run-Id; a stopped run is 409, or nothing if its
@@ -270,7 +271,7 @@ class Handler(GuardedHandler):
             if event and text:
                 event({"token": True, "text": text})
         watch = Watch(text=on_text, step=lambda *step: self.tick(), progress=self.progress(event), stop=self.tick,
-                      note=lambda sentence: event and event({"note": sentence}))
+                      note=lambda sentence: event({"note": sentence}) if event else self.notes.append(sentence))
         try:
             return self.server.one_run(args, self.server.model, watch)
         except UsageError as e:

@@ -561,3 +561,35 @@ def test_one_heads_map_asked_for_is_the_probes(fresh, tiny, tok):
                 {"options": options, "block": 0, "head": 0}, {"options": options, "block": 0, "head": 0, "first": 60}):
         status, error = status_and_error(ask(bad))
         assert status == 400 and ("a head's map is asked with" in error or "first is a position" in error), error
+
+
+@pytest.mark.parametrize("body, sentence", [
+    (b'{"prompt": "hi", "max_new_tokens": ' + b"9" * 5000 + b"}", "the request holds a number of 5000 digits: give whole numbers below 10**18"),
+    (b'{"prompt": "hi", "max_new_tokens": -' + b"9" * 19 + b"}", "the request holds a number of 19 digits"),
+    (b'{"prompt": "hi", "prompt": "yo"}', 'the request gives "prompt" twice: give each key once'),
+    (b'{"options": {"prompt": "hi", "prompt": "yo"}}', 'the request gives "prompt" twice'),
+    ('{"prompt": "hi", "max_new_tokens": "\u0661\u0662"}'.encode(), "is not a whole number (written in the digits 0 to 9)"),
+    ('{"prompt": "hi", "temperature": "\u0661.\u0665"}'.encode(), "is not a number"),
+    (b'{"prompt": "hi", "ablate": "0.0", "ablate_with": "--"}', "argument --ablate-with: invalid choice: '--'"),
+    (b'{"prompt": "hi", "patch_positions": "' + b" " * 2000 + b'x", "patch": "yo"}', "is too long (2001 characters)"),
+])
+def test_round_five_values_on_the_api_are_refused_in_the_apis_words(fresh, body, sentence):
+    """A 5000-digit number was refused in Python's words (set_int_max_str_digits), a key given twice silently took
+    its last value, digits of another script were read as numbers, --ablate-with=-- ran without it, and 2,000
+    spaces held every thread for a minute."""
+    for path in ("/api/run", "/api/page"):
+        if path == "/api/page" and not body.startswith(b'{"options"'):
+            body = b'{"options": ' + body + b"}"
+        status, error = status_and_error(exchange(fresh, post(path, body, fresh.port)))
+        assert status == 400 and sentence in error and "\n" not in error, (path, error)
+    assert fresh.runs == []
+
+
+def test_an_api_run_says_why_it_generated_fewer_tokens_than_asked(fresh):
+    """/api/run of a prompt at the context's length, asked for 5 tokens, answered none and no reason (the note went
+    nowhere); it now answers the terminal's notes."""
+    body = json.dumps({"prompt": "hi " * 63 + "hi", "max_new_tokens": 5}).encode()
+    answer = json.loads(exchange(fresh, post("/api/run", body, fresh.port)).partition(b"\r\n\r\n")[2])
+    assert answer["generated_ids"] == [] and answer["notes"] == ["stopped after 0 new tokens: the model reads at most 64 tokens"]
+    answer = json.loads(exchange(fresh, post("/api/run", GOOD, fresh.port)).partition(b"\r\n\r\n")[2])
+    assert "notes" not in answer
