@@ -615,3 +615,34 @@ def test_a_steered_run_that_nothing_reads_is_refused():
     said = one_sentence(run_tiny("hi", "-n", "0", "--steer", "cat", check=False), 2)
     assert "-n 0 generates nothing and no tool reads the steered run" in said
     assert run_tiny("hi", "-n", "0", "--steer", "cat", "--lens").returncode == 0
+
+
+@pytest.mark.parametrize("module, name, options", [
+    ("instruments.edges", "receiver_gradients", ["--patch", "The color of the dog", "--edges"]),
+    ("instruments.attribution_patching", "estimated_grid", ["--patch", "The color of the dog", "--patch-at", "heads",
+                                                             "--attribution-patching", "--estimate-only"]),
+    ("instruments.why_attends", "composition", ["--why-attends", "1.0"]),
+    ("instruments.self_repair", "self_repair", ["--ablate", "1.0", "--self-repair"]),
+], ids=["edges", "estimate-only", "why-attends", "self-repair"])
+def test_ctrl_c_inside_each_new_kind_of_run_is_quiet_and_writes_nothing(tmp_path, module, name, options):
+    """Ctrl-C lands inside the new instruments' own work (the function named says it is under way, then waits): exit
+    130, "interrupted", nothing on stdout and no page half-written."""
+    wrapper = ("import importlib, runpy, sys, time\n"
+               f"part = importlib.import_module({module!r})\n"
+               f"inner = getattr(part, {name!r})\n"
+               "def under_way(*args, **kwargs):\n"
+               "    print('under way', file=sys.stderr, flush=True)\n"
+               "    time.sleep(300)\n"
+               "    return inner(*args, **kwargs)\n"
+               f"setattr(part, {name!r}, under_way)\n"
+               "sys.argv = sys.argv[1:]\n"
+               "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    page = tmp_path / "page.html"
+    process = subprocess.Popen([sys.executable, "-c", wrapper, MAIN, "The color of the cat", "--model", TINY, "-n", "0",
+                                *options, "--report", str(page)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT)
+    assert process.stderr.readline() == "under way\n"
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and stderr.strip() == "interrupted" and stdout == "", stderr
+    assert os.listdir(tmp_path) == []
