@@ -6,7 +6,8 @@ produced the model's answer. The experiments change something in the open and ru
 functions on the result: ablate.py changes the weights, steer.py adds to the residual stream, patch.py
 and path_patch.py put numbers from one run into another and run the remaining blocks. Reading order:
 probe.py; the tools (token_view, shape_trace, top_tokens, logit_lens, attention_map); the experiments
-(ablate, steer, head_roles, attribute, copying, patch, path_patch, why_attends, self_repair); wiring.py, which
+(ablate, steer, head_roles, attribute, copying, patch, path_patch, attribution_patching, edges, why_attends,
+self_repair; refuse.py, what their Python functions refuse); wiring.py, which
 wires them to the command line; page/, the page and its live server.
 
 Words used the same way in every tool's output:
