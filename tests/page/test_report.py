@@ -234,8 +234,10 @@ def test_a_page_that_cannot_be_written_is_one_sentence_and_nothing_is_replaced(t
 
 
 def test_a_page_is_written_through_a_symlink_with_the_users_permissions(tmp_path):
+    """A symlink to an earlier page is written through (a symlink to any other file is refused: test_hostile)."""
+    from plumbing.files import WRITTEN_BY
     real = tmp_path / "real.html"
-    real.write_text("old")
+    real.write_text(f"<head>{WRITTEN_BY['--report']}</head> an earlier page")
     (tmp_path / "link.html").symlink_to(real)
     old_umask = os.umask(0o022)
     try:

@@ -146,6 +146,14 @@ function compare(current) {
   };
   side("with every head", baseline.page, "without-ablation");
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, now, "with-ablation");
+  const R = now.json.self_repair;
+  if (R) {  // who made up for it, in one line beside the answer; every part, with its bar, in "Who made up for it"
+    const parts = Object.entries(R.parts).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 4);
+    const line = box.appendChild(el("p", {class: "made-up", "data-self-repair-summary": ""}, `The change, ${R.change >= 0 ? "+" : ""}${R.change.toFixed(3)}, split exactly: `));
+    parts.forEach(([name, v], i) => line.appendChild(el("span", {"data-part": name, "data-value": v, class: v >= 0 ? "up" : "down"}, `${i ? ", " : ""}${name}${ablated.includes(name) ? " (removed)" : ""} ${v >= 0 ? "+" : ""}${v.toFixed(3)}`)));
+    line.append("; ");
+    line.appendChild(el("a", {href: "#self-repair"}, "every part"));
+  }
   scrollersFocusable();
 }
 
