@@ -50,9 +50,10 @@ def receiver_gradients(seen: Probe, grads, params: GPT2, config: Config):
     out = {}
     for n_block, p in enumerate(params.h):
         for part, which, d in ((0, "q", grads.q), (1, "k", grads.k), (2, "v", grads.values)):
-            columns = p.attn.c_attn.weight[:, part * n_embd:(part + 1) * n_embd]  # [n_embd, n_embd]: q, k or v's
-            per_head = np.ascontiguousarray(columns.T).reshape(n_head, n_embd // n_head, n_embd)  # each head's, as rows
-            d_ln = d[n_block] @ per_head  # [n_head, n_seq, n_embd]: the gradient after ln_1, head by head
+            d_head = n_embd // n_head
+            columns = [p.attn.c_attn.weight[:, part * n_embd + h * d_head:part * n_embd + (h + 1) * d_head]
+                       for h in range(n_head)]  # each head's columns of c_attn for q, k or v: [n_embd, d_head]
+            d_ln = np.stack([d[n_block][h] @ columns[h].T for h in range(n_head)])  # [n_head, n_seq, n_embd]: after ln_1
             d_x = layer_norm_backward(d_ln, seen.states[n_block], p.ln_1, eps)  # each head's own copy of ln_1
             out.update({f"{n_block}.{head}.{which}": d_x[head] for head in range(n_head)})
         out[f"{n_block}.mlp"] = grads.mlp_input[n_block]
@@ -85,9 +86,11 @@ def edges(clean: Probe, corrupted: Probe, target, versus, params: GPT2, config: 
     senders, names = list(new), list(receivers)
     change = np.stack([(new[s] - old[s]).ravel() for s in senders])  # [senders, n_seq * n_embd]
     scores = change @ np.stack([receivers[r].ravel() for r in names]).T  # [senders, receivers]
-    valid = reaches(senders, names, config)
-    found = [{"from": senders[i], "to": names[j], "score": float(scores[i, j])} for i, j in zip(*np.nonzero(valid))]
-    found.sort(key=lambda edge: -abs(edge["score"]))
+    rows, cols = np.nonzero(reaches(senders, names, config))
+    order = np.argsort(-np.abs(scores[rows, cols]), kind="stable")  # the largest |score| first
+    rows, cols = rows[order], cols[order]
+    found = [{"from": s, "to": r, "score": v} for s, r, v in
+             zip(np.array(senders)[rows].tolist(), np.array(names)[cols].tolist(), scores[rows, cols].tolist())]
     return {"target": target, "versus": versus, "metric": "probability" if versus is None else "logit difference",
             "edges": found}
 
