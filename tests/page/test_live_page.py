@@ -292,3 +292,25 @@ def test_a_click_on_a_cell_of_a_heads_map_says_why_the_head_looks_there(inductio
     browser.find_element(By.ID, "map").send_keys("\n")  # Enter on the focused map asks for the cell it shows
     wait_until(browser, lambda d: "score at (20, 7)" in d.find_element(By.ID, "why-here").text)
     no_javascript_errors(browser)
+
+
+def test_the_estimates_come_first_and_a_stop_keeps_them(slow_model, browser):
+    """--attribution-patching on the page: the estimated grids (three forward passes) are drawn while the exact
+    grids run; Stop during the exact grids keeps the estimates on the page, and says so."""
+    from conftest import Served
+    served = Served(slow_model)
+    try:
+        prompt = "hello " * 999
+        corrupted = "world " + "hello " * 998
+        open_run(browser, f"http://127.0.0.1:{served.port}/?prompt={prompt}&max_new_tokens=0&patch={corrupted}"
+                          "&patch_at=resid,heads&attribution_patching=true")
+        wait_until(browser, lambda d: d.find_elements("id", "estimate-heads")
+                   and "of" in d.find_element("id", "status").text, timeout=300)  # the exact grids under way
+        assert not browser.find_elements("id", "patch-heads"), "the exact grids are not in yet"
+        browser.find_element("id", "stop").click()
+        wait_until(browser, lambda d: d.find_element("id", "run").is_enabled()
+                   and "the estimates are shown" in d.find_element("id", "status").text)
+        assert browser.find_elements("id", "estimate-heads") and browser.find_elements("id", "estimate-resid")
+        no_javascript_errors(browser)
+    finally:
+        served.stop()

@@ -55,8 +55,20 @@ async function run(inView) {
       clearOfBar();
       timing.answer = performance.now();
     }
+    if (o.attribution_patching && !o.estimate_only && follow === null) {
+      // the estimates first (three forward passes), drawn while the exact grids are run; Stop keeps them
+      const estimated = await ask({...o, estimate_only: true}, watch);
+      if (!estimated) return;
+      D = estimated;
+      D.options = o;
+      render();
+      $("status").textContent = "the estimates are in; the exact grids follow...";
+    }
     const page = await ask(o, watch);
-    if (!page) return;
+    if (!page) {
+      if (D.json && D.json.attribution_patching) $("status").textContent = "stopped: the estimates are shown, the exact grids were not finished";
+      return;
+    }
     D = page;
     D.options = o;  // what ran: the lens, asked for later, is that run's
     if (!ablated.length) baseline = {page: page, options: o};
