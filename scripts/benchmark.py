@@ -330,6 +330,9 @@ def time_server(folder, runs):
             command = [sys.executable, os.path.join(ROOT, "main.py"), FOUNDING, "--model", folder, "--json", *argv]
             terminal = median_time(lambda: subprocess.run(command, capture_output=True, check=True), runs)
             results[what] = (page, api, terminal)
+        why = {"options": {"prompt": FOUNDING, "max_new_tokens": 0}, "block": 5, "head": 1, "query": 10, "key": 3}
+        ask("/api/why", why)  # warm up
+        results["why"] = median_time(lambda: ask("/api/why", why), runs)  # a click on an attention map's cell
     finally:
         served.terminate()
         served.wait()
@@ -534,8 +537,11 @@ def report(r, runs, new_tokens):
               "loading the model first)\n")
         print("| run | /api/page | /api/run | command line |")
         print("| --- | --- | --- | --- |")
-        for what, (page, api, terminal) in r["server"].items():
+        for what, (page, api, terminal) in ((k, v) for k, v in r["server"].items() if k != "why"):
             print(f"| {what} | {page:.2f} s {verdict(page, SERVER_TARGET, False)} | {api:.2f} s | {terminal:.2f} s |")
+        why = r["server"]["why"]
+        print(f"\na click on a cell of head 5.1's attention map (/api/why, the run's probe and the split): {why * 1e3:.0f} ms "
+              f"{verdict(why, 0.2, False)}")
     if r.get("clicks"):
         c = r["clicks"]
         print(f"\nthe live page in Chromium (Selenium), the founding prompt, 8 new tokens, --heads, the KV cache: medians "

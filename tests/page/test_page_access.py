@@ -386,6 +386,10 @@ def test_a_long_prompt_keeps_its_per_head_maps_asked_of_the_server(slow_model, b
         assert browser.execute_script("return D.attention.small[0].maps.map((m) => m.length)") == [96 * 97 // 2] * 2
         press(browser, '#anatomy button[data-stage="mlp"][data-block="1"]')  # 900 positions' lengths, in the panel's width
         assert browser.execute_script("const p = document.getElementById('stage-panel'); return p.scrollWidth <= p.clientWidth")
+        press(browser, '#anatomy [data-head="1.0"]')  # a click on a 900-token prompt: the answer's bar keeps to a quarter
+        assert done(browser) == "done"
+        bar, height = browser.execute_script("return [document.getElementById('compare').getBoundingClientRect().height, innerHeight]")
+        assert 0 < bar <= height / 4 + 1, (bar, height)
         no_javascript_errors(browser)
     finally:
         served.stop()
