@@ -243,7 +243,7 @@ def add_experiments(group):
     follows(reads("probe", group.add_argument("--edges", action="store_true",
                                               help="with --patch: every edge of the circuit, estimated at once")))
     group.add_argument("--estimate-only", action="store_true",
-                       help="--attribution-patching's estimates alone: none of --patch's exact grids (3 passes, not 150)")
+                       help="--attribution-patching's estimates alone, no exact grid")
     follows(reads("probe", group.add_argument("--saliency", action="store_true",
                                               help="gradient times input: each prompt token's share of the metric")))
     reads("probe", group.add_argument("--why-attends", action=Once, type=one_head, default=None, metavar="L.H",
