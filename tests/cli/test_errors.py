@@ -135,7 +135,7 @@ def test_stdout_closed_early_is_no_traceback(slow_model):
     (["--stride", "8"], "--stride sets the windows of --score: give --score too"),
     (["--score", "-n", "5"], "--score reads the prompt and generates nothing: leave out -n"),
     (["--score", "--kv-cache", "--temperature", "1"], "leave out --kv-cache, --temperature"),
-    (["--target", " cat"], "--target names the token --attribute, --patch, --saliency and --self-repair follow"),
+    (["--target", " cat"], "--target names the token --attribute, --patch, --edges, --saliency and --self-repair follow"),
     (["--attention", ""], "--attention needs a value, not an empty string"),
     (["--report", ""], "--report needs a value, not an empty string"),
     (["--model", ""], "--model needs a value, not an empty string"),

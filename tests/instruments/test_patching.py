@@ -304,7 +304,7 @@ def test_mean_ablation_in_the_cli_reaches_both_paths_and_score(ref):
     (["--patch-positions", "2:3"], "--patch-positions shapes --patch"),
     (["--ablate-with", "mean"], "--ablate-with says how --ablate removes heads: give --ablate too"),
     (["--ablate", "1.0", "--ablate-with", "average"], "invalid choice: 'average'"),
-    (["--versus", " dog"], "--versus sets what --attribute, --patch, --saliency and --self-repair measure"),
+    (["--versus", " dog"], "--versus sets what --attribute, --patch, --edges, --saliency and --self-repair measure"),
     (["--patch", "hi here", "--patch-at", "heads,mlps"], "'mlps' cannot be patched: choose among resid, attn, mlp"),
     (["--patch", "hi here", "--patch-positions", "2-3"], "'2-3' is not a range of positions"),
     (["--patch", "hi here", "--patch-positions", "5:9"], "--patch-positions 5:9 holds no position of the prompt's 2"),
