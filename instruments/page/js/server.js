@@ -40,7 +40,7 @@ async function run(inView) {
       }
     }
     const follow = ablated.length ? followed(baseline.page) : null;
-    if (ablated.length) o.self_repair = true;  // beside the answer: who made up for the heads removed
+    if (ablated.length && !o.score) o.self_repair = true;  // beside the answer: who made up for the heads removed (--score reads past one window)
     const following = FOLLOWING.some((key) => o[key] !== undefined && o[key] !== false);  // an experiment follows a token
     if (follow !== null && following && o.target === undefined && o.target_id === undefined) {
       o.target_id = follow;  // removing heads must not change the question: the run with every head's token
