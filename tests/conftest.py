@@ -88,6 +88,30 @@ def query_rows(request, monkeypatch):
         monkeypatch.setattr(attention, "QUERY_ROWS", request.param)
 
 
+GRADIENT_REFERENCE = np.load(os.path.join(ROOT, "tests", "fixtures", "gradient-reference.npz"))
+GRADIENT_RANDOM_SHAPE = dict(n_layer=2, n_head=3, n_embd=24, n_positions=24, seed=11)  # as the reference scripts
+
+
+@pytest.fixture(scope="session")
+def gradient_models(tmp_path_factory):
+    """The checkpoints of the gradient and edge references (tests/reference/make_gradient_fixtures.py and
+    make_edge_fixtures.py): the tiny one, the induction model, and a random one of another shape, from its seed."""
+    from checkpoints import random_checkpoint, write
+    random = write(tmp_path_factory.mktemp("random"), *random_checkpoint(**GRADIENT_RANDOM_SHAPE))
+    return {"tiny": TINY, "induction": os.path.join(ROOT, "tests", "fixtures", "induction-gpt2"), "random": random}
+
+
+def gradient_runs(folder, name, metric):
+    """(params, config, the clean run's probe, the corrupted run's, target, versus) of a case of the gradient
+    reference, on the checkpoint in folder; versus is None for the probability ("prob"), the reference's for "diff"."""
+    from instruments.probe import probe
+    params, config = load_model(folder)
+    ids, corrupted = GRADIENT_REFERENCE[f"{name}/ids"].tolist(), GRADIENT_REFERENCE[f"{name}/corrupted"].tolist()
+    target = int(GRADIENT_REFERENCE[f"{name}/target"])
+    versus = int(GRADIENT_REFERENCE[f"{name}/versus"]) if metric == "diff" else None
+    return params, config, probe(ids, params, config), probe(corrupted, params, config), target, versus
+
+
 @pytest.fixture(scope="session")
 def tiny():
     params, config = load_model(TINY)

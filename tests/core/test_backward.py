@@ -11,8 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from checkpoints import random_checkpoint, write
-from conftest import ROOT, TINY, json_of, run_main
+from conftest import GRADIENT_REFERENCE, ROOT, TINY, gradient_runs, json_of, run_main
 from instruments.attribution_patching import attribution_patching, saliency
 from instruments.patch import KINDS
 from instruments.probe import probe
@@ -22,8 +21,7 @@ from params import LayerNorm, Linear
 from tensor_ops import gelu, layer_norm, linear, softmax
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-REFERENCE = np.load(os.path.join(ROOT, "tests", "fixtures", "gradient-reference.npz"))
-RANDOM_SHAPE = dict(n_layer=2, n_head=3, n_embd=24, n_positions=24, seed=11)  # as make_gradient_fixtures.py
+REFERENCE = GRADIENT_REFERENCE
 FD_STEP = 1e-6
 FD_RTOL = 1e-8  # float64, relative to the largest entry (or 1): measured at most 8.1e-10 over every check below
 
@@ -117,12 +115,6 @@ def test_the_metrics_gradients(rng):
     assert value == pytest.approx(logits[3] - logits[7]) and d[3] == 1 and d[7] == -1 and np.count_nonzero(d) == 2
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    random = write(tmp_path_factory.mktemp("random"), *random_checkpoint(**RANDOM_SHAPE))
-    return {"tiny": TINY, "induction": os.path.join(ROOT, "tests", "fixtures", "induction-gpt2"), "random": random}
-
-
 # float32 here against PyTorch's float32 autograd (both then in float64), measured: the largest difference over
 # every point, relative to that point's largest gradient, 1.8e-6 (tiny), 1.2e-5 (induction), 4.2e-6 (random)
 GRADIENT_RTOL = 1e-4
@@ -134,8 +126,8 @@ SALIENCY_RTOL = 1e-4  # log P(target)'s saliency, relative to its largest score;
 
 
 @pytest.mark.parametrize("name", ["tiny", "induction", "random"])
-def test_the_whole_backward_is_autograds(models, name):
-    params, config = load_model(models[name])
+def test_the_whole_backward_is_autograds(gradient_models, name):
+    params, config = load_model(gradient_models[name])
     ids, target = REFERENCE[f"{name}/ids"].tolist(), int(REFERENCE[f"{name}/target"])
     seen = probe(ids, params, config)
     _, d_logits = bw.metric_gradient(seen.logits[-1], target, kind="logprob")
@@ -155,11 +147,9 @@ def grid_array(grid):
 
 @pytest.mark.parametrize("name", ["tiny", "induction", "random"])
 @pytest.mark.parametrize("metric", ["prob", "diff"])
-def test_the_estimated_grids_and_saliency_are_the_references(models, name, metric):
-    params, config = load_model(models[name])
-    ids, corrupted = REFERENCE[f"{name}/ids"].tolist(), REFERENCE[f"{name}/corrupted"].tolist()
-    target, versus = int(REFERENCE[f"{name}/target"]), int(REFERENCE[f"{name}/versus"]) if metric == "diff" else None
-    clean, bad = probe(ids, params, config), probe(corrupted, params, config)
+def test_the_estimated_grids_and_saliency_are_the_references(gradient_models, name, metric):
+    params, config, clean, bad, target, versus = gradient_runs(gradient_models[name], name, metric)
+    ids = REFERENCE[f"{name}/ids"].tolist()
     for prefix, positions in (("", range(len(ids))), ("part_", [5, 1, 2])):
         got = attribution_patching(clean, bad, target, versus, KINDS, list(positions), params, config)
         for kind in KINDS:

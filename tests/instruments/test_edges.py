@@ -6,17 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from checkpoints import random_checkpoint, write
-from conftest import ROOT, TINY, json_of, run_main
+from conftest import ROOT, gradient_runs, json_of, run_main
 from instruments.edges import edges, reaches
 from instruments.patch import measure
 from instruments.path_patch import path_grid
-from instruments.probe import probe
-from load import load_model
 
 REFERENCE = np.load(os.path.join(ROOT, "tests", "fixtures", "edge-reference.npz"))
-INPUTS = np.load(os.path.join(ROOT, "tests", "fixtures", "gradient-reference.npz"))
-RANDOM_SHAPE = dict(n_layer=2, n_head=3, n_embd=24, n_positions=24, seed=11)  # as make_edge_fixtures.py
 INDUCTION = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
 # float32 against float64, relative to the metric's size (the larger of its clean and corrupted values); the largest
 # difference over every edge, measured: P(target) 3.7e-7, 2.0e-10, 1.5e-7 and the logit difference 4.5e-7, 2.9e-7,
@@ -24,19 +19,10 @@ INDUCTION = os.path.join(ROOT, "tests", "fixtures", "induction-gpt2")
 EDGE_RTOL = 1e-4
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    random = write(tmp_path_factory.mktemp("random"), *random_checkpoint(**RANDOM_SHAPE))
-    return {"tiny": TINY, "induction": INDUCTION, "random": random}
-
-
 @pytest.mark.parametrize("name", ["tiny", "induction", "random"])
 @pytest.mark.parametrize("metric", ["prob", "diff"])
-def test_every_edge_is_autograds(models, name, metric):
-    params, config = load_model(models[name])
-    ids, corrupted = INPUTS[f"{name}/ids"].tolist(), INPUTS[f"{name}/corrupted"].tolist()
-    target, versus = int(INPUTS[f"{name}/target"]), int(INPUTS[f"{name}/versus"]) if metric == "diff" else None
-    clean, bad = probe(ids, params, config), probe(corrupted, params, config)
+def test_every_edge_is_autograds(gradient_models, name, metric):
+    params, config, clean, bad, target, versus = gradient_runs(gradient_models[name], name, metric)
     result = edges(clean, bad, target, versus, params, config)
     senders, receivers = list(REFERENCE[f"{name}/senders"]), list(REFERENCE[f"{name}/receivers"])
     valid = reaches(senders, receivers, config)
@@ -53,15 +39,12 @@ def test_every_edge_is_autograds(models, name, metric):
     assert result["metric"] == ("probability" if versus is None else "logit difference") and result["target"] == target
 
 
-def test_an_edge_is_one_receivers_share_of_the_senders_change(models):
+def test_an_edge_is_one_receivers_share_of_the_senders_change():
     """The edges into one receiver add up to that receiver's whole first-order change: (clean - corrupted) of its
     input, which is the sum of every earlier sender's change, dotted with its gradient."""
     from instruments.attribution_patching import gradients
     from instruments.edges import receiver_gradients, sender_outputs
-    params, config = load_model(INDUCTION)
-    ids, corrupted = INPUTS["induction/ids"].tolist(), INPUTS["induction/corrupted"].tolist()
-    clean, bad = probe(ids, params, config), probe(corrupted, params, config)
-    target, versus = int(INPUTS["induction/target"]), int(INPUTS["induction/versus"])
+    params, config, clean, bad, target, versus = gradient_runs(INDUCTION, "induction", "diff")
     result = edges(clean, bad, target, versus, params, config)
     _, grads = gradients(bad, target, versus, params, config)
     into = receiver_gradients(bad, grads, params, config)
@@ -79,10 +62,7 @@ def test_the_induction_circuits_edges_beside_their_exact_path_patches():
     the estimate finds the same two heads, 1.0 and 1.1, at about half their exact size (measured: 4.20 for 9.28,
     3.19 for 10.87), and in the wrong order; in P(target), saturated at 0.98 and 0.00005, it finds nearly nothing
     (2e-4 for 0.78): the straight line through the corrupted run is flat there. The README shows these numbers."""
-    params, config = load_model(INDUCTION)
-    ids, corrupted = INPUTS["induction/ids"].tolist(), INPUTS["induction/corrupted"].tolist()
-    target, versus = int(INPUTS["induction/target"]), int(INPUTS["induction/versus"])
-    clean, bad = probe(ids, params, config), probe(corrupted, params, config)
+    params, config, clean, bad, target, versus = gradient_runs(INDUCTION, "induction", "diff")
     for against in (versus, None):
         found = {(e["from"], e["to"]): e["score"] for e in edges(clean, bad, target, against, params, config)["edges"]}
         metric = measure(target, against, params, config)
