@@ -32,7 +32,7 @@ from params import GPT2
 def ablate(params: GPT2, heads, config: Config, means=None) -> GPT2:
     """A copy of params in which each (block, head) in heads writes nothing into the residual stream or,
     with means ({(block, head): [d_head]}, see mean_outputs), that vector in place of its output. A head the model
-    does not have (a negative index included) is a ValueError, check_heads' sentence."""
+    does not have (a negative index included) is a ValueError, refuse.check_heads' sentence."""
     heads = refuse.heads(heads, config)
     d_head = config.n_embd // config.n_head
     blocks = list(params.h)
@@ -50,12 +50,3 @@ def ablate(params: GPT2, heads, config: Config, means=None) -> GPT2:
 def mean_outputs(seen: Probe, heads):
     """{(block, head): its output [d_head] averaged over the positions of the probed run}."""
     return {(n_block, head): seen.heads[n_block][head].mean(axis=0) for n_block, head in heads}
-
-
-def check_heads(heads, config: Config):
-    """The first head that this model does not have, as a sentence; None if all exist."""
-    for n_block, head in heads:
-        if not (0 <= n_block < config.n_layer and 0 <= head < config.n_head):
-            return (f"there is no head {n_block}.{head}: this model has blocks 0 to {config.n_layer - 1} "
-                    f"and heads 0 to {config.n_head - 1} in each")
-    return None

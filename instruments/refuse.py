@@ -65,8 +65,17 @@ def heads(value, config: Config):
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(whole(n) for n in pair)):
             raise ValueError(f"heads is a list of (block, head) pairs of whole numbers, such as [(1, 0)]: "
                              f"{pair!r:.40} is not one")
-        n_block, head = pair
-        if not (0 <= n_block < config.n_layer and 0 <= head < config.n_head):
-            raise ValueError(f"there is no head {n_block}.{head}: this model has blocks 0 to {config.n_layer - 1} "
-                             f"and heads 0 to {config.n_head - 1} in each")
+    missing = check_heads(value, config)
+    if missing:
+        raise ValueError(missing)
     return [tuple(int(n) for n in pair) for pair in value]
+
+
+def check_heads(heads, config: Config):
+    """The first head that this model does not have, as a sentence; None if all exist."""
+    for n_block, head in heads:
+        if not (0 <= n_block < config.n_layer and 0 <= head < config.n_head):
+            return (f"there is no head {n_block}.{head}: this model has blocks 0 to {config.n_layer - 1} "
+                    f"and heads 0 to {config.n_head - 1} in each")
+    return None
+

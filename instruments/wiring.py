@@ -16,7 +16,6 @@ import sys
 import numpy as np
 
 from config import computed
-from instruments.ablate import check_heads
 from instruments.attention_map import summary, write_svg
 from instruments.attribution_patching import (attribution_patching, print_attribution_patching, print_saliency,
                                               saliency)
@@ -30,6 +29,7 @@ from instruments.page.report import write_report
 from instruments.patch import KINDS, measure, patching, print_patch
 from instruments.path_patch import path_grid, print_path
 from instruments.probe import probe
+from instruments.refuse import check_heads
 from instruments.self_repair import SelfRepair, print_self_repair, self_repair
 from instruments.shape_trace import print_trace, trace
 from instruments.steer import padded, steering
