@@ -46,14 +46,14 @@ def sender_outputs(seen: Probe, params: GPT2, config: Config):
 
 def receiver_gradients(seen: Probe, grads, params: GPT2, config: Config):
     """{receiver: [n_seq, n_embd]}: the metric's gradient with respect to each receiver's own copy of the stream."""
-    n_head, n_embd, eps = config.n_head, config.n_embd, config.layer_norm_epsilon
+    n_head, eps = config.n_head, config.layer_norm_epsilon
+    d_head = config.n_embd // n_head
     out = {}
     for n_block, p in enumerate(params.h):
         for part, which, d in ((0, "q", grads.q), (1, "k", grads.k), (2, "v", grads.values)):
-            d_head = n_embd // n_head
-            columns = [p.attn.c_attn.weight[:, part * n_embd + h * d_head:part * n_embd + (h + 1) * d_head]
-                       for h in range(n_head)]  # each head's columns of c_attn for q, k or v: [n_embd, d_head]
-            d_ln = np.stack([d[n_block][h] @ columns[h].T for h in range(n_head)])  # [n_head, n_seq, n_embd]: after ln_1
+            starts = [(part * n_head + h) * d_head for h in range(n_head)]  # each head's q, k or v columns of c_attn
+            d_ln = np.stack([d[n_block][h] @ p.attn.c_attn.weight[:, start:start + d_head].T  # read in place, no copy
+                             for h, start in enumerate(starts)])  # [n_head, n_seq, n_embd]: the gradient after ln_1
             d_x = layer_norm_backward(d_ln, seen.states[n_block], p.ln_1, eps)  # each head's own copy of ln_1
             out.update({f"{n_block}.{head}.{which}": d_x[head] for head in range(n_head)})
         out[f"{n_block}.mlp"] = grads.mlp_input[n_block]
