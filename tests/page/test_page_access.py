@@ -472,15 +472,18 @@ def test_estimates_alone_and_the_share_each_large_effect_recovers(induction_serv
 
 
 def test_a_click_shows_beside_the_answer_who_made_up_for_the_removed_head(induction_server, browser):
-    """A click that removes 1.0: beside the answer, the change split exactly into its largest parts (1.0's lost
-    direct effect first), and every part, with its bar, in "Who made up for it", adding up to the change."""
+    """A click that removes 1.0: under the run's answer, the change split exactly into its largest parts (1.0's lost
+    direct effect first), and every part, with its bar, in "Who made up for it", adding up to the change; the answer's
+    bar holds the answer only."""
     open_run(browser, f"http://127.0.0.1:{induction_server.port}/?prompt={PROMPT}&max_new_tokens=4&heads=true")
     assert done(browser) == "done"
     press(browser, '#heads-induction td[data-head="1.0"]')
     assert done(browser) == "done"
-    summary = browser.find_element("css selector", "#compare [data-self-repair-summary]")
+    summary = browser.find_element("css selector", "#made-up[data-self-repair-summary]")
     names = [e.get_attribute("data-part") for e in summary.find_elements("css selector", "[data-part]")]
-    assert names[0] == "1.0" and "(removed)" in summary.text and len(names) == 4
+    assert names[0] == "1.0" and "(removed)" in summary.text and 1 < len(names) <= 4
+    assert all(abs(float(e.get_attribute("data-value"))) >= 5e-4 for e in summary.find_elements("css selector", "[data-part]"))
+    assert not browser.find_elements("css selector", "#compare [data-part]"), "the answer's bar holds the answer only"
     rows = browser.find_elements("css selector", "#self-repair[data-self-repair] [data-part]")
     assert rows and rows[0].get_attribute("data-part") == names[0]
     said = browser.find_element("id", "experiments").text

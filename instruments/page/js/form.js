@@ -112,8 +112,9 @@ function compare(current) {
   // bottom of the window;
   // current: the run with them removed (D, or a click's first answer before its page arrives)
   const now = current || D;
-  const box = $("compare");
-  box.textContent = "";
+  const box = $("compare"), madeUp = $("made-up");
+  box.textContent = madeUp.textContent = "";
+  madeUp.hidden = true;
   document.body.classList.toggle("comparing", Boolean(ablated.length && baseline && now.json));
   if (!ablated.length || !baseline || !now.json) return;
   const id = followed(baseline.page), E = experiment(baseline.page.json);
@@ -147,12 +148,15 @@ function compare(current) {
   side("with every head", baseline.page, "without-ablation");
   side(`without ${ablated.join(", ")} (${$("o-ablate_with").value === "mean" ? "mean" : "zero"})`, now, "with-ablation");
   const R = now.json.self_repair;
-  if (R) {  // who made up for it, in one line beside the answer; every part, with its bar, in "Who made up for it"
-    const parts = Object.entries(R.parts).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 4);
-    const line = box.appendChild(el("p", {class: "made-up", "data-self-repair-summary": ""}, `The change, ${R.change >= 0 ? "+" : ""}${R.change.toFixed(3)}, split exactly: `));
-    parts.forEach(([name, v], i) => line.appendChild(el("span", {"data-part": name, "data-value": v, class: v >= 0 ? "up" : "down"}, `${i ? ", " : ""}${name}${ablated.includes(name) ? " (removed)" : ""} ${v >= 0 ? "+" : ""}${v.toFixed(3)}`)));
-    line.append("; ");
-    line.appendChild(el("a", {href: "#self-repair"}, "every part"));
+  if (R) {  // who made up for it, in one line under the run's answer (the bar holds the answer only); every part in
+    // "Who made up for it", with its bar
+    const parts = Object.entries(R.parts).filter(([, v]) => Math.abs(v) >= 5e-4).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 4);
+    madeUp.append(`Who made up for it: the change, ${R.change >= 0 ? "+" : ""}${R.change.toFixed(3)}, splits exactly into `);
+    parts.forEach(([name, v], i) => madeUp.appendChild(el("span", {"data-part": name, "data-value": v}, `${i ? ", " : ""}${name}${ablated.includes(name) ? " (removed)" : ""} ${v >= 0 ? "+" : ""}${v.toFixed(3)}`)));
+    madeUp.append(", ... (");
+    madeUp.appendChild(el("a", {href: "#self-repair"}, "every part"));
+    madeUp.append(")");
+    madeUp.hidden = false;
   }
   scrollersFocusable();
 }

@@ -73,7 +73,7 @@ function edgeTable(holder, edges, format, P) {
     tr.appendChild(el("td", {}, format(e.score)));
     const cell = tr.appendChild(el("td"));
     const path = exactOf(e);
-    if (!path) { cell.textContent = "none here (an MLP or the embeddings)"; continue; }
+    if (!path) { cell.textContent = "none (an MLP or the embeddings)"; continue; }
     if (!LIVE || !D.options) { cell.textContent = `--path ${path} gives it (on the live page, a button)`; continue; }
     const button = cell.appendChild(el("button", {type: "button", "data-path": path}, "run it"));
     button.addEventListener("click", () => exactEdge(e, path, cell, format, P));
