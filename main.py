@@ -105,9 +105,11 @@ def chain(args, model, watch):
         raise UsageError(mistake)
     window = ids[-config.n_ctx:]  # what the learning tools and experiments read
     steer = steering_of(args, params, config, tok)  # --steer: from the plain weights; None without it
-    means = mean_outputs(probe(window, params, config, steer), args.ablate) if args.ablate_with == "mean" else None
+    # the run with every head: --ablate-with mean takes its heads' mean outputs, --self-repair compares against it
+    clean = probe(window, params, config, steer) if args.ablate_with == "mean" or args.self_repair else None
+    means = mean_outputs(clean, args.ablate) if args.ablate_with == "mean" else None
     params = ablate(params, args.ablate, config, means)  # no heads: the same weights
-    extra, seen = run_instruments(args, window, params, config, tok, steer, watch.progress, model.params)
+    extra, seen = run_instruments(args, window, params, config, tok, steer, watch.progress, model.params, clean)
     watch.tools(args, extra, seen, window, params, config, tok, steer)
     steps = []  # the likeliest tokens at each generated step
     chooser = lambda: sampler(args.temperature, args.top_k, args.top_p, args.seed)  # noqa: E731

@@ -13,7 +13,8 @@ head's value in both runs; then
 
 exactly. A removed head's part is its lost direct effect (with --ablate-with mean, its mean output's effect
 goes to its block's "l.attn_bias"); every other part is how much that part made up for it (positive) or made
-it worse (negative). The clean run is one more forward pass, with every head.
+it worse (negative). The clean run is one more forward pass, with every head (with --ablate-with mean, the one
+the means came from: no more).
 """
 import math
 from typing import NamedTuple

@@ -176,14 +176,17 @@ def needs_probe(args):
     return "probe" in args.reading.values()
 
 
-def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda steps, what: steps, plain=None):
+def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda steps, what: steps, plain=None,
+                    clean=None):
     """(what the tools and experiments add to --json, the probe of the prompt or None if none needs it). ids: the
     prompt, at most n_ctx tokens; params: with the ablated heads already removed; steer: --steer's Steer, or None.
-    progress wraps the long loops. plain: the weights with every head (--self-repair compares the two runs)."""
+    progress wraps the long loops. plain: the weights with every head, and clean their probe if made already
+    (--self-repair compares the two runs)."""
     seen = probe(ids, params, config, steer) if needs_probe(args) else None
     if seen is not None:
         computed(seen.logits, "the prompt's logits")
-    clean = probe(ids, plain, config, steer) if args.self_repair else None  # with every head: one more forward pass
+    if args.self_repair and clean is None:
+        clean = probe(ids, plain, config, steer)  # with every head: one more forward pass
     extra = {}
     if args.tokens:
         extra["tokens"] = [row._asdict() for row in describe(ids, tok)]

@@ -185,6 +185,20 @@ def test_self_repair_is_the_references_split_and_adds_up_to_the_change(models, n
     assert repair["metric"] == ("logit" if versus is None else "logit difference")
 
 
+@pytest.mark.parametrize("how", [[], ["--ablate-with", "mean"]], ids=["zero", "mean"])
+def test_self_repair_adds_one_probe_of_the_prompt_to_the_run_it_explains(models, how, monkeypatch):
+    """--self-repair probes the run with every head; with --ablate-with mean that probe is made already (for the heads'
+    means), and --self-repair reads it instead of making it again."""
+    import instruments.wiring
+    model, prompt = models["induction"]
+    made = []
+    for where in (main, instruments.wiring):
+        monkeypatch.setattr(where, "probe", lambda *a, _probe=where.probe, **k: made.append(1) or _probe(*a, **k))
+    alone = len(made), run(model, prompt, "--ablate", "1.0", "--attribute", *how), len(made)
+    explained = run(model, prompt, "--ablate", "1.0", "--self-repair", *how), len(made)
+    assert (alone[2] - alone[0], explained[1] - alone[2]) == ((2, 2) if how else (1, 2))
+
+
 def mean_head_output(model, ids, l, h, steer):
     """The head's output averaged over the prompt's positions, in the run with every head (float64)."""
     params, config = model.params, model.config
