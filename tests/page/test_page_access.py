@@ -492,3 +492,48 @@ def test_a_click_shows_beside_the_answer_who_made_up_for_the_removed_head(induct
         <= 0.25 * browser.execute_script("return innerHeight") + 1, "the answer's bar stays within a quarter of the window"
     assert axe_violations(browser) == []
     no_javascript_errors(browser)
+
+
+LABELS = "#anatomy .diagram :is(.stage, .head, .adds, .guess, .top-five li, .caption-small)"
+OVERLAPS = f"""const es = [...document.querySelectorAll('{LABELS}')], r = es.map((e) => e.getBoundingClientRect()), out = [];
+for (let i = 0; i < es.length; i++) for (let j = i + 1; j < es.length; j++) {{
+  const a = r[i], b = r[j];
+  if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1)
+    out.push([es[i].textContent, es[j].textContent]);
+}}
+return [es.length, out];"""
+
+
+@pytest.fixture(scope="module")
+def gpt2_shaped(tmp_path_factory):
+    """GPT-2 124M's drawing: 12 blocks of 12 heads (the shapes decide it; n_embd 48 keeps the checkpoint small)."""
+    from checkpoints import random_checkpoint, write
+    from conftest import Served
+    served = Served(str(write(tmp_path_factory.mktemp("gpt2-shaped"), *random_checkpoint(12, 12, 48, 64))))
+    yield served
+    served.stop()
+
+
+@pytest.mark.parametrize("width, height, zoom", [(1440, 900, 1), (390, 844, 1), (1440, 900, 2), (768, 1024, 1)],
+                         ids=["laptop", "phone", "laptop at 200%", "tablet"])
+def test_gpt2_124m_drawing_keeps_its_labels_apart_and_fits_a_laptop(gpt2_shaped, width, height, zoom):
+    """No label of the drawing covers another, before a click and after one (when the numbers that changed say what
+    they were); at 1440x900, GPT-2 124M's drawing is at most 900 px tall, each block on one row."""
+    driver = sized(width, height, zoom)
+    try:
+        open_run(driver, f"http://127.0.0.1:{gpt2_shaped.port}/?prompt=The%20color%20of%20the%20cat&max_new_tokens=1"
+                         f"&lens=true&heads=true")
+        assert done(driver) == "done"
+        tall = "return document.querySelector('#anatomy .diagram').getBoundingClientRect().height"
+        drawn = [(driver.execute_script(tall), driver.execute_script(OVERLAPS))]
+        press(driver, '#anatomy [data-head="1.0"]')
+        assert done(driver) == "done" and driver.find_elements("css selector", "#anatomy [data-was]")
+        drawn.append((driver.execute_script(tall), driver.execute_script(OVERLAPS)))
+        for drawing_height, (labels, overlapping) in drawn:
+            assert labels > 12 * 12 + 12 * 6 and overlapping == [], overlapping
+            if (width, zoom) == (1440, 1):
+                assert drawing_height <= 900, drawing_height
+        page, inner = driver.execute_script("return [document.documentElement.scrollWidth, innerWidth]")
+        assert page <= inner, (page, inner)
+    finally:
+        driver.quit()

@@ -35,10 +35,13 @@ function drawModel() {
   const figure = row.appendChild(el("div", {class: "diagram", role: "group", "aria-label": "GPT-2's stages in the order the code runs them"}));
   // the geometry, in CSS pixels: the stream at x = X; a branch holds a LayerNorm, then attention and its heads, or the MLP
   box.dataset.width = box.clientWidth;
-  const room = Math.max(300, Math.min(box.clientWidth || 900, 1200)), narrow = room < 620;
-  const X = 104, LN = X + 24, SUB = LN + 42, HEAD = 20, HEADS = SUB + 84;
-  const perLine = Math.max(4, Math.min(C.n_head, Math.floor((room - HEADS - 30) / HEAD)));
-  const headRows = Math.ceil(C.n_head / perLine), right = HEADS + perLine * HEAD + 14, GUESS = right + 16;
+  const room = Math.max(300, Math.min(box.clientWidth || 900, 1200)), narrow = room < 700;
+  // wide: each block on one row, the MLP right of attention's heads (GPT-2 124M fits a laptop's screen); narrow (a
+  // phone): the MLP under attention, the logit lens's guesses in the gutter
+  figure.classList.toggle("one-row", !narrow);
+  const X = narrow ? 104 : 150, LN = X + 24, SUB = LN + 42, HEAD = 20, HEADS = SUB + 84, MLP = narrow ? 0 : 140;
+  const perLine = Math.max(4, Math.min(C.n_head, Math.floor((room - HEADS - 30 - (narrow ? 0 : MLP + 150)) / HEAD)));
+  const headRows = Math.ceil(C.n_head / perLine), right = HEADS + perLine * HEAD + 14, GUESS = right + MLP + 16;
   const wires = svg(figure, "svg", {"aria-hidden": "true", class: "wires"});
   const wire = (points) => {  // a line through points, its arrowhead at the last
     const [[x1, y1], [x2, y2]] = points.slice(-2), d = Math.hypot(x2 - x1, y2 - y1), [ux, uy] = [(x2 - x1) / d, (y2 - y1) / d];
@@ -64,7 +67,7 @@ function drawModel() {
   const adds = (text, title, y, before) => was(put(el("span", {class: "adds", title: title}, text), X - 11, y - 8, "left-of"), before, text);
   // after a click, a number that changed shows what it was in the run with every head (B: that run's anatomy)
   const B = LIVE && ablated.length && baseline && baseline.page !== D ? baseline.page.anatomy : null;
-  const gap = B ? 14 : 0;  // room under each addition for what it was
+  const gap = B && narrow ? 14 : 0;  // room under each addition for what it was (a wide drawing says it beside)
   const ending = D.tokens.slice(-3).map(label).join(" ");
   stage("tokens", null, `tokens: ${D.tokens.length > 3 ? "\u2026 " : ""}${ending}`, 4, 0).title = `the prompt's ${D.tokens.length} tokens, as ids`;
   wire([[X, 22], [X, 27]]);
@@ -72,7 +75,6 @@ function drawModel() {
   put(el("span", {class: "caption-small", title: "each position's vector of n_embd numbers, only ever added to"}, "the residual stream"), X + 10, 56);
   let y = 78;
   for (let L = 0; L < C.n_layer; L++) {
-    const attnHeight = Math.max(40, headRows * HEAD + 22), top = y;
     stage("block", L, `block ${L}`, 4, y);
     wire([[X, y + 11], [LN, y + 11]]);
     stage("layer_norm", L, "LN", LN, y, "ln_1");
@@ -86,40 +88,44 @@ function drawModel() {
       cell.style.left = `${(h % perLine) * HEAD}px`;
       cell.style.top = `${Math.floor(h / perLine) * HEAD}px`;
     }
-    const attnEnd = HEADS + Math.min(perLine, C.n_head) * HEAD, joinA = y + attnHeight - 8;
+    const attnEnd = HEADS + Math.min(perLine, C.n_head) * HEAD, joinA = y + Math.max(22, headRows * HEAD) + 8;
     wire([[attnEnd, y + 11], [right, y + 11], [right, joinA], [X + 8, joinA]]);
     plus(joinA);
     adds(`+${length(V.attn[L].last).toFixed(1)}`, `the length of what attention adds to the stream at the last position (its L2 norm); the stream's is ${length(V.states[L].last).toFixed(1)} before`, joinA,
          B && `+${length(B.values.attn[L].last).toFixed(1)}`);
-    y += attnHeight + gap;
-    wire([[X, y + 11], [LN, y + 11]]);
-    stage("layer_norm", L, "LN", LN, y, "ln_2");
-    wire([[LN + 32, y + 11], [SUB, y + 11]]);
-    stage("mlp", L, "MLP", SUB, y);
-    const joinM = y + 32;
-    wire([[SUB + 40, y + 11], [SUB + 56, y + 11], [SUB + 56, joinM], [X + 8, joinM]]);
+    // the MLP reads the stream after attention's addition: its branch leaves the stream below that plus
+    const top = narrow ? joinA + 12 + gap : y, into = narrow ? top + 11 : joinA + 10, at = narrow ? LN : right + 26;
+    wire(narrow ? [[X, into], [at, into]] : [[X, into], [right + 12, into], [right + 12, y + 11], [at, y + 11]]);
+    stage("layer_norm", L, "LN", at, top, "ln_2");
+    wire([[at + 32, top + 11], [at + 42, top + 11]]);
+    stage("mlp", L, "MLP", at + 42, top);
+    const joinM = narrow ? top + 32 : into + 10;
+    wire([[at + 82, top + 11], [at + 98, top + 11], [at + 98, joinM], [X + 8, joinM]]);
     plus(joinM);
     adds(`+${length(V.mlp[L].last).toFixed(1)}`, "the length of what the MLP adds to the stream at the last position (its L2 norm)", joinM,
          B && `+${length(B.values.mlp[L].last).toFixed(1)}`);
     const [guess, p] = A.guesses[L + 1], then = B && B.guesses[L + 1], guessed = `${D.texts[guess]} ${p.toFixed(2)}`;
     was(put(el("span", {class: "guess", title: `the logit lens after block ${L}, at the last position: ${D.texts[guess]}, with probability ${p.toFixed(3)}, is what the model would predict if it stopped here`},
-               `\u2192 ${guessed}`), narrow ? 4 : GUESS, narrow ? y + 2 : joinM - 9, narrow ? "in-gutter" : null),
+               `\u2192 ${guessed}`), narrow ? 4 : GUESS, narrow ? top + 2 : joinM - 9, narrow ? "in-gutter" : null),
         then && `${baseline.page.texts[then[0]]} ${then[1].toFixed(2)}`, guessed);
-    y += 44 + gap;
+    y = joinM + (narrow ? 12 + gap : 8);
   }
   if (!narrow) put(el("span", {class: "caption-small", title: "the logit lens at the last position: what the model would predict if it stopped after the block"}, "logit lens"), GUESS, 60);
   svg(wires, "line", {x1: X, y1: 50, x2: X, y2: y - 4, class: "stream"});
   wire([[X, y - 4], [X, y + 5]]);
-  stage("unembed", null, `final LN, x @ wte.T: [${D.tokens.length}, ${C.vocab_size}]`, X - 40, y + 6);
+  const unembed = stage("unembed", null, `final LN, x @ wte.T: [${D.tokens.length}, ${C.vocab_size}]`, X - 40, y + 6);
   wire([[X, y + 29], [X, y + 41]]);
-  stage("softmax", null, "softmax: the next token", X - 40, y + 42);
-  const top = put(el("ol", {class: "top-five", "aria-label": "the likeliest next tokens"}), X - 60, y + 72);
+  const softmax = stage("softmax", null, "softmax: the next token", X - 40, y + 42);
+  // the likeliest tokens: beside the softmax on a wide drawing, under it on a narrow one
+  const listX = narrow ? X - 60 : X - 10 + Math.max(unembed.offsetWidth, softmax.offsetWidth), listY = y + (narrow ? 72 : 20);
+  if (!narrow) wire([[X - 40 + softmax.offsetWidth, y + 53], [listX - 6, y + 53]]);
+  const top = put(el("ol", {class: "top-five", "aria-label": "the likeliest next tokens"}), listX, listY);
   A.top.forEach(([id, p], rank) => {
     const li = top.appendChild(el("li", {}, `${D.texts[id]} ${p.toFixed(2)} `));
     li.appendChild(el("span", {class: "bar"})).style.width = `${Math.round(p * 120)}px`;
     was(li, B && `${baseline.page.texts[B.top[rank][0]]} ${B.top[rank][1].toFixed(2)}`, `${D.texts[id]} ${p.toFixed(2)}`);
   });
-  const height = y + 72 + 18 * A.top.length + 8, width = narrow ? room : GUESS + 150;
+  const height = Math.max(y + 64, listY + 18 * A.top.length) + 8, width = narrow ? room : Math.max(GUESS + 150, listX + 250);
   figure.style.width = `${width}px`;
   figure.style.height = `${height}px`;
   wires.setAttribute("width", width);
