@@ -76,6 +76,12 @@ def values(seen, params, config):
             "ln_1": [normed(x, p.ln_1) for x, p in zip(seen.states, params.h)],
             "ln_2": [normed(x[-1:] + a[-1:], p.ln_2) for x, a, p in zip(seen.states, seen.attn, params.h)],
             "ln_f": normed(seen.states[-1], params.ln_f),
-            "heads": [{"qk": np.round(np.einsum("hd,hjd->hj", q[:, -1], k), 3).tolist(),
-                       "weights": np.round(w[:, -1], 4).tolist(), "out": np.round(h[:, -1], 3).tolist()}
-                      for q, k, w, h in zip(seen.q, seen.k, seen.attention, seen.heads)]}
+            "heads": [arithmetic(seen, n_block, len(seen.states[0]) - 1) for n_block in range(len(params.h))]}
+
+
+def arithmetic(seen, n_block, query):
+    """Each head of a block at one query position: q . k against every key up to it ("qk", before the division by
+    sqrt(d_head)), the attention weights ("weights") and the weighted sum of the values ("out", d_head numbers)."""
+    q, k, w, h = seen.q[n_block], seen.k[n_block], seen.attention[n_block], seen.heads[n_block]
+    return {"query": query, "qk": np.round(np.einsum("hd,hjd->hj", q[:, query], k[:, :query + 1]), 3).tolist(),
+            "weights": np.round(w[:, query, :query + 1], 4).tolist(), "out": np.round(h[:, query], 3).tolist()}

@@ -18,7 +18,8 @@ checks, so a mistake gets the sentence the terminal would print. The routes:
   POST /api/heads   {"options": ..., "block": L, "first": F} -> {"maps": ..., "starts": ...}: every head of block
                     L from position F on, each made small (data.small_maps), for the same long prompt
   POST /api/why     {"options": ..., "block": L, "head": H, "query": Q, "key": K} -> why head L.H looks from Q to K in
-                    that run: instruments/why_attends.py's table and composition scores, as --why-attends gives them
+                    that run: instruments/why_attends.py's table and composition scores, as --why-attends gives them,
+                    and "arithmetic": every head of block L at query Q (anatomy.arithmetic), for its panel
   POST /api/stop    {"run": RUN_ID} -> the run its client named with the header Run-Id stops at its next step,
                     and no other: /api/run then answers 409 and its sentence, /api/page ends its events with
                     {"stopped": true}; neither is a failure. A client that closes its connection stops its run too
@@ -38,6 +39,7 @@ import threading
 import traceback
 
 from config import ModelError
+from instruments.page.anatomy import arithmetic
 from instruments.page.data import Asked, answer_data, head_map, lens_data, page_data, probed, small_maps
 from instruments.page.guard import GuardedHandler, GuardedServer, Refused, page_policy
 from instruments.page.report import page
@@ -200,8 +202,9 @@ class Handler(GuardedHandler):
             query, key = request["query"], request["key"]
             if query >= len(run.window) or key > query:
                 raise Refused(400, f"query is a position of the prompt's {len(run.window)}, and key one at or before it")
-            return why_attends(probed(run, self.server.model), run.params, config, request["block"], request["head"],
-                               query, key)._asdict()
+            seen = probed(run, self.server.model)
+            return {**why_attends(seen, run.params, config, request["block"], request["head"], query, key)._asdict(),
+                    "arithmetic": arithmetic(seen, request["block"], query)}
         self.send_json(200, self.of_the_prompt(request["options"], of))
 
     def maps_asked(self, one_head, part):

@@ -291,6 +291,17 @@ def test_a_click_on_a_cell_of_a_heads_map_says_why_the_head_looks_there(inductio
     browser.execute_script("document.getElementById('why-here').textContent = ''; view.cell = [20, 7]")
     browser.find_element(By.ID, "map").send_keys("\n")  # Enter on the focused map asks for the cell it shows
     wait_until(browser, lambda d: "score at (20, 7)" in d.find_element(By.ID, "why-here").text)
+    # under it, the head's arithmetic at that query: its 21 keys' q . k and weights, the probe's; the 2 after, masked
+    from instruments.probe import probe
+    from load import load_checkpoint
+    loaded = load_checkpoint(model, model)
+    seen = probe(loaded.tok.encode(prompt), loaded.params, loaded.config)
+    rows = browser.execute_script("return [...document.querySelectorAll('#why-arithmetic [data-arithmetic=\"1.0\"]"
+                                  "[data-query=\"20\"] tr[data-key]')].map((r) => [...r.children].slice(1).map((c) => Number(c.textContent)))")
+    q, k, w = seen.q[1][0, 20], seen.k[1][0], seen.attention[1][0, 20]
+    assert len(rows) == 21 and all(qk == pytest.approx(float(q @ k[j]), abs=6e-4) and weight == pytest.approx(float(w[j]), abs=6e-5)
+                                   for j, (qk, _, _, weight) in enumerate(rows)), rows
+    assert "the 2 after it get \u2212\u221e" in browser.find_element(By.ID, "why-arithmetic").text
     no_javascript_errors(browser)
 
 

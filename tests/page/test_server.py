@@ -184,7 +184,12 @@ def test_why_a_head_attends_where_the_page_was_clicked_is_the_command_lines_answ
         plain = {k: v for k, v in asked.items() if k != "heads"}  # the prompt's run alone, as the route runs it
         expected = cli(INDUCTION, {**plain, "max_new_tokens": 0, "why_attends": f"{block}.{head}", "why_query": query,
                                    "why_key": key})["why_attends"]
-        assert json.loads(text) == expected
+        answer = json.loads(text)
+        assert {k: v for k, v in answer.items() if k != "arithmetic"} == expected
+        row = answer["arithmetic"]  # the block's heads at the query, for the page's panel: the probe's numbers
+        assert row["query"] == query and len(row["qk"]) == 4 and all(len(r) == query + 1 for r in row["qk"] + row["weights"])
+        assert row["weights"][head][key] == pytest.approx(expected["weight"], abs=6e-5)
+        assert row["qk"][head][key] / 4 == pytest.approx(expected["score"], abs=2e-4)  # d_head 16
     for body, sentence in (({"options": options, "block": 1, "head": 0, "query": 5, "key": 6}, "key one at or before it"),
                            ({"options": options, "block": 1, "head": 0, "query": 40, "key": 6}, "query is a position"),
                            ({"options": options, "block": 2, "head": 0, "query": 5, "key": 1}, "why a head attends is asked"),

@@ -127,9 +127,12 @@ function drawPage() {
   markAblated();
 }
 
-function arithmetic(panel, block, code) {
-  // one head's arithmetic at the last position, step by step, each beside the line of attention.py that does it
-  const heads = D.anatomy.values.heads[block], C = D.config, d = C.n_embd / C.n_head, n = D.tokens.length;
+function arithmetic(panel, block, code, at = {}) {
+  // one head's arithmetic at one query position, step by step, each beside the line of attention.py that does it.
+  // at.heads: the block's heads there (anatomy.arithmetic; the data holds the last position's, /api/why another's);
+  // at.head: the one shown first; at.id: the id of its box
+  const heads = at.heads || D.anatomy.values.heads[block], C = D.config, d = C.n_embd / C.n_head;
+  const query = heads.query, n = query + 1, last = query === D.tokens.length - 1, where = last ? "the last position" : `position ${query}`;
   const line = (pattern) => {  // "attention.py, line N" of the first line of the stage's code that matches
     for (const c of code) {
       const i = c.lines.findIndex((l) => pattern.test(l));
@@ -137,18 +140,20 @@ function arithmetic(panel, block, code) {
     }
     return "";
   };
-  panel.appendChild(el("h4", {}, `This run: one head's arithmetic at the last position, ${label(D.tokens[n - 1])}`));
+  panel.appendChild(el("h4", {}, `This run: one head's arithmetic at ${where}, ${label(D.tokens[query])}`));
   const pick = panel.appendChild(el("p", {class: "head-pick"}, "head: "));
-  const box = panel.appendChild(el("div", {id: "arithmetic"}));
+  const box = panel.appendChild(el("div", {id: at.id || "arithmetic"}));
+  const mask = last ? "0 for every key at or before the query: the last position sees all"
+    : `0 for every key at or before the query; the ${D.tokens.length - n} after it get \u2212\u221e, so weight 0, and are left out here`;
   const show = (h) => {
     const qk = heads.qk[h], w = heads.weights[h];
     pick.querySelectorAll("button").forEach((b, i) => b.setAttribute("aria-pressed", String(i === h)));
     box.textContent = "";
     const steps = [[`q \u00b7 k for each key, \u00f7 \u221ad_head (\u221a${d} = ${Math.sqrt(d).toFixed(3)}; the code divides q first, the same numbers for less work)`, line(/scores = /)],
-                   ["+ the mask (0 for every key at or before the query: the last position sees all)", line(/scores \+= mask/)],
+                   [`+ the mask (${mask})`, line(/scores \+= mask/)],
                    ["softmax: the weights, adding up to 1", line(/return softmax\(scores\)/)]];
-    for (const [what, where] of steps) box.appendChild(el("p", {class: "step"}, where ? `${what} \u2014 ${where}` : what));
-    const table = box.appendChild(captioned(el("table", {"data-arithmetic": `${block}.${h}`}), `head ${block}.${h} at the last position: each key's score and weight`));
+    for (const [what, source] of steps) box.appendChild(el("p", {class: "step"}, source ? `${what} \u2014 ${source}` : what));
+    const table = box.appendChild(captioned(el("table", {"data-arithmetic": `${block}.${h}`, "data-query": String(query)}), `head ${block}.${h} at ${where}: each key's score and weight`));
     const top = table.appendChild(el("tr"));
     for (const name of ["key", "q \u00b7 k", "\u00f7 \u221ad", "+ mask", "weight"]) top.appendChild(el("th", {}, name));
     const keys = qk.map((_, j) => j);
@@ -161,11 +166,11 @@ function arithmetic(panel, block, code) {
       tr.lastChild.style.cssText = paint(w[j]);  // through the CSSOM: the live page's policy refuses style attributes
     });
     box.appendChild(el("p", {class: "step"}, `the weighted sum of the values: the head's output, ${d} numbers \u2014 ${line(/weights @ v|@ v\[/)}`));
-    vectorView(box, heads.out[h], `head ${block}.${h}'s output at the last position (${stats(heads.out[h])}), before c_proj`);
+    vectorView(box, heads.out[h], `head ${block}.${h}'s output at ${where} (${stats(heads.out[h])}), before c_proj`);
   };
   for (let h = 0; h < C.n_head; h++) {
     const b = pick.appendChild(el("button", {type: "button", "aria-pressed": "false"}, String(h)));
     b.onclick = () => show(h);
   }
-  show(0);
+  show(at.head || 0);
 }

@@ -176,5 +176,6 @@ async function whyHere(block, head, query, key) {
   box.appendChild(el("h3", {}, `Why head ${answer.head} looks here`));
   box.appendChild(el("p", {class: "how"}, whySentence(answer)));
   whyTable(box, answer, "why-here-table");
+  arithmetic(box, block, D.anatomy.stages.find((s) => s.key === "attention").code, {heads: answer.arithmetic, head: head, id: "why-arithmetic"});
   scrollersFocusable();
 }
