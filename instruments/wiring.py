@@ -180,13 +180,11 @@ def run_instruments(args, ids, params, config, tok, steer=None, progress=lambda 
                     clean=None):
     """(what the tools and experiments add to --json, the probe of the prompt or None if none needs it). ids: the
     prompt, at most n_ctx tokens; params: with the ablated heads already removed; steer: --steer's Steer, or None.
-    progress wraps the long loops. plain: the weights with every head, and clean their probe if made already
-    (--self-repair compares the two runs)."""
+    progress wraps the long loops. plain: the weights with every head, and clean their probe (main.chain makes it
+    for --ablate-with mean and --self-repair, which compares the two runs)."""
     seen = probe(ids, params, config, steer) if needs_probe(args) else None
     if seen is not None:
         computed(seen.logits, "the prompt's logits")
-    if args.self_repair and clean is None:
-        clean = probe(ids, plain, config, steer)  # with every head: one more forward pass
     extra = {}
     if args.tokens:
         extra["tokens"] = [row._asdict() for row in describe(ids, tok)]
