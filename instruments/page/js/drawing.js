@@ -94,19 +94,19 @@ function drawModel() {
     adds(`+${length(V.attn[L].last).toFixed(1)}`, `the length of what attention adds to the stream at the last position (its L2 norm); the stream's is ${length(V.states[L].last).toFixed(1)} before`, joinA,
          B && `+${length(B.values.attn[L].last).toFixed(1)}`);
     // the MLP reads the stream after attention's addition: its branch leaves the stream below that plus
-    const top = narrow ? joinA + 12 + gap : y, into = narrow ? top + 11 : joinA + 10, at = narrow ? LN : right + 26;
+    const mlpY = narrow ? joinA + 12 + gap : y, into = narrow ? mlpY + 11 : joinA + 10, at = narrow ? LN : right + 26;
     wire(narrow ? [[X, into], [at, into]] : [[X, into], [right + 12, into], [right + 12, y + 11], [at, y + 11]]);
-    stage("layer_norm", L, "LN", at, top, "ln_2");
-    wire([[at + 32, top + 11], [at + 42, top + 11]]);
-    stage("mlp", L, "MLP", at + 42, top);
-    const joinM = narrow ? top + 32 : into + 10;
-    wire([[at + 82, top + 11], [at + 98, top + 11], [at + 98, joinM], [X + 8, joinM]]);
+    stage("layer_norm", L, "LN", at, mlpY, "ln_2");
+    wire([[at + 32, mlpY + 11], [at + 42, mlpY + 11]]);
+    stage("mlp", L, "MLP", at + 42, mlpY);
+    const joinM = narrow ? mlpY + 32 : into + 10;
+    wire([[at + 82, mlpY + 11], [at + 98, mlpY + 11], [at + 98, joinM], [X + 8, joinM]]);
     plus(joinM);
     adds(`+${length(V.mlp[L].last).toFixed(1)}`, "the length of what the MLP adds to the stream at the last position (its L2 norm)", joinM,
          B && `+${length(B.values.mlp[L].last).toFixed(1)}`);
     const [guess, p] = A.guesses[L + 1], then = B && B.guesses[L + 1], guessed = `${D.texts[guess]} ${p.toFixed(2)}`;
     was(put(el("span", {class: "guess", title: `the logit lens after block ${L}, at the last position: ${D.texts[guess]}, with probability ${p.toFixed(3)}, is what the model would predict if it stopped here`},
-               `\u2192 ${guessed}`), narrow ? 4 : GUESS, narrow ? top + 2 : joinM - 9, narrow ? "in-gutter" : null),
+               `\u2192 ${guessed}`), narrow ? 4 : GUESS, narrow ? mlpY + 2 : joinM - 9, narrow ? "in-gutter" : null),
         then && `${baseline.page.texts[then[0]]} ${then[1].toFixed(2)}`, guessed);
     y = joinM + (narrow ? 12 + gap : 8);
   }
