@@ -203,20 +203,28 @@ def test_a_terminal_that_cannot_show_every_character_gets_escapes_and_valid_json
 
 
 def test_ctrl_c_while_starting_up_is_quiet():
-    """Ctrl-C once main.py's imports are under way: the event is NumPy's compiled core mapped into the process, which
-    main.py imports after plumbing.startup (a signal before that line lands in Python's own start, which no program
-    can make quiet; a fixed sleep landed there on a busy machine)."""
-    process = subprocess.Popen([sys.executable, MAIN, "hi", "--model", TINY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    deadline = time.monotonic() + 120  # a last bound for a process that never gets there, not a verdict
-    while process.poll() is None and time.monotonic() < deadline:
-        with open(f"/proc/{process.pid}/maps", encoding="utf-8") as maps:
-            if "_multiarray_umath" in maps.read():
-                break
-        time.sleep(0.002)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    """Ctrl-C at moments from the start of NumPy's import to the wait for a prompt on standard input, which never
+    comes: each ends as "interrupted", 130, no traceback. The event waited for is NumPy's compiled core mapped into
+    the process, which main.py imports after plumbing.startup (a signal before that line lands in Python's own
+    start, which no program can make quiet). Where each signal lands depends on the machine; the verdict does not.
+    Raising from the handler failed here about one time in ten: inside NumPy's import it became an ImportError."""
+    for delay in (0, 0.001, 0.002, 0.004, 0.008, 0.02, 0.05):
+        process = subprocess.Popen([sys.executable, MAIN, "--prompt-file", "-", "--model", TINY], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120  # a last bound for a process that never gets there, not a verdict
+        while process.poll() is None and time.monotonic() < deadline:
+            with open(f"/proc/{process.pid}/maps", encoding="utf-8") as maps:
+                if "_multiarray_umath" in maps.read():
+                    break
+            time.sleep(0.001)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        stderr = process.stderr.read()
+        process.stdin.close()
+        process.stdout.close()
+        process.stderr.close()
+        assert process.returncode == 130 and "Traceback" not in stderr and stderr.endswith("interrupted\n"), stderr
 
 
 def test_a_prompt_from_a_file_or_standard_input(tmp_path, tiny, tok):
