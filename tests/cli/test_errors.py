@@ -209,21 +209,18 @@ def test_ctrl_c_while_starting_up_is_quiet():
     start, which no program can make quiet). Where each signal lands depends on the machine; the verdict does not.
     Raising from the handler failed here about one time in ten: inside NumPy's import it became an ImportError."""
     for delay in (0, 0.001, 0.002, 0.004, 0.008, 0.02, 0.05):
-        process = subprocess.Popen([sys.executable, MAIN, "--prompt-file", "-", "--model", TINY], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120  # a last bound for a process that never gets there, not a verdict
-        while process.poll() is None and time.monotonic() < deadline:
-            with open(f"/proc/{process.pid}/maps", encoding="utf-8") as maps:
-                if "_multiarray_umath" in maps.read():
-                    break
-            time.sleep(0.001)
-        time.sleep(delay)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-        stderr = process.stderr.read()
-        process.stdin.close()
-        process.stdout.close()
-        process.stderr.close()
+        with subprocess.Popen([sys.executable, MAIN, "--prompt-file", "-", "--model", TINY], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+            deadline = time.monotonic() + 120  # a last bound for a process that never gets there, not a verdict
+            while process.poll() is None and time.monotonic() < deadline:
+                with open(f"/proc/{process.pid}/maps", encoding="utf-8") as maps:
+                    if "_multiarray_umath" in maps.read():
+                        break
+                time.sleep(0.001)
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+            stderr = process.stderr.read()
         assert process.returncode == 130 and "Traceback" not in stderr and stderr.endswith("interrupted\n"), stderr
 
 
